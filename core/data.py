@@ -1,0 +1,80 @@
+"""Data: MNIST scaled to [0, 1], and the random Gaussian data of the law-of-robustness experiment.
+
+MNIST comes through `torchvision.datasets.MNIST(root, download=True)`: with the four original
+files in `<root>/MNIST/raw` nothing is downloaded; on a fresh machine with internet access the
+same call downloads them once. The root is, in order: an explicit argument (a script's
+`--data-dir`), the `MNIST_ROOT` environment variable, `./data`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import DataError, InputError
+
+DEFAULT_MNIST_ROOT = Path("data")
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+def mnist_root(data_dir: str | os.PathLike | None = None) -> Path:
+    """The MNIST root folder: `data_dir` if given, else $MNIST_ROOT, else ./data."""
+    if data_dir is not None and str(data_dir) != "":
+        return Path(data_dir)
+    env = os.environ.get("MNIST_ROOT")
+    return Path(env) if env else DEFAULT_MNIST_ROOT
+
+
+def load_mnist(
+    train: bool, data_dir: str | os.PathLike | None = None, download: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST images as float32 [N, 784] in [0, 1] and labels as int64 [N].
+
+    Args:
+        train: the 60,000 training images if True, else the 10,000 test images.
+        data_dir: the root holding MNIST/raw (see the module docstring for the default).
+        download: let torchvision download the files if they are missing.
+    Raises:
+        DataError: the files are missing and cannot be downloaded, or are unreadable.
+    """
+    root = mnist_root(data_dir)
+    raw = root / "MNIST" / "raw"
+    present = all((raw / f).is_file() or (raw / f"{f}.gz").is_file() for f in MNIST_FILES)
+    if not present and not download:
+        raise DataError(
+            f"MNIST not found in {raw}: put the four original files there, or pass --data-dir / "
+            "set MNIST_ROOT to the folder that holds MNIST/raw (here: ../shared/data)"
+        )
+    try:
+        from torchvision.datasets import MNIST
+
+        ds = MNIST(root=str(root), train=train, download=download)
+    except Exception as exc:  # URLError offline, RuntimeError for corrupt files, ...
+        raise DataError(
+            f"could not load MNIST from {raw} ({type(exc).__name__}: {str(exc)[:200]}). Pass "
+            "--data-dir or set MNIST_ROOT to the folder that holds MNIST/raw (here: ../shared/data), "
+            "or connect to the internet once so torchvision can download it"
+        ) from None
+    x = ds.data.numpy().reshape(len(ds.data), -1).astype(np.float32) / np.float32(255.0)
+    y = ds.targets.numpy().astype(np.int64)
+    return x, y
+
+
+def random_gaussian_data(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The law-of-robustness data: x_i ~ N(0, I_d / d), labels y_i uniform in {+1, -1}.
+
+    Returns: x float32 [n, d] and y float32 [n] with values +-1. The same seed gives the same data.
+    """
+    if not (isinstance(n, (int, np.integer)) and isinstance(d, (int, np.integer))) or n < 1 or d < 1:
+        raise InputError(f"n and d must be positive integers, got n={n!r}, d={d!r}")
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((n, d)) / np.sqrt(d)).astype(np.float32)
+    y = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=n)
+    return x, y

@@ -1,0 +1,136 @@
+"""The registry of model specs: every model the talk uses, as frozen data.
+
+Two families:
+
+* MNIST classifiers `f_n` and `f_nd`: one-hidden-layer ReLU MLPs 784 -> h -> 10 with a softmax
+  output. The talk's "120k" and "3M" parameter models; `p(h) = 784 h + h + 10 h + 10 = 795 h + 10`.
+* The random-data network of Bubeck, Li and Nagaraj (2020, arXiv:2009.14444):
+  f(x) = sum_j a_j relu(w_j . x + b_j) + c with k units, `p = k (d + 2) + 1`, under two width rules,
+  k = n (p ~ nd) and k = ceil(10 n / d) (p ~ 10 n).
+
+Nothing else in the code base branches on a model's name: look the spec up here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from core.errors import InputError, UnknownModelError
+
+MNIST_INPUT_DIM = 28 * 28
+MNIST_CLASSES = 10
+
+
+def mlp_param_count(input_dim: int, hidden: int, classes: int) -> int:
+    """Parameters of a dense input_dim -> hidden -> classes network with biases."""
+    return input_dim * hidden + hidden + hidden * classes + classes
+
+
+@dataclass(frozen=True)
+class MLPSpec:
+    """A one-hidden-layer ReLU classifier for 28x28 images.
+
+    Attributes:
+        name: registry key, also the stem of every file of the model in `pretrained/mnist/`.
+        hidden: width h of the hidden layer.
+        label: how the talk calls it ("120k parameters").
+        color: the model's colour everywhere in the app (Okabe-Ito, colour-blind safe).
+        input_dim, classes: 784 and 10 for MNIST.
+    """
+
+    name: str
+    hidden: int
+    label: str
+    color: str
+    input_dim: int = MNIST_INPUT_DIM
+    classes: int = MNIST_CLASSES
+
+    @property
+    def param_count(self) -> int:
+        return mlp_param_count(self.input_dim, self.hidden, self.classes)
+
+    @property
+    def weights_file(self) -> str:
+        return f"{self.name}.safetensors"
+
+    @property
+    def onnx_file(self) -> str:
+        return f"{self.name}.onnx"
+
+    @property
+    def metadata_file(self) -> str:
+        return f"{self.name}.json"
+
+
+# Okabe & Ito (2008) palette: orange for the small model, blue for the big one.
+MNIST_MODELS: dict[str, MLPSpec] = {
+    spec.name: spec
+    for spec in (
+        MLPSpec(name="f_n", hidden=151, label="f_n: 120k parameters (p ~ n)", color="#E69F00"),
+        MLPSpec(name="f_nd", hidden=3774, label="f_nd: 3M parameters (p ~ nd)", color="#0072B2"),
+    )
+}
+
+
+def get_mnist_spec(name: str) -> MLPSpec:
+    """The spec of an MNIST model by name; raises `UnknownModelError` listing the known names."""
+    try:
+        return MNIST_MODELS[name]
+    except (KeyError, TypeError):
+        known = ", ".join(sorted(MNIST_MODELS))
+        raise UnknownModelError(f"unknown model {name!r}: choose one of {known}") from None
+
+
+# --- the random-data network -------------------------------------------------------------
+
+
+def two_layer_param_count(d: int, k: int) -> int:
+    """Parameters of f(x) = sum_j a_j relu(w_j . x + b_j) + c: k d weights, k biases, k outputs, c."""
+    return k * d + k + k + 1
+
+
+@dataclass(frozen=True)
+class WidthRule:
+    """How many hidden units k the random-data network gets for n points in dimension d.
+
+    Attributes:
+        name: registry key ("f_nd" or "f_n", matching the MNIST models' naming in the talk).
+        label: the regime, for plots.
+        color: same colour as the MNIST model of the same regime.
+        width: k(n, d).
+    """
+
+    name: str
+    label: str
+    color: str
+    width: Callable[[int, int], int]
+
+    def __call__(self, n: int, d: int) -> int:
+        if not (isinstance(n, int) and isinstance(d, int)) or n < 1 or d < 1:
+            raise InputError(f"n and d must be positive integers, got n={n!r}, d={d!r}")
+        return self.width(n, d)
+
+    def param_count(self, n: int, d: int) -> int:
+        return two_layer_param_count(d, self(n, d))
+
+
+WIDTH_RULES: dict[str, WidthRule] = {
+    rule.name: rule
+    for rule in (
+        WidthRule(name="f_nd", label="k = n (p ~ nd)", color=MNIST_MODELS["f_nd"].color,
+                  width=lambda n, d: n),
+        WidthRule(name="f_n", label="k = ceil(10n/d) (p ~ 10n)", color=MNIST_MODELS["f_n"].color,
+                  width=lambda n, d: math.ceil(10 * n / d)),
+    )
+}
+
+
+def get_width_rule(name: str) -> WidthRule:
+    """A width rule by name; raises `UnknownModelError` listing the known names."""
+    try:
+        return WIDTH_RULES[name]
+    except (KeyError, TypeError):
+        known = ", ".join(sorted(WIDTH_RULES))
+        raise UnknownModelError(f"unknown width rule {name!r}: choose one of {known}") from None

@@ -1,0 +1,29 @@
+"""Entry point: page config and the navigation, in the talk's order. Nothing else lives here."""
+
+from pathlib import Path
+
+import streamlit as st
+
+st.set_page_config(
+    page_title="Adversarial robustness through overparameterization",
+    page_icon=":material/shield:",
+    layout="wide",
+)
+
+HERE = Path(__file__).parent
+# (file, title, icon), in the order of the talk.
+TALK = (
+    ("pages/home.py", "The question", ":material/help:"),
+    ("pages/recap.py", "Recap", ":material/school:"),
+    ("pages/random_data.py", "Random data", ":material/scatter_plot:"),
+    ("pages/mnist.py", "MNIST", ":material/grid_on:"),
+    ("pages/draw.py", "Draw and attack", ":material/draw:"),
+    ("pages/references.py", "References", ":material/menu_book:"),
+)
+
+pages = [
+    st.Page(path, title=title, icon=icon, default=(i == 0))
+    for i, (path, title, icon) in enumerate(TALK)
+    if (HERE / path).is_file()
+]
+st.navigation(pages).run()
