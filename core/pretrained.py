@@ -8,6 +8,7 @@ Layout (written by `python -m training.mnist` and `python -m training.random_dat
     pretrained/mnist/<model>.json          metadata: spec, training config, results, sha256 of files
     pretrained/mnist/sweeps.json           FGSM / PGD / noise sweeps, flip eps, gradient statistics
     pretrained/mnist/sample.npz            test images (uint8) and labels for offline galleries
+    pretrained/mnist/manifest.json         sha256 of every file above, written last
     pretrained/random_data/...             the law-of-robustness sweep
 
 A missing or corrupt file raises `PretrainedError`, whose message names the command that
@@ -97,11 +98,80 @@ def load_onnx_classifier(name: str, root: Path | None = None, threads: int | Non
     return OnnxClassifier(mnist_dir(root) / spec.onnx_file, name=spec.name, threads=threads)
 
 
+def load_mnist_manifest(root: Path | None = None) -> dict[str, str]:
+    """The checksums {file name: sha256} of every MNIST artifact, from manifest.json."""
+    path = mnist_dir(root) / MANIFEST_FILE
+    manifest = read_json(path)
+    checksums = manifest.get("sha256") if isinstance(manifest, dict) else None
+    if not isinstance(checksums, dict) or not checksums:
+        raise PretrainedError(f"{path} lists no checksums: regenerate it with `{REGENERATE_MNIST}`")
+    return checksums
+
+
+def _verify_listed(name: str, root: Path | None) -> None:
+    """Check one file against the manifest, which must list it."""
+    checksums = load_mnist_manifest(root)
+    if name not in checksums:
+        raise PretrainedError(
+            f"{mnist_dir(root) / MANIFEST_FILE} does not list {name}: regenerate with `{REGENERATE_MNIST}`"
+        )
+    verify_checksums(mnist_dir(root), {name: checksums[name]})
+
+
+def verify_mnist_artifacts(root: Path | None = None) -> dict[str, str]:
+    """Check every file listed in manifest.json, and each model's files against its metadata.
+
+    Returns the manifest's checksums. Raises `PretrainedError` naming the first bad file.
+    """
+    checksums = load_mnist_manifest(root)
+    verify_checksums(mnist_dir(root), checksums)
+    for name in checksums:
+        if name.endswith(".json") and name not in (SWEEPS_FILE, MANIFEST_FILE):
+            verified_model_files(Path(name).stem, root)
+    return checksums
+
+
+def load_mnist_sweeps(root: Path | None = None) -> dict:
+    """The MNIST robustness curves (sweeps.json), after checking it against manifest.json.
+
+    Keys (written by `training.mnist`): "grids" (fgsm_eps, noise_std, pgd_eps, flip_eps,
+    sample_fgsm_eps), "settings", "test_set", "provenance", and "models": per model name
+    test_accuracy, test_loss, "fgsm" / "noise" / "pgd" (lists of `SweepResult.to_dict()`, one per
+    grid value), "flip_eps" (counts per flip grid value, never-flipped count, quantiles),
+    "gradient_norms" (max, mean, median), "spectral_norm_bound" (value), "sample" (clean and FGSM
+    results and per-image flip eps on sample.npz, measured with ONNX Runtime), "source_sha256".
+    """
+    _verify_listed(SWEEPS_FILE, root)
+    sweeps = read_json(mnist_dir(root) / SWEEPS_FILE)
+    if not isinstance(sweeps, dict) or not isinstance(sweeps.get("models"), dict) or "grids" not in sweeps:
+        raise PretrainedError(
+            f"{mnist_dir(root) / SWEEPS_FILE} lacks its grids or models: regenerate it with "
+            f"`{REGENERATE_MNIST}`"
+        )
+    return sweeps
+
+
+def load_sample_indices(root: Path | None = None) -> np.ndarray:
+    """Positions in the 10,000-image MNIST test set of the shipped sample images, int64 [N]."""
+    path = mnist_dir(root) / SAMPLE_FILE
+    _verify_listed(SAMPLE_FILE, root)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return data["indices"].astype(np.int64)
+    except Exception as exc:  # zipfile/ValueError/KeyError on a damaged archive
+        raise PretrainedError(f"{path} is corrupt ({exc}): regenerate it with `{REGENERATE_MNIST}`") from None
+
+
 def load_sample(root: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The shipped test images as float32 [N, 784] in [0, 1] and their int64 labels [N]."""
-    path = mnist_dir(root) / "sample.npz"
+    """The shipped test images as float32 [N, 784] in [0, 1] and their int64 labels [N].
+
+    When manifest.json is present the file is checked against it first.
+    """
+    path = mnist_dir(root) / SAMPLE_FILE
     if not path.is_file():
         raise PretrainedError(f"{path} is missing: regenerate it with `{REGENERATE_MNIST}`")
+    if (mnist_dir(root) / MANIFEST_FILE).is_file():
+        _verify_listed(SAMPLE_FILE, root)
     try:
         with np.load(path, allow_pickle=False) as data:
             images, labels = data["images"], data["labels"]
