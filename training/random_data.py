@@ -1,0 +1,523 @@
+"""The law-of-robustness sweep: the maximum random gradient of networks that memorize random labels.
+
+Bubeck, Li and Nagaraj (2020, arXiv:2009.14444, sec. 5, the experiment with n = 10^4): n points
+x_i ~ N(0, I_d / d) with labels y_i uniform in {+1, -1}; for each d in the grid and each width rule
+(k = n, "f_nd", p ~ n d; k = ceil(10 n / d), "f_n", p ~ 10 n) a two-layer ReLU network (batch norm
+between the first layer and the ReLU by default) is trained with full-batch Adam on the squared
+loss until it memorizes: sign(f(x_i)) = y_i for all i and training MSE <= eps. Its maximum random
+gradient max_j ||grad f(z_j)||_2 over fresh z_j ~ N(0, I_d / d) is the Lipschitz proxy.
+
+    python -m training.random_data                 # the paper's grid: n = 10^4, d = 10, 60, ..., 4960
+    python -m training.random_data --quick         # a CPU-sized grid (n = 2000, d = 20..1000)
+    python -m training.random_data --smoke         # the whole pipeline, tiny, in seconds
+    python -m training.random_data --shard 1/4     # a quarter of the d-grid (one machine of four)
+    python -m training.random_data --merge runs/random_data/rows-*.shard-*.jsonl
+
+Every seed of a (d, rule) pair is trained at once as one stack of networks (batched matmuls).
+Finished rows are appended to a JSONL progress file in --work-dir (one full line per row, fsync'd),
+so a killed run resumes where it stopped; a truncated last line is dropped. When every row of the
+grid is there, the sweep is written to --out as sweep.csv and sweep.json (metadata, fits of the
+maximum gradient against sqrt(d), sha256).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from core.data import random_gaussian_data
+from core.errors import InputError, RobustnessError
+from core.files import atomic_write_bytes, atomic_write_json, sha256_file
+from core.pretrained import PRETRAINED_DIR, RANDOM_DATA_SUBDIR
+from core.probes import random_points
+from core.random_data_results import COLUMNS, METADATA_FILE, ROWS_FILE, fit_sqrt_d, rows_to_csv
+from core.random_net import (
+    MemorizationRule, TrainSettings, matmul_flops_per_step, random_gradient_norms, train_stack,
+)
+from core.specs import get_width_rule
+from training.runinfo import (
+    DEVICE_CHOICES, device_description, library_versions, resolve_device, seed_everything,
+)
+
+PAPER_D_GRID = tuple(range(10, 5001, 50))  # 10, 60, ..., 4960: 100 values
+PRESETS = {
+    "full": dict(n=10_000, d_grid=PAPER_D_GRID, seeds=(0,)),
+    # n = 2000 and d up to n / 2, as the paper's d up to 5000 for n = 10^4; d = 10 is left out
+    # because at d = 10 both rules give k = n and it is the slowest point on a CPU by far.
+    "quick": dict(n=2000, d_grid=(20, 30, 50, 75, 100, 150, 200, 300, 400, 500, 600, 700, 800, 1000),
+                  seeds=(0, 1, 2)),
+    "smoke": dict(n=100, d_grid=(10, 40), seeds=(0, 1), max_steps=2000, probe_points=200),
+}
+DEFAULT_WORK_DIR = Path("runs") / "random_data"
+PROGRESS_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """Everything a sweep depends on. `settings()` is what a row's numbers depend on besides
+    (d, rule, seed) and the device: not the grid, seeds, shard or folders. Runs with the same
+    settings share a progress file, so growing the grid or the seeds reuses every finished row.
+
+    Attributes:
+        n: training points. d_grid: input dimensions. rules: width rule names (core.specs).
+        seeds: one network per seed and (d, rule); the seed draws the data, the init and the probe.
+        batchnorm, lr, lr_decay, decay_every, max_steps, check_every, eps: see `TrainSettings`.
+        probe_points: T, the number of random points of the gradient probe.
+        device: auto|cpu|cuda. tf32: allow TF32 matmuls on CUDA. threads: torch CPU threads.
+        shard: (i, N), 1-based: this run does d_grid[i-1::N].
+        out: where sweep.csv/json go. work_dir: where progress files go.
+    """
+
+    n: int = 10_000
+    d_grid: tuple[int, ...] = PAPER_D_GRID
+    rules: tuple[str, ...] = ("f_nd", "f_n")
+    seeds: tuple[int, ...] = (0,)
+    batchnorm: bool = True
+    lr: float = 1e-3
+    lr_decay: float = 1.0
+    decay_every: int = 1000
+    max_steps: int = 20_000
+    check_every: int = 5
+    eps: float = 0.1
+    probe_points: int = 1000
+    device: str = "auto"
+    tf32: bool = True
+    threads: int | None = None
+    shard: tuple[int, int] = (1, 1)
+    out: Path = PRETRAINED_DIR / RANDOM_DATA_SUBDIR
+    work_dir: Path = DEFAULT_WORK_DIR
+    preset: str = "full"
+
+    def __post_init__(self):
+        if self.n < 2:
+            raise InputError(f"--n must be >= 2, got {self.n}")
+        if not self.d_grid or min(self.d_grid) < 1 or len(set(self.d_grid)) != len(self.d_grid):
+            raise InputError(f"--d must list distinct positive integers, got {self.d_grid}")
+        if not self.rules or len(set(self.rules)) != len(self.rules):
+            raise InputError(f"--rules must list distinct width rules, got {self.rules}")
+        for rule in self.rules:
+            get_width_rule(rule)  # raises UnknownModelError naming the known rules
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
+            raise InputError(f"--seeds must list distinct non-negative integers, got {self.seeds}")
+        if self.probe_points < 1:
+            raise InputError(f"--probe-points must be >= 1, got {self.probe_points}")
+        i, count = self.shard
+        if not (count >= 1 and 1 <= i <= count):
+            raise InputError(f"--shard must be i/N with 1 <= i <= N, got {i}/{count}")
+        if self.threads is not None and self.threads < 1:
+            raise InputError(f"--threads must be >= 1, got {self.threads}")
+        self.train_settings()  # validates lr, steps, eps
+
+    def train_settings(self) -> TrainSettings:
+        return TrainSettings(lr=self.lr, lr_decay=self.lr_decay, decay_every=self.decay_every,
+                             max_steps=self.max_steps, check_every=self.check_every, eps=self.eps,
+                             batchnorm=self.batchnorm)
+
+    def settings(self) -> dict:
+        """What the numbers of a row depend on, besides (d, rule, seed) and the device."""
+        return {
+            "n": self.n, "batchnorm": self.batchnorm, "lr": self.lr,
+            "lr_decay": self.lr_decay, "decay_every": self.decay_every, "max_steps": self.max_steps,
+            "check_every": self.check_every, "eps": self.eps, "probe_points": self.probe_points,
+            "optimizer": "Adam (full batch, betas 0.9/0.999), squared loss",
+            "init": "PyTorch default (nn.Linear, nn.BatchNorm1d)", "dtype": "float32",
+        }
+
+    def settings_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.settings(), sort_keys=True).encode()).hexdigest()[:10]
+
+    def shard_grid(self) -> tuple[int, ...]:
+        """The d values this shard does: every N-th value, so each shard gets small and large d."""
+        i, count = self.shard
+        return tuple(self.d_grid[i - 1 :: count])
+
+    def progress_path(self) -> Path:
+        i, count = self.shard
+        tag = "" if count == 1 else f".shard-{i}-of-{count}"
+        return Path(self.work_dir) / f"rows-{self.settings_hash()}{tag}.jsonl"
+
+    def command_line(self) -> str:
+        """The command that reproduces this sweep (without shard and folder options)."""
+        parts = ["python -m training.random_data", f"--n {self.n}",
+                 "--d " + ",".join(map(str, self.d_grid)), "--rules " + ",".join(self.rules),
+                 "--seeds " + ",".join(map(str, self.seeds)),
+                 "--batchnorm" if self.batchnorm else "--no-batchnorm", f"--lr {self.lr:g}"]
+        if self.lr_decay != 1.0:
+            parts += [f"--lr-decay {self.lr_decay:g}", f"--decay-every {self.decay_every}"]
+        parts += [f"--max-steps {self.max_steps}", f"--check-every {self.check_every}",
+                  f"--eps {self.eps:g}", f"--probe-points {self.probe_points}"]
+        return " ".join(parts)
+
+
+def derived_seed(*parts: int | str) -> int:
+    """A 31-bit seed from (seed, d, rule, purpose): independent streams for data, init and probe."""
+    words = [zlib.crc32(p.encode()) if isinstance(p, str) else int(p) for p in parts]
+    return int(np.random.SeedSequence(words).generate_state(1)[0] >> 1)
+
+
+# --- progress file --------------------------------------------------------------------------
+
+
+def read_progress(path: Path, repair: bool = False) -> tuple[dict | None, list[dict]]:
+    """Header and rows of a JSONL progress file; a truncated last line (a killed write) is dropped.
+
+    With repair=True the file is rewritten without that line, so appending can continue. A bad
+    line anywhere else raises InputError: the file is not one this script wrote.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None, []
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    complete, tail = lines[:-1], lines[-1]  # tail is b"" when the file ends with a newline
+    records = []
+    for i, line in enumerate(complete):
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            if i == len(complete) - 1 and not tail:
+                tail = line  # a garbled last line: treat like a truncated one
+                complete = complete[:-1]
+                break
+            raise InputError(f"{path} line {i + 1} is not valid JSON: delete the file (or pass "
+                             "--fresh) to start that sweep over") from None
+    if tail and repair:
+        atomic_write_bytes(path, b"".join(l + b"\n" for l in complete))
+    if not records:
+        return None, []
+    header, rows = records[0], records[1:]
+    if header.get("kind") != "header" or any(r.get("kind") != "row" for r in rows):
+        raise InputError(f"{path} is not a progress file of training.random_data: delete it or "
+                         "pass another --work-dir")
+    return header, rows
+
+
+def append_lines(path: Path, records: list[dict]) -> None:
+    """Append records as full JSON lines in one write, then fsync (a kill leaves at most a torn tail)."""
+    blob = "".join(json.dumps(r) + "\n" for r in records).encode()
+    with open(path, "ab") as fh:
+        fh.write(blob)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+# --- one (d, rule) unit -----------------------------------------------------------------------
+
+
+def run_unit(cfg: SweepConfig, d: int, rule: str, seeds: list[int], device: torch.device,
+             progress=None) -> list[dict]:
+    """Train the networks of (d, rule) for the given seeds as one stack; one row per seed."""
+    k = get_width_rule(rule)(cfg.n, d)
+    start = time.perf_counter()
+    xs, ys = zip(*(random_gaussian_data(cfg.n, d, derived_seed(s, d, "data")) for s in seeds))
+    x = torch.from_numpy(np.stack(xs)).to(device)
+    y = torch.from_numpy(np.stack(ys)).to(device)
+    outcome = train_stack(x, y, k, [derived_seed(s, d, rule, "init") for s in seeds],
+                          cfg.train_settings(), MemorizationRule(cfg.eps), progress=progress)
+    z = torch.from_numpy(np.stack([random_points(d, cfg.probe_points, derived_seed(s, d, "probe"))
+                                   for s in seeds])).to(device)
+    with torch.no_grad():
+        norms = random_gradient_norms(outcome.nets, z).cpu().numpy().astype(np.float64)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    wall = time.perf_counter() - start
+    gflop = outcome.steps_run * matmul_flops_per_step(cfg.n, d, k) / 1e9
+    desc = device_description(device)
+    if device.type == "cuda":
+        desc += ", tf32" if torch.backends.cuda.matmul.allow_tf32 else ", fp32"
+    return [
+        {"kind": "row", "d": int(d), "rule": rule, "seed": int(s), "n": cfg.n, "k": int(k),
+         "p": int(get_width_rule(rule).param_count(cfg.n, d)), "steps": outcome.steps[j],
+         "train_mse": outcome.mse[j], "memorized": outcome.memorized[j],
+         "grad_max": float(norms[j].max()), "grad_mean": float(norms[j].mean()),
+         "wall_s": round(wall, 3), "stack_size": len(seeds), "gflop": round(gflop, 3),
+         "device": desc}
+        for j, s in enumerate(seeds)
+    ]
+
+
+# --- the sweep ------------------------------------------------------------------------------
+
+
+def header_record(cfg: SweepConfig) -> dict:
+    return {"kind": "header", "version": PROGRESS_VERSION, "settings": cfg.settings(),
+            "rules": list(cfg.rules), "d_grid": list(cfg.d_grid), "seeds": list(cfg.seeds),
+            "shard": list(cfg.shard),
+            "versions": library_versions()}
+
+
+def run_sweep(cfg: SweepConfig, fresh: bool = False, show_progress: bool = True) -> list[dict]:
+    """Run (or resume) this shard of the sweep; returns the rows of the shard's grid.
+
+    When the run is unsharded and complete, also writes cfg.out/sweep.csv and sweep.json.
+    """
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    torch.backends.cuda.matmul.allow_tf32 = cfg.tf32
+    seed_everything(0)  # every random draw below is explicitly seeded; this pins anything else
+    path = cfg.progress_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        path.unlink(missing_ok=True)
+    header, rows = read_progress(path, repair=True)
+    if header is None:
+        atomic_write_bytes(path, (json.dumps(header_record(cfg)) + "\n").encode())
+    elif header["settings"] != cfg.settings():
+        raise InputError(f"{path} was written with other settings: pass --fresh to start over")
+    done = {(r["d"], r["rule"], r["seed"]) for r in rows}
+    todo = [(d, rule, [s for s in cfg.seeds if (d, rule, s) not in done])
+            for d in cfg.shard_grid() for rule in cfg.rules]
+    todo = [t for t in todo if t[2]]
+    # Largest work first, so the bar's rate settles early and a time limit cuts small units.
+    todo.sort(key=lambda t: -matmul_flops_per_step(cfg.n, t[0], get_width_rule(t[1])(cfg.n, t[0])))
+    bar = tqdm(todo, desc="random-data sweep", unit="unit", disable=not show_progress)
+    for d, rule, seeds in bar:
+        bar.set_postfix_str(f"d={d} {rule}")
+
+        def progress(step, mse, finished, d=d, rule=rule):
+            bar.set_postfix_str(f"d={d} {rule} step={step} mse={mse.max().item():.3f} "
+                                f"done={int(finished.sum())}/{len(finished)}", refresh=False)
+
+        new_rows = run_unit(cfg, d, rule, seeds, device, progress=progress)
+        append_lines(path, new_rows)
+        rows.extend(new_rows)
+    bar.close()
+    grid = set(cfg.shard_grid())
+    mine = [r for r in rows if r["d"] in grid and r["rule"] in cfg.rules and r["seed"] in cfg.seeds]
+    if cfg.shard[1] == 1:
+        write_results([path], cfg.out, list(cfg.d_grid), list(cfg.rules), list(cfg.seeds))
+    else:
+        print(f"shard {cfg.shard[0]}/{cfg.shard[1]} done: {path}. When every shard is done, run\n"
+              f"  python -m training.random_data --merge {cfg.work_dir}/rows-{cfg.settings_hash()}"
+              f".shard-*-of-{cfg.shard[1]}.jsonl --out {cfg.out}", file=sys.stderr)
+    return sorted(mine, key=row_key)
+
+
+def row_key(row: dict) -> tuple:
+    return (row["d"], row["rule"], row["seed"])
+
+
+def fits_by_rule(rows: list[dict], rules: list[str]) -> dict:
+    """Least-squares fits of grad_max (and grad_mean) against sqrt(d), memorized rows only."""
+    fits = {}
+    for rule in rules:
+        mem = [r for r in rows if r["rule"] == rule and r["memorized"]]
+        entry = {"memorized_rows": len(mem), "rows": sum(r["rule"] == rule for r in rows)}
+        if len({r["d"] for r in mem}) >= 2:
+            for stat in ("grad_max", "grad_mean"):
+                slope, intercept, r2 = fit_sqrt_d([r["d"] for r in mem], [r[stat] for r in mem])
+                entry[stat] = {"slope": slope, "intercept": intercept, "r2": r2}
+        fits[rule] = entry
+    return fits
+
+
+def write_results(progress_files: list[Path], out: Path, grid: list[int] | None = None,
+                  rules: list[str] | None = None, seeds: list[int] | None = None
+                  ) -> tuple[list[dict], dict]:
+    """Merge progress files (shards of one sweep) into out/sweep.csv and out/sweep.json.
+
+    The grid, rules and seeds default to those in the files' headers (a resumed run passes its
+    own, since a progress file may hold rows of a smaller or larger earlier grid). Raises
+    InputError when the files come from different sweeps, overlap, or miss rows of the grid.
+    """
+    headers, rows, seen = [], [], {}
+    for path in progress_files:
+        header, file_rows = read_progress(Path(path))
+        if header is None:
+            raise InputError(f"{path} is missing or empty: run its shard first")
+        ident = (header["settings"], header["rules"], header["d_grid"], header["seeds"])
+        if headers and ident != (headers[0]["settings"], headers[0]["rules"], headers[0]["d_grid"],
+                                 headers[0]["seeds"]):
+            raise InputError(f"{path} belongs to another sweep than {progress_files[0]}")
+        headers.append(header)
+        for r in file_rows:
+            key = row_key(r)
+            if key in seen and seen[key] != str(path):
+                raise InputError(f"row {key} is in both {seen[key]} and {path}: merge each shard once")
+            if key not in seen:
+                seen[key] = str(path)
+                rows.append(r)
+    head = headers[0]
+    settings = head["settings"]
+    grid = list(grid if grid is not None else head["d_grid"])
+    rules = list(rules if rules is not None else head["rules"])
+    seeds = list(seeds if seeds is not None else head["seeds"])
+    rows = sorted((r for r in rows if r["d"] in set(grid) and r["rule"] in rules
+                   and r["seed"] in seeds), key=row_key)
+    have = {row_key(r) for r in rows}
+    missing = [(d, rule, s) for d in grid for rule in rules for s in seeds if (d, rule, s) not in have]
+    if missing:
+        raise InputError(f"{len(missing)} rows of the grid are missing (first: {missing[:3]}): "
+                         "run the missing shards (or resume this run) before merging")
+    out = Path(out)
+    csv_rows = [{c: r[c] for c in COLUMNS} for r in rows]
+    atomic_write_bytes(out / ROWS_FILE, rows_to_csv(csv_rows).encode())
+    cfg = SweepConfig(n=settings["n"], d_grid=tuple(grid), rules=tuple(rules),
+                      seeds=tuple(seeds), batchnorm=settings["batchnorm"],
+                      lr=settings["lr"], lr_decay=settings["lr_decay"],
+                      decay_every=settings["decay_every"], max_steps=settings["max_steps"],
+                      check_every=settings["check_every"], eps=settings["eps"],
+                      probe_points=settings["probe_points"])
+    # Every row of a stack carries the stack's wall time: count each stack once.
+    wall_time = sum(r["wall_s"] / r["stack_size"] for r in rows)
+    meta = {
+        "experiment": "law of robustness on random data (Bubeck, Li and Nagaraj 2020, "
+                      "arXiv:2009.14444, sec. 5)",
+        "data": "x_i ~ N(0, I_d / d), y_i uniform in {+1, -1}; probe z_j ~ N(0, I_d / d), fresh",
+        "network": "f(x) = sum_j a_j relu(w_j . x + b_j) + c" + (
+            ", trained with batch normalization before the ReLU, stored with it folded into w, b"
+            if settings["batchnorm"] else ", no batch normalization"),
+        "paper_grid": f"n = 10000, d = {PAPER_D_GRID[0]}, {PAPER_D_GRID[1]}, ..., {PAPER_D_GRID[-1]} "
+                      f"({len(PAPER_D_GRID)} values), eps = 0.1 (`--n 10000 --d 10:5001:50`)",
+        "n": settings["n"], "d_grid": list(grid), "rules": {
+            r: {"label": get_width_rule(r).label} for r in rules},
+        "seeds": seeds, "settings": settings, "batchnorm": settings["batchnorm"],
+        "lr": settings["lr"],
+        "stopping_rule": (f"stop at the first check (every {settings['check_every']} Adam steps) "
+                          f"where sign(f(x_i)) = y_i for all i and training MSE <= "
+                          f"{settings['eps']}; cap {settings['max_steps']} steps; rows that hit the "
+                          "cap without memorizing have memorized = false and are left out of fits"),
+        "probe": f"max and mean of ||grad f(z_j)||_2 over {settings['probe_points']} points",
+        "devices": sorted({r["device"] for r in rows}),
+        "wall_time_s": round(wall_time, 1),
+        "shards": len(progress_files),
+        "versions": head["versions"],
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": cfg.command_line(),
+        "fits": fits_by_rule(rows, rules),
+        "fit": "least squares grad ~ slope * sqrt(d) + intercept over memorized rows (every seed)",
+        "columns": {
+            "d, rule, seed": "the run: input dimension, width rule (core.specs.WIDTH_RULES), seed",
+            "n, k, p": "training points, hidden units, parameters k (d + 2) + 1",
+            "steps": "Adam steps taken when the rule was met (max_steps if it never was)",
+            "train_mse": "training MSE of the stored (folded) network",
+            "memorized": "the rule holds for the stored network",
+            "grad_max, grad_mean": "max and mean of ||grad f(z_j)||_2 over the probe points",
+            "wall_s": "wall time of the stack the run was trained in (data, training, probe)",
+            "stack_size": "networks trained together in that stack (seeds of the same d and rule)",
+            "gflop": "matmul GFLOP of forward + backward spent on this network (the stack trains "
+                     "every network until the last one has memorized)",
+            "device": "where it ran",
+        },
+        "sha256": {ROWS_FILE: sha256_file(out / ROWS_FILE)},
+    }
+    atomic_write_json(out / METADATA_FILE, meta)
+    return rows, meta
+
+
+# --- CLI ------------------------------------------------------------------------------------
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    """`10,25,50` or a range `start:stop:step` (stop exclusive, like Python's range)."""
+    try:
+        if ":" in text:
+            start, stop, step = (int(v) for v in text.split(":"))
+            return tuple(range(start, stop, step))
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 10,25,50 or start:stop:step, got {text!r}") from None
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        i, count = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected i/N such as 1/4, got {text!r}") from None
+    return i, count
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m training.random_data",
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Defaults are the paper's grid (n = 10^4, d = 10:5001:50, seed 0); --quick and "
+               "--smoke change the defaults of --n, --d and --seeds (and --smoke of --max-steps "
+               "and --probe-points), explicit options still win.")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="CPU-sized grid: n=2000, d=20..1000, seeds 0,1,2")
+    size.add_argument("--smoke", action="store_true", help="tiny grid on CPU in seconds (tests)")
+    p.add_argument("--n", type=int, help="training points (default 10000)")
+    p.add_argument("--d", type=_int_list, help="dimensions, 10,25,50 or start:stop:step")
+    p.add_argument("--rules", type=lambda s: tuple(s.split(",")), default=("f_nd", "f_n"),
+                   help="width rules (default f_nd,f_n)")
+    p.add_argument("--seeds", type=_int_list, help="seeds, one network each per (d, rule) (default 0)")
+    p.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=True,
+                   help="batch normalization before the ReLU, as in the paper (default on)")
+    p.add_argument("--lr", type=float, default=SweepConfig.lr, help="Adam learning rate")
+    p.add_argument("--lr-decay", type=float, default=1.0, help="multiply lr by this every --decay-every steps")
+    p.add_argument("--decay-every", type=int, default=1000)
+    p.add_argument("--max-steps", type=int, help=f"step cap (default {SweepConfig.max_steps})")
+    p.add_argument("--check-every", type=int, default=SweepConfig.check_every,
+                   help="test the memorization rule every this many steps")
+    p.add_argument("--eps", type=float, default=0.1, help="training MSE threshold of the rule")
+    p.add_argument("--probe-points", type=int, help="random points of the gradient probe (default 1000)")
+    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    p.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=True,
+                   help="allow TF32 matmuls on CUDA (default on)")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice; use 1 on a CPU shared with other jobs)")
+    p.add_argument("--shard", type=_shard, default=(1, 1), help="do part i of N of the d-grid, e.g. 2/4")
+    p.add_argument("--out", type=Path, default=SweepConfig.out, help="folder for sweep.csv/json")
+    p.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="folder for progress files")
+    p.add_argument("--fresh", action="store_true", help="discard this sweep's progress file first")
+    p.add_argument("--merge", type=Path, nargs="+", metavar="JSONL",
+                   help="merge finished shard progress files into --out instead of training")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> SweepConfig:
+    preset_name = "smoke" if args.smoke else "quick" if args.quick else "full"
+    preset = dict(PRESETS[preset_name])
+    for name, value in (("n", args.n), ("d_grid", args.d), ("seeds", args.seeds),
+                        ("max_steps", args.max_steps), ("probe_points", args.probe_points)):
+        if value is not None:
+            preset[name] = value
+    return SweepConfig(
+        rules=args.rules, batchnorm=args.batchnorm, lr=args.lr, lr_decay=args.lr_decay,
+        decay_every=args.decay_every, check_every=args.check_every, eps=args.eps,
+        device="cpu" if args.smoke and args.device == "auto" else args.device, tf32=args.tf32,
+        threads=args.threads, shard=args.shard, out=args.out, work_dir=args.work_dir,
+        preset=preset_name, **preset)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.merge:
+            rows, meta = write_results(args.merge, args.out)
+        else:
+            cfg = config_from_args(args)
+            print(f"{cfg.command_line()}\nprogress file: {cfg.progress_path()}", file=sys.stderr)
+            run_sweep(cfg, fresh=args.fresh, show_progress=not args.no_progress)
+            if cfg.shard[1] > 1:
+                return 0
+            meta = json.loads((Path(cfg.out) / METADATA_FILE).read_text())
+    except RobustnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {Path(args.out) / ROWS_FILE} and {METADATA_FILE}: {meta['command']}")
+    for rule, fit in meta["fits"].items():
+        gm = fit.get("grad_max")
+        line = (f"slope {gm['slope']:.3f}, intercept {gm['intercept']:.3f}, r^2 {gm['r2']:.3f}"
+                if gm else "too few memorized d values to fit")
+        print(f"  {rule}: {fit['memorized_rows']}/{fit['rows']} memorized; max gradient ~ sqrt(d): {line}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
