@@ -6,7 +6,7 @@ import streamlit as st
 
 st.set_page_config(
     page_title="Adversarial robustness through overparameterization",
-    page_icon=":material/shield:",
+    page_icon="🛡️",
     layout="wide",
 )
 

@@ -1,0 +1,140 @@
+"""The intrinsic dimension of MNIST, once, offline: the default of the recap page's d_eff slider.
+
+Levina and Bickel (NIPS 2004) maximum-likelihood estimate from k nearest neighbours, pooled over
+points as MacKay and Ghahramani (2005) suggest and averaged over k = k1..k2 as in the paper
+(core.intrinsic_dim). Runs on a seeded random subset of the 60,000 training images, pixels in
+[0, 1] flattened to 784 numbers, and writes pretrained/recap/intrinsic_dim.json atomically with
+its provenance (images used, k, seed, the estimate at single k, the paper's plain average, wall
+time, versions).
+
+    python -m training.intrinsic_dim --data-dir ../shared/data        # 10,000 images, about 20 s
+    python -m training.intrinsic_dim --smoke --out /tmp/recap          # 600 images, seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from core.data import load_mnist
+from core.errors import InputError, RobustnessError
+from core.files import atomic_write_json
+from core.intrinsic_dim import levina_bickel, levina_bickel_range
+from core.recap_results import INTRINSIC_DIM_FILE, recap_dir
+from core.specs import MNIST_INPUT_DIM
+from training.runinfo import library_versions
+
+MNIST_TRAIN_SIZE = 60_000
+
+
+@dataclass(frozen=True)
+class IntrinsicDimConfig:
+    """Everything the estimate depends on.
+
+    Attributes:
+        n_images: size of the random subset of training images (k2 < n_images <= 60,000).
+        k1, k2: neighbour range of the Levina-Bickel estimate (2 <= k1 <= k2).
+        seed: seed of the subset. data_dir: folder holding MNIST/raw (None: $MNIST_ROOT or ./data).
+        out: folder for intrinsic_dim.json.
+    """
+
+    n_images: int = 10_000
+    k1: int = 10
+    k2: int = 20
+    seed: int = 0
+    data_dir: Path | None = None
+    out: Path = recap_dir()
+
+    def __post_init__(self):
+        if not 2 <= self.k1 <= self.k2:
+            raise InputError(f"need 2 <= --k1 <= --k2, got {self.k1} and {self.k2}")
+        if not self.k2 < self.n_images <= MNIST_TRAIN_SIZE:
+            raise InputError(f"--n-images must be in ({self.k2}, {MNIST_TRAIN_SIZE}], got {self.n_images}")
+        if self.seed < 0:
+            raise InputError(f"--seed must be >= 0, got {self.seed}")
+
+    def command_line(self) -> str:
+        return (f"python -m training.intrinsic_dim --n-images {self.n_images} --k1 {self.k1} "
+                f"--k2 {self.k2} --seed {self.seed}")
+
+
+def mnist_subset(cfg: IntrinsicDimConfig) -> np.ndarray:
+    """The seeded subset of training images, float64 [n_images, 784] in [0, 1], in index order."""
+    x, _ = load_mnist(True, cfg.data_dir)
+    idx = np.sort(np.random.default_rng(cfg.seed).choice(len(x), size=cfg.n_images, replace=False))
+    return x[idx].astype(np.float64)
+
+
+def estimate(cfg: IntrinsicDimConfig, log=print) -> dict:
+    """Compute the estimate and its provenance; returns the JSON record (does not write it)."""
+    start = time.perf_counter()
+    x = mnist_subset(cfg)
+    log(f"MNIST subset: {x.shape[0]} images (seed {cfg.seed}); Levina-Bickel k = {cfg.k1}..{cfg.k2}")
+    value = levina_bickel_range(x, cfg.k1, cfg.k2)
+    by_k = {str(k): levina_bickel(x, k) for k in sorted({cfg.k1, cfg.k2})}
+    paper = levina_bickel_range(x, cfg.k1, cfg.k2, mackay_ghahramani=False)
+    wall = time.perf_counter() - start
+    return {
+        "quantity": "intrinsic dimension of MNIST training images (pixels in [0, 1], 784 numbers)",
+        "estimator": "Levina and Bickel 2004 maximum-likelihood estimate, local inverses pooled over "
+                     "points (MacKay and Ghahramani 2005), averaged over k = k1..k2 "
+                     "(core.intrinsic_dim.levina_bickel_range)",
+        "estimate": value,
+        "estimate_by_k": by_k,
+        "estimate_paper_average": paper,
+        "n_images": cfg.n_images,
+        "distinct_images": int(np.unique(x, axis=0).shape[0]),
+        "subset": f"numpy default_rng({cfg.seed}).choice(60000, {cfg.n_images}, replace=False)",
+        "k1": cfg.k1,
+        "k2": cfg.k2,
+        "seed": cfg.seed,
+        "ambient_dim": MNIST_INPUT_DIM,
+        "wall_time_s": round(wall, 2),
+        "versions": library_versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": cfg.command_line(),
+        "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()
+                   if k not in ("data_dir", "out")},
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m training.intrinsic_dim", description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Writes OUT/intrinsic_dim.json atomically; the recap page reads it.")
+    p.add_argument("--data-dir", type=Path, help="folder holding MNIST/raw (default $MNIST_ROOT or ./data)")
+    p.add_argument("--n-images", type=int, help="random training images to use (default 10000)")
+    p.add_argument("--k1", type=int, default=IntrinsicDimConfig.k1, help="smallest neighbour count")
+    p.add_argument("--k2", type=int, default=IntrinsicDimConfig.k2, help="largest neighbour count")
+    p.add_argument("--seed", type=int, default=IntrinsicDimConfig.seed, help="seed of the subset")
+    p.add_argument("--out", type=Path, default=IntrinsicDimConfig.out, help="output folder")
+    p.add_argument("--smoke", action="store_true", help="600 images: the whole pipeline in seconds (tests)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        n_images = args.n_images or (600 if args.smoke else IntrinsicDimConfig.n_images)
+        cfg = IntrinsicDimConfig(n_images=n_images, k1=args.k1, k2=args.k2, seed=args.seed,
+                                 data_dir=args.data_dir, out=args.out)
+        record = estimate(cfg, log=lambda m: print(m, file=sys.stderr))
+    except RobustnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    path = Path(cfg.out) / INTRINSIC_DIM_FILE
+    atomic_write_json(path, record)
+    print(f"wrote {path}: intrinsic dimension {record['estimate']:.2f} "
+          f"({record['n_images']} images, k = {cfg.k1}..{cfg.k2}, {record['wall_time_s']} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
