@@ -1,0 +1,287 @@
+"""MNIST: the talk's two networks, their clean accuracy, and how they break under attack and noise."""
+
+import altair as alt
+import streamlit as st
+
+from core import live_attack, mnist_results
+from core.classifier import accuracy
+from core.specs import MNIST_MODELS
+from pages import ui
+
+SMALL, BIG = MNIST_MODELS["f_n"], MNIST_MODELS["f_nd"]
+GALLERY_SIZE = 5
+EPS_MAX = 0.3  # the slider goes past the talk's 0.1 so every digit can be seen to flip
+STD_MAX = 0.5
+
+root = ui.pretrained_root()
+
+st.title("MNIST: 120k against 3M parameters")
+st.markdown(
+    f"""
+Two one-hidden-layer ReLU networks, trained to fit the MNIST training images (how well: the
+table below): {ui.model_name_html(SMALL)} with {SMALL.hidden} hidden units and
+{ui.model_name_html(BIG)} with {BIG.hidden:,}, {BIG.param_count / SMALL.param_count:.0f} times
+as many parameters. The law of robustness says that a *smooth* fit of n points in d dimensions
+needs about n·d parameters: does the bigger network resist attacks better?
+""",
+    unsafe_allow_html=True,
+)
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+# --- clean accuracy ------------------------------------------------------------------------------
+
+st.header("Clean accuracy", divider="gray")
+with ui.shown_errors():
+    meta = {name: ui.metadata(root, name) for name in MNIST_MODELS}
+    rows = mnist_results.clean_rows(meta)
+    st.dataframe(
+        rows,
+        hide_index=True,
+        key="mnist_clean_table",
+        column_config={
+            "parameters": st.column_config.NumberColumn(format="localized"),
+            "train accuracy": st.column_config.NumberColumn(format="%.5f", help="at the end of training"),
+            "train loss": st.column_config.NumberColumn(format="%.2e", help="mean cross-entropy at the end of training"),
+            "test accuracy": st.column_config.NumberColumn(format="%.4f", help="shipped models"),
+            "test loss": st.column_config.NumberColumn(format="%.4f", help="mean cross-entropy, shipped models"),
+            "talk accuracy": st.column_config.NumberColumn(format="%.3f", help="the talk's slide"),
+            "talk loss": st.column_config.NumberColumn(format="%.3f", help="the talk's slide"),
+        },
+    )
+    by = {r["model"]: r for r in rows}
+    small, big = by[SMALL.label], by[BIG.label]
+    gap = big["test accuracy"] - small["test accuracy"]
+    verdict = (
+        "clean accuracy barely separates them" if abs(gap) < 0.01
+        else f"{BIG.name if gap > 0 else SMALL.name} is the more accurate by {abs(gap) * 100:.1f} points"
+    )
+    st.caption(
+        f"What to notice: on {small['test images']:,} test images {SMALL.name} scores "
+        f"{pct(small['test accuracy'])} and {BIG.name} {pct(big['test accuracy'])}: {verdict}. "
+        f"Test losses: {small['test loss']:.3f} and {big['test loss']:.3f} (the talk's: "
+        f"{small['talk loss']:.3f} and {big['talk loss']:.3f})."
+    )
+    if any(m.get("smoke") for m in meta.values()):
+        st.warning(
+            "These artifacts come from a smoke run (a tiny training set, two epochs): the numbers "
+            "show that the pipeline works, not the talk's results. Ship the full run with "
+            "`python -m training.mnist`.",
+            icon=":material/science:",
+        )
+
+
+# --- robustness curves ---------------------------------------------------------------------------
+
+
+def curve_chart(rows: list[dict], title: str, x_title: str) -> alt.Chart:
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        x=alt.X("eps:Q", title=x_title),
+        y=alt.Y("accuracy:Q", title="test accuracy", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("model:N", scale=ui.color_scale(), legend=None),  # the line above the charts
+        tooltip=["model:N", alt.Tooltip("eps:Q", format=".4f", title=x_title),
+                 alt.Tooltip("accuracy:Q", format=".3f"), "n:Q"],
+    )
+    return (base.mark_line() + base.mark_point(filled=True, size=30)).properties(title=title)
+
+
+st.header("Accuracy under attack and under noise", divider="gray")
+with ui.shown_errors():
+    sw = ui.sweeps(root)
+    charts = (
+        ("fgsm", "FGSM (one gradient step)", "eps (L-inf budget)"),
+        ("pgd", f"PGD ({sw.get('settings', {}).get('pgd', {}).get('steps', '?')} steps)", "eps (L-inf budget)"),
+        ("noise", "Gaussian white noise", "noise std"),
+    )
+    st.markdown(" &nbsp; ".join(ui.model_name_html(s) for s in (SMALL, BIG)), unsafe_allow_html=True)
+    for col, (kind, title, x_title) in zip(st.columns(3), charts):
+        col.altair_chart(curve_chart(mnist_results.curve_rows(sw, kind), title, x_title), width="stretch", height=300)
+
+    eps_f, fgsm_small = mnist_results.accuracy_at(sw, SMALL.name, "fgsm", 0.1)
+    _, fgsm_big = mnist_results.accuracy_at(sw, BIG.name, "fgsm", 0.1)
+    eps_p, pgd_small = mnist_results.accuracy_at(sw, SMALL.name, "pgd", 0.1)
+    _, pgd_big = mnist_results.accuracy_at(sw, BIG.name, "pgd", 0.1)
+    std_n, noise_small = mnist_results.accuracy_at(sw, SMALL.name, "noise", STD_MAX)
+    _, noise_big = mnist_results.accuracy_at(sw, BIG.name, "noise", STD_MAX)
+    settings = sw.get("settings", {})
+    n_test = f"{sw['test_set']['n']:,}" if "test_set" in sw else "the"
+    n_pgd = f"{settings['pgd']['subset_size']:,}" if "subset_size" in settings.get("pgd", {}) else "some"
+    n_draws = len(settings.get("noise", {}).get("seeds", []))
+    st.caption(
+        f"What to notice: at eps = {eps_f:.2f} (each pixel moved by at most {eps_f * 255:.0f} of 255 grey "
+        f"levels) FGSM leaves {SMALL.name} {pct(fgsm_small)} and {BIG.name} {pct(fgsm_big)} accuracy; "
+        f"PGD at eps = {eps_p:.2f} leaves {pct(pgd_small)} and {pct(pgd_big)}. Random noise of std "
+        f"{std_n:.2f}, on every pixel, leaves {pct(noise_small)} and {pct(noise_big)}: "
+        + ("an attack works by choosing its direction, not by its size."
+           if min(noise_small, noise_big) > max(fgsm_small, fgsm_big)
+           else "here noise hurts at least as much as the attacks.")
+        + f" FGSM and noise on {n_test} test images (noise averaged over {n_draws} draws), PGD on "
+        f"{n_pgd} of them."
+    )
+
+
+# --- the gallery ---------------------------------------------------------------------------------
+
+st.header("See it on test digits", divider="gray")
+
+
+@st.fragment
+def gallery(root: str) -> None:
+    """Test digits, their attacked versions and the perturbations, for both models, live."""
+    with ui.shown_errors():
+        images, labels = ui.sample(root)
+        seed = st.session_state.setdefault("mnist_gallery_seed", 0)
+        c_kind, c_budget, c_new = st.columns([2, 4, 1], vertical_alignment="bottom")
+        kind = c_kind.radio("Perturbation", ["FGSM", "White noise"], horizontal=True, key="mnist_attack")
+        if kind == "FGSM":
+            budget = c_budget.slider(
+                "eps: largest change of any pixel (pixel values lie in [0, 1])", 0.0, EPS_MAX, 0.05, 0.005,
+                format="%.3f", key="mnist_eps",
+            )
+        else:
+            budget = c_budget.slider(
+                "noise standard deviation (pixel units)", 0.0, STD_MAX, 0.1, 0.01, format="%.2f", key="mnist_std",
+            )
+        if c_new.button("Other digits", key="mnist_other_digits", icon=":material/shuffle:"):
+            st.session_state["mnist_gallery_seed"] = seed = seed + 1
+
+        idx = mnist_results.gallery_indices(labels, GALLERY_SIZE, seed)
+        all_idx = tuple(range(len(labels)))
+        outcomes, whole = {}, {}
+        for spec in (SMALL, BIG):
+            clf = ui.classifier(root, spec.name)
+            if kind == "FGSM":
+                outcomes[spec.name] = live_attack.fgsm_outcome(clf, ui.sample_fgsm_start(root, spec.name, idx), budget)
+                whole[spec.name] = live_attack.fgsm_outcome(clf, ui.sample_fgsm_start(root, spec.name, all_idx), budget)
+            else:
+                outcomes[spec.name] = live_attack.noise_outcome(clf, images[list(idx)], budget, seed=seed)
+                whole[spec.name] = live_attack.noise_outcome(clf, images, budget, seed=seed)
+        clean = {s.name: ui.sample_fgsm_start(root, s.name, idx).clean for s in (SMALL, BIG)}
+
+        right = {name: accuracy(o.prediction.probs, labels) for name, o in whole.items()}
+        what = f"eps = {budget:.3f}" if kind == "FGSM" else f"noise std {budget:.2f}"
+        st.markdown(
+            f"On all {len(labels)} shipped test digits at {what}: "
+            f"{ui.model_name_html(SMALL)} **{pct(right[SMALL.name])}** correct, "
+            f"{ui.model_name_html(BIG)} **{pct(right[BIG.name])}** correct.",
+            unsafe_allow_html=True,
+        )
+
+        widths = [1.2, 1, 1, 1, 1]
+        scale = budget if kind == "FGSM" else 3 * budget
+        head = st.columns(widths, vertical_alignment="bottom")
+        head[0].markdown("**test digit**")
+        for j, spec in enumerate((SMALL, BIG)):
+            head[1 + 2 * j].markdown(f"{ui.model_name_html(spec)}<br>input it sees", unsafe_allow_html=True)
+            head[2 + 2 * j].image(ui.perturbation_legend(scale), width=28 * ui.ZOOM,
+                                  caption=f"perturbation: −{scale:.3f} to +{scale:.3f}")
+        for row, i in enumerate(idx):
+            cols = st.columns(widths)
+            cols[0].image(ui.digit_image(images[i]))
+            cols[0].caption(
+                f"label {labels[i]} · clean: {SMALL.name} → {clean[SMALL.name].label[row]} "
+                f"({pct(clean[SMALL.name].confidence[row])}), {BIG.name} → {clean[BIG.name].label[row]} "
+                f"({pct(clean[BIG.name].confidence[row])})"
+            )
+            for j, spec in enumerate((SMALL, BIG)):
+                out = outcomes[spec.name]
+                pred, conf = int(out.prediction.label[row]), float(out.prediction.confidence[row])
+                mark = "✓" if pred == labels[i] else "✗"
+                cols[1 + 2 * j].image(ui.digit_image(out.x[row]))
+                cols[1 + 2 * j].caption(f"{spec.name}: {mark} {pred} ({pct(conf)})")
+                cols[2 + 2 * j].image(ui.perturbation_image(out.delta[row], scale))
+                cols[2 + 2 * j].caption(f"max |change| {out.max_change[row]:.3f}")
+        colours = ("Green: pixel made brighter, purple: darker, white: unchanged (a pixel already at 0 "
+                   "or 1 cannot move further that way).")
+        if kind == "FGSM":
+            st.caption(
+                "What to notice: the FGSM perturbation differs per model (it follows each model's own "
+                f"gradient) and covers the whole image, background included. {colours}"
+            )
+        else:
+            st.caption(
+                "What to notice: both models see the same noise; compare how many digits each gets right "
+                f"with FGSM at a budget of the same size. {colours}"
+            )
+
+
+gallery(root)
+
+
+# --- smallest flipping eps -----------------------------------------------------------------------
+
+st.header("How much eps does each digit need?", divider="gray")
+with ui.shown_errors():
+    sw = ui.sweeps(root)
+    dists = {s.name: mnist_results.flip_distribution(sw, s.name) for s in (SMALL, BIG)}
+    chart = (
+        alt.Chart(alt.Data(values=mnist_results.ecdf_rows(sw)))
+        .mark_line(interpolate="step-after")
+        .encode(
+            x=alt.X("eps:Q", title="FGSM eps"),
+            y=alt.Y("flipped:Q", title="fraction of test digits flipped", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("model:N", scale=ui.color_scale(), legend=ui.legend()),
+            tooltip=["model:N", alt.Tooltip("eps:Q", format=".4f"), alt.Tooltip("flipped:Q", format=".3f")],
+        )
+    )
+    st.altair_chart(chart, width="stretch", height=300)
+    med = {name: d.quantile(0.5) for name, d in dists.items()}
+    fmt = {name: (f"{v:.4f}" if v != float("inf") else f"more than {dists[name].grid[-1]:.2f}") for name, v in med.items()}
+    bigger = BIG.name if med[BIG.name] > med[SMALL.name] else SMALL.name
+    smaller = SMALL.name if bigger == BIG.name else BIG.name
+    verdict = (
+        f"{bigger} needs a larger median eps to flip: {fmt[bigger]} against {fmt[smaller]}"
+        if med[BIG.name] != med[SMALL.name] else f"Both models flip at the same median eps, {fmt[BIG.name]}"
+    )
+    d0 = dists[SMALL.name]
+    st.caption(
+        f"What to notice: for each of {d0.n:,} test digits, the smallest eps (grid step "
+        f"{d0.grid[1] - d0.grid[0]:.4f}) at which FGSM changes the model's own prediction; the curve "
+        f"is the fraction flipped by that eps. {verdict}. Not flipped by any eps up to {d0.grid[-1]:.2f}: "
+        f"{dists[SMALL.name].never} of {d0.n:,} digits for {SMALL.name}, {dists[BIG.name].never} of "
+        f"{dists[BIG.name].n:,} for {BIG.name}."
+    )
+
+
+# --- gradients and the Lipschitz constant --------------------------------------------------------
+
+st.header("How steep are the networks?", divider="gray")
+with ui.shown_errors():
+    sw = ui.sweeps(root)
+    grads = mnist_results.gradient_rows(sw)
+    st.dataframe(
+        [{k: v for k, v in r.items() if k != "name"} for r in grads],
+        hide_index=True,
+        key="mnist_gradient_table",
+        column_config={
+            "max": st.column_config.NumberColumn("max ‖∇p‖", format="%.3f", help="largest ||grad_x p_c(x)||_2 over the test images"),
+            "mean": st.column_config.NumberColumn("mean ‖∇p‖", format="%.2e"),
+            "median": st.column_config.NumberColumn("median ‖∇p‖", format="%.2e",
+                                                    help="tiny: on most test digits p_c is saturated near 1"),
+            "spectral bound": st.column_config.NumberColumn(format="%.2f", help="||W1||_2 ||W2||_2: bounds every gradient norm"),
+            "max / bound": st.column_config.NumberColumn(format="%.3f"),
+        },
+    )
+    g = {r["name"]: r for r in grads}
+    steeper = SMALL.name if g[SMALL.name]["max"] > g[BIG.name]["max"] else BIG.name
+    flatter = BIG.name if steeper == SMALL.name else SMALL.name
+    law = (
+        f"This is the direction the law of robustness points: a network with p ~ n parameters that fits "
+        f"its training data cannot be smooth, one with p ~ n·d can be."
+        if steeper == SMALL.name else
+        f"The law of robustness only says that {SMALL.name} (p ~ n) cannot fit the data and be smooth; "
+        f"it does not force {BIG.name} to be smooth, and here it is not the smoother one."
+    )
+    st.caption(
+        f"What to notice: ‖∇p‖ is the gradient of the probability of the predicted class; its largest "
+        f"value over {g[SMALL.name]['images']:,} test images is a lower bound on the network's Lipschitz "
+        f"constant, and ‖W1‖₂‖W2‖₂ an upper bound, so the true constant lies between them. "
+        f"By its largest gradient, {steeper} is the steeper network: max {g[steeper]['max']:.3f} against {g[flatter]['max']:.3f} "
+        f"({g[steeper]['max'] / g[flatter]['max']:.1f} times), mean {g[steeper]['mean']:.3g} against "
+        f"{g[flatter]['mean']:.3g}. The measured maxima are "
+        f"{pct(g[SMALL.name]['max / bound'])} ({SMALL.name}) and {pct(g[BIG.name]['max / bound'])} "
+        f"({BIG.name}) of the spectral bounds. {law}"
+    )

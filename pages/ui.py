@@ -1,0 +1,177 @@
+"""Shared pieces of the MNIST pages: cached loaders, the model colour scale, images, error display.
+
+A module, not a page (`streamlit_app.py` lists its pages explicitly). Loaders are cached at module
+level and keyed on (pretrained folder, model name), so a session, a test that points
+`PRETRAINED_DIR` elsewhere and a fresh file all get the right entry.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import core.pretrained as pretrained
+from core import live_attack
+from core.errors import RobustnessError
+from core.specs import MNIST_MODELS, MLPSpec
+
+# Pixels per MNIST pixel when a 28x28 digit is shown (nearest neighbour: no blur, pixels visible).
+ZOOM = 4
+# ONNX Runtime threads per session. One: the app's calls are small (one image, or a few hundred),
+# several sessions may run at once, and a spinning thread pool on a busy 2-core machine made one
+# eps change 7x slower (benchmarks/app_speed.py).
+ONNX_THREADS = 1
+
+
+def pretrained_root() -> str:
+    """The folder the app reads, as a hashable cache key (read at call time: tests may repoint it)."""
+    return str(pretrained.PRETRAINED_DIR)
+
+
+@contextmanager
+def shown_errors():
+    """Show an artifact or input error as `st.error` (its message names the fix) and carry on.
+
+    The rest of the block is skipped; the rest of the page still runs.
+    """
+    try:
+        yield
+    except RobustnessError as exc:
+        st.error(str(exc), icon=":material/error:")
+
+
+# --- cached loaders ----------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading the model...")
+def classifier(root: str, name: str):
+    """The ONNX Runtime classifier of one model, its files checked against their sha256 once."""
+    return pretrained.load_onnx_classifier(name, root=root, threads=ONNX_THREADS)
+
+
+@st.cache_data(show_spinner=False)
+def metadata(root: str, name: str) -> dict:
+    return pretrained.model_metadata(name, root=root)
+
+
+@st.cache_data(show_spinner=False)
+def sweeps(root: str) -> dict:
+    return pretrained.load_mnist_sweeps(root=root)
+
+
+@st.cache_data(show_spinner=False)
+def sample(root: str) -> tuple[np.ndarray, np.ndarray]:
+    """The shipped test digits: images float32 [N, 784] in [0, 1], labels int64 [N]."""
+    return pretrained.load_sample(root=root)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def sample_fgsm_start(root: str, name: str, indices: tuple[int, ...]) -> live_attack.FgsmStart:
+    """Gradients of the true-label loss of some shipped test digits (one backward pass, cached)."""
+    images, labels = sample(root)
+    idx = list(indices)
+    return live_attack.prepare_fgsm(classifier(root, name), images[idx], labels[idx])
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def image_fgsm_start(root: str, name: str, x: np.ndarray) -> live_attack.FgsmStart:
+    """Gradient of the loss of a model's own prediction on one unlabelled image [1, 784]."""
+    return live_attack.prepare_fgsm(classifier(root, name), x)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def image_flip_eps(root: str, name: str, x: np.ndarray) -> float:
+    """Smallest eps on `live_attack.FLIP_GRID` at which FGSM flips the model on image x [1, 784]."""
+    return float(live_attack.smallest_flip_eps(classifier(root, name), x)[0])
+
+
+# --- drawing -----------------------------------------------------------------------------------
+
+
+def color_scale() -> alt.Scale:
+    """Each model's colour (spec.color), keyed on its label: the legend of every chart."""
+    specs = list(MNIST_MODELS.values())
+    return alt.Scale(domain=[s.label for s in specs], range=[s.color for s in specs])
+
+
+def model_name_html(spec: MLPSpec) -> str:
+    """The model's label in its colour, for st.markdown(..., unsafe_allow_html=True)."""
+    return f"<span style='color:{spec.color}; font-weight:600'>&#9632; {spec.label}</span>"
+
+
+def digit_image(x: np.ndarray, zoom: int = ZOOM) -> np.ndarray:
+    """A 784-pixel image in [0, 1] as uint8 [28 zoom, 28 zoom], each pixel a zoom x zoom block."""
+    img = np.rint(np.clip(np.asarray(x, dtype=np.float32).reshape(28, 28), 0, 1) * 255).astype(np.uint8)
+    return np.kron(img, np.ones((zoom, zoom), dtype=np.uint8))
+
+
+# Diverging colours for a perturbation: purple where a pixel got darker, green where it got brighter
+# (ColorBrewer PRGn ends, readable with red-green colour blindness); white where untouched.
+_DARKER = np.array([118, 42, 131], dtype=np.float32)
+_BRIGHTER = np.array([27, 120, 55], dtype=np.float32)
+_WHITE = np.array([255, 255, 255], dtype=np.float32)
+
+
+def _diverging(values: np.ndarray, scale: float) -> np.ndarray:
+    """RGB uint8 [..., 3] of values: white at 0, full green at +scale, full purple at -scale."""
+    v = np.asarray(values, dtype=np.float32)
+    t = np.clip(np.abs(v) / scale, 0, 1)[..., None] if scale > 0 else np.zeros(v.shape + (1,), np.float32)
+    end = np.where((v > 0)[..., None], _BRIGHTER, _DARKER)
+    return np.rint(_WHITE + t * (end - _WHITE)).astype(np.uint8)
+
+
+def perturbation_image(delta: np.ndarray, scale: float, zoom: int = ZOOM) -> np.ndarray:
+    """A perturbation [784] as an RGB uint8 heatmap image: green brighter, purple darker, white 0.
+
+    scale: the |delta| drawn at full colour (the attack's eps, or 3 std for noise).
+    """
+    rgb = _diverging(np.asarray(delta).reshape(28, 28), scale)
+    return np.kron(rgb, np.ones((zoom, zoom, 1), dtype=np.uint8))
+
+
+def perturbation_legend(scale: float, width: int = 28 * ZOOM, height: int = 10) -> np.ndarray:
+    """The colour bar of `perturbation_image`, RGB uint8 [height, width, 3]: -scale left, +scale right."""
+    return np.repeat(_diverging(np.linspace(-scale, scale, width), scale)[None], height, axis=0)
+
+
+def legend() -> alt.Legend:
+    """The models' legend: above the plot, full labels."""
+    return alt.Legend(orient="top", title=None, labelLimit=400)
+
+
+def probability_spec(probs_by_model: dict[str, np.ndarray]) -> tuple[pd.DataFrame, dict]:
+    """Data and Vega-Lite spec of class-probability bars, grouped by model when there are several.
+
+    A plain spec for `st.vega_lite_chart`, not Altair: it answers every slider move, and building
+    and validating an Altair chart costs tens of milliseconds where this costs a fraction of one.
+    Args: {model name: probabilities [10]}. Give the height to `st.vega_lite_chart(..., height=...)`.
+    """
+    data = pd.DataFrame(probability_rows(probs_by_model))
+    several = len(probs_by_model) > 1
+    domain = [s.label for s in MNIST_MODELS.values()]
+    color = {"field": "model", "type": "nominal",
+             "scale": {"domain": domain, "range": [s.color for s in MNIST_MODELS.values()]},
+             "legend": {"orient": "top", "title": None, "labelLimit": 400} if several else None}
+    encoding = {
+        "x": {"field": "digit", "type": "ordinal", "title": "digit", "axis": {"labelAngle": 0}},
+        "y": {"field": "probability", "type": "quantitative", "scale": {"domain": [0, 1]}, "title": "probability"},
+        "color": color,
+        "tooltip": [{"field": "model", "type": "nominal"}, {"field": "digit", "type": "ordinal"},
+                    {"field": "probability", "type": "quantitative", "format": ".3f"}],
+    }
+    if several:
+        encoding["xOffset"] = {"field": "model", "type": "nominal", "scale": {"domain": domain}}
+    return data, {"mark": {"type": "bar"}, "encoding": encoding}
+
+
+def probability_rows(probs_by_model: dict[str, np.ndarray]) -> list[dict]:
+    """Rows {model, digit, probability} from {model name: probabilities [10]}."""
+    return [
+        {"model": MNIST_MODELS[name].label, "digit": d, "probability": float(p)}
+        for name, probs in probs_by_model.items()
+        for d, p in enumerate(np.asarray(probs).ravel())
+    ]

@@ -1,0 +1,254 @@
+"""The MNIST and draw-and-attack pages under Streamlit's AppTest, on the shipped `pretrained/` files.
+
+Checks what a lecturer relies on: the numbers shown are the shipped ones, the charts are there in
+the models' colours, the sliders change what is shown, broken artifacts give an `st.error` naming
+the command that regenerates them (and the rest of the page still works), and the pages never
+import torch. The canvas itself is driven in tests/test_browser.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import core.pretrained as pretrained
+from core.specs import MNIST_MODELS
+
+REPO = Path(__file__).resolve().parents[1]
+TIMEOUT = 90
+REGENERATE = pretrained.REGENERATE_MNIST
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Path:
+    """The pretrained root the app reads (PRETRAINED_DIR or ./pretrained); fail if MNIST is not there."""
+    root = Path(pretrained.PRETRAINED_DIR)
+    if not (pretrained.mnist_dir(root) / pretrained.SWEEPS_FILE).is_file():
+        pytest.fail(f"no MNIST artifacts in {pretrained.mnist_dir(root)}: run `{REGENERATE}` "
+                    "(or point PRETRAINED_DIR at a folder that holds mnist/)")
+    return root
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(elements) -> list[str]:
+    return [e.value for e in elements]
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def chart_frame(at: AppTest, i: int):
+    """The data behind the i-th chart (Streamlit ships it as Arrow beside the Vega-Lite spec)."""
+    import pyarrow as pa
+
+    return pa.ipc.open_stream(at.get("vega_lite_chart")[i].proto.data.data).read_all().to_pandas()
+
+
+# --- the MNIST page ------------------------------------------------------------------------------
+
+
+def test_mnist_page_shows_the_shipped_numbers_and_curves(shipped):
+    at = open_page("pages/mnist.py")
+    assert not at.error, texts(at.error)
+
+    table = at.dataframe[0].value
+    for name, spec in MNIST_MODELS.items():
+        meta = pretrained.model_metadata(name, shipped)["results"]
+        row = table[table["model"] == spec.label].iloc[0]
+        assert row["test accuracy"] == pytest.approx(meta["test_accuracy"], abs=0)
+        assert row["test loss"] == pytest.approx(meta["test_loss"], abs=0)
+        assert row["parameters"] == spec.param_count
+    # The talk's numbers sit beside them.
+    assert table.set_index("model").loc[MNIST_MODELS["f_nd"].label, "talk accuracy"] == 0.985
+    assert table.set_index("model").loc[MNIST_MODELS["f_n"].label, "talk loss"] == 0.211
+
+    specs = charts(at)
+    assert len(specs) == 4, "FGSM, PGD, noise and flip-eps charts"
+    sweeps = pretrained.load_mnist_sweeps(shipped)
+    for spec in specs:
+        dumped = json.dumps(spec)
+        for model in MNIST_MODELS.values():  # one colour per model, in every chart
+            assert model.color in dumped and model.label in dumped
+    fgsm = chart_frame(at, 0)
+    f_nd = sorted(zip(fgsm[fgsm["name"] == "f_nd"]["eps"], fgsm[fgsm["name"] == "f_nd"]["accuracy"]))
+    assert f_nd == sorted((r["eps"], r["accuracy"]) for r in sweeps["models"]["f_nd"]["fgsm"])
+
+    # The sentences quote the data: the median flipping eps of both models appears in the text.
+    captions = " ".join(texts(at.caption))
+    assert "What to notice" in captions
+    assert "median eps" in captions
+    grads = sweeps["models"]["f_n"]["gradient_norms"]
+    assert f"{grads['max']:.3f}" in captions
+
+
+def gallery_state(at: AppTest) -> list[str]:
+    """What the gallery says: every model's prediction caption and the whole-sample score line."""
+    preds = [c for c in texts(at.caption) if re.match(r"f_nd?: [✓✗]", c)]
+    score = [m for m in texts(at.markdown) if m.startswith("On all")]
+    return preds + score
+
+
+def test_mnist_gallery_follows_the_eps_and_noise_sliders(shipped):
+    at = open_page("pages/mnist.py")
+    before = gallery_state(at)
+    assert len(before) == 2 * 5 + 1, before
+    at.slider(key="mnist_eps").set_value(0.3).run()
+    assert not at.exception, at.exception
+    after = gallery_state(at)
+    assert after != before
+    # At eps = 0.3 FGSM flips (almost) everything: more crosses than at the default eps.
+    assert sum("✗" in c for c in after) > sum("✗" in c for c in before)
+
+    at.radio(key="mnist_attack").set_value("White noise").run()
+    noisy_small = gallery_state(at)
+    at.slider(key="mnist_std").set_value(0.5).run()
+    assert not at.exception, at.exception
+    assert gallery_state(at) != noisy_small
+
+    shown = [c for c in texts(at.caption) if c.startswith("label ")]
+    at.button(key="mnist_other_digits").click().run()
+    assert [c for c in texts(at.caption) if c.startswith("label ")] != shown
+
+
+# --- the draw page -------------------------------------------------------------------------------
+
+
+def test_draw_page_starts_with_a_hint_not_an_error():
+    at = open_page("pages/draw.py")
+    assert not at.error, texts(at.error)
+    assert any("Draw a digit" in i for i in texts(at.info))
+
+
+def test_draw_page_classifies_a_picked_digit_and_attacks_it(shipped):
+    at = open_page("pages/draw.py")
+    at.radio(key="draw_source").set_value("Pick a test digit").run()
+    at.selectbox(key="draw_pick").set_value(7).run()
+    assert not at.exception and not at.error, (at.exception, texts(at.error))
+
+    images, _ = pretrained.load_sample(shipped)
+    for name, spec in MNIST_MODELS.items():
+        probs = pretrained.load_onnx_classifier(name, shipped).predict_proba(images[7:8])[0]
+        says = next(m for m in texts(at.markdown) if spec.label in m and " says " in m)
+        assert f"says **{int(np.argmax(probs))}** ({100 * probs.max():.1f}%)" in says
+    assert len(charts(at)) == 1 + len(MNIST_MODELS)  # clean bars, and the attacked bars per model
+
+    def attacked() -> list[str]:
+        return [m for m in texts(at.markdown) if m.startswith("clean **")]
+
+    before = attacked()
+    assert len(before) == 2
+    at.slider(key="draw_eps").set_value(0.3).run()
+    assert not at.exception, at.exception
+    after = attacked()
+    assert after != before
+    flips = [m for m in texts(at.markdown) if "FGSM eps" in m]
+    assert len(flips) == 2
+
+    at.radio(key="draw_attack").set_value("White noise").run()
+    at.slider(key="draw_std").set_value(0.5).run()
+    assert not at.exception, at.exception
+    assert attacked() != after
+
+
+# --- broken artifacts ----------------------------------------------------------------------------
+
+
+def _flip_bytes(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+# name -> (how to break the copy, the pages that read that file).
+CORRUPTIONS = {
+    "weights": (lambda d: _flip_bytes(d / "f_nd.safetensors"), {"pages/mnist.py", "pages/draw.py"}),
+    "sweeps-missing": (lambda d: (d / pretrained.SWEEPS_FILE).unlink(), {"pages/mnist.py"}),
+    "sample-garbled": (lambda d: (d / pretrained.SAMPLE_FILE).write_bytes(b"not a zip file"),
+                       {"pages/mnist.py", "pages/draw.py"}),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(CORRUPTIONS))
+def broken(request, shipped, tmp_path_factory) -> tuple[Path, set[str]]:
+    root = tmp_path_factory.mktemp(f"pretrained-{request.param}")
+    shutil.copytree(pretrained.mnist_dir(shipped), pretrained.mnist_dir(root))
+    corrupt, readers = CORRUPTIONS[request.param]
+    corrupt(pretrained.mnist_dir(root))
+    return root, readers
+
+
+@pytest.mark.parametrize("page", ["pages/mnist.py", "pages/draw.py"])
+def test_a_broken_artifact_gives_an_error_naming_the_fix(broken, page, monkeypatch):
+    root, readers = broken
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", root)
+    at = open_page(page)
+    if page == "pages/draw.py":
+        at.radio(key="draw_source").set_value("Pick a test digit").run()
+        assert not at.exception, at.exception
+    errors = texts(at.error)
+    if page not in readers:
+        assert not errors, errors  # a page that does not read the broken file is unaffected
+        assert any(m.startswith("clean **") for m in texts(at.markdown))
+        return
+    assert errors, "a broken artifact must show an st.error"
+    assert all(REGENERATE in e for e in errors), errors
+    if page == "pages/mnist.py":
+        # The sections that do not need the broken file still render.
+        assert at.dataframe, "the clean table reads only the metadata"
+        assert len(errors) < 4
+
+
+def test_the_other_pages_keep_working_with_broken_mnist_artifacts(tmp_path, monkeypatch):
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path)  # no mnist/ at all
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception and not at.error
+    at = open_page("pages/mnist.py")
+    assert at.error and all(REGENERATE in e for e in texts(at.error))
+    assert at.title[0].value.startswith("MNIST")
+
+
+# --- no torch ------------------------------------------------------------------------------------
+
+
+def test_the_pages_never_import_torch(shipped):
+    """Run both pages, sliders included, in a fresh interpreter and look at sys.modules."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.path.insert(0, {str(REPO)!r})
+        from streamlit.testing.v1 import AppTest
+        at = AppTest.from_file({str(REPO / "streamlit_app.py")!r}, default_timeout={TIMEOUT}).run()
+        at.switch_page("pages/mnist.py").run()
+        at.slider(key="mnist_eps").set_value(0.1).run()
+        assert not at.exception and not at.error, (at.exception, at.error)
+        at.switch_page("pages/draw.py").run()
+        at.radio(key="draw_source").set_value("Pick a test digit").run()
+        at.slider(key="draw_eps").set_value(0.1).run()
+        assert not at.exception and not at.error, (at.exception, at.error)
+        print("TORCH_LOADED" if "torch" in sys.modules else "NO_TORCH")
+        print("ORT_LOADED" if "onnxruntime" in sys.modules else "NO_ORT")
+        """
+    )
+    env = {**__import__("os").environ, "PRETRAINED_DIR": str(shipped)}
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO,
+                          env=env, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "NO_TORCH" in proc.stdout, "a page imported torch"
+    assert "ORT_LOADED" in proc.stdout  # the check ran the models

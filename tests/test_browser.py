@@ -1,0 +1,195 @@
+"""The draw page in a real browser: draw a stroke on the canvas, get predictions, move the eps slider.
+
+AppTest cannot draw on the canvas (a custom component), so this starts `streamlit run` on a free
+loopback port and drives Debian's Chromium with Playwright. Screenshots go to test-artifacts/.
+Chromium missing is a failure, not a skip: CI installs it (`make browser`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+# Tall enough that a screenshot holds the whole page (Streamlit scrolls inside its own container).
+VIEWPORT = {"width": 1400, "height": 2200}
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(script: Path, port: int, log_path: Path) -> subprocess.Popen:
+    """`streamlit run script` headless on 127.0.0.1:port, output to log_path."""
+    log = open(log_path, "w")
+    return subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+         "--browser.gatherUsageStats", "false", "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.fileWatcherType", "none"],
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+    )
+
+
+def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Poll /_stcore/health until it answers 200; fail if the server dies or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"the app did not answer /_stcore/health within {timeout:.0f} s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def launch_chromium(playwright):
+    if not Path(CHROMIUM).is_file() and shutil.which("chromium") is None:
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install it with `make browser` "
+                    "(apt-get install chromium); the browser test does not skip")
+    path = CHROMIUM if Path(CHROMIUM).is_file() else shutil.which("chromium")
+    return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+
+
+def draw_seven(page, box: dict) -> None:
+    """A '7' as one freehand stroke: top bar left to right, then the diagonal down to the bottom."""
+    x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
+    points = [(0.25, 0.2), (0.75, 0.2), (0.45, 0.85)]
+    page.mouse.move(x0 + points[0][0] * w, y0 + points[0][1] * h)
+    page.mouse.down()
+    for (ax, ay), (bx, by) in zip(points, points[1:]):
+        for t in [i / 15 for i in range(1, 16)]:
+            page.mouse.move(x0 + (ax + t * (bx - ax)) * w, y0 + (ay + t * (by - ay)) * h)
+    page.mouse.up()
+
+
+def wait_for_change(read, old: str, timeout_s: float = 20.0) -> str:
+    """Poll read() until it differs from old (the app reruns asynchronously); return the last value."""
+    deadline = time.monotonic() + timeout_s
+    value = read()
+    while value == old and time.monotonic() < deadline:
+        time.sleep(0.2)
+        value = read()
+    return value
+
+
+def wait_idle(page, timeout_s: float = 30.0) -> None:
+    """Wait until the app has finished its rerun: no "running" widget and no stale (faded) element."""
+    deadline = time.monotonic() + timeout_s
+    busy = "[data-testid='stStatusWidget'], [data-stale='true']"
+    quiet_since = None
+    while time.monotonic() < deadline:
+        if page.locator(busy).count() == 0:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since > 0.5:
+                return
+        else:
+            quiet_since = None
+        time.sleep(0.1)
+    raise TimeoutError(f"the app was still running after {timeout_s:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    port = free_port()
+    proc = start_app(REPO / "streamlit_app.py", port, tmp_path_factory.mktemp("app") / "streamlit.log")
+    try:
+        wait_healthy(port, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
+
+
+def test_draw_a_digit_and_attack_it(app_url):
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            # Open the talk at its start and navigate as a lecturer would (see the note on deep links
+            # in the report: a fresh server's first visit to /draw bypasses st.navigation).
+            page.goto(app_url, wait_until="domcontentloaded")
+            page.get_by_role("link", name="Draw and attack").click()
+            expect(page.get_by_text("Draw a digit on the black square")).to_be_visible(timeout=60_000)
+            canvas = page.locator("canvas").last
+            expect(canvas).to_be_visible()
+            wait_idle(page)
+            page.screenshot(path=ARTIFACTS / "draw_0_empty.png")
+
+            draw_seven(page, canvas.bounding_box())
+            panels = page.locator(".st-key-draw_result_f_n, .st-key-draw_result_f_nd")
+            expect(panels).to_have_count(2, timeout=30_000)
+            expect(page.get_by_text("What the networks see")).to_be_visible()
+            expect(page.get_by_text("Smallest FGSM eps").first).to_be_visible(timeout=30_000)
+            wait_idle(page)
+            page.screenshot(path=ARTIFACTS / "draw_1_drawn.png")
+            # The 28x28 input is shown, and no error or exception box.
+            assert page.locator("[data-testid='stException'], [data-testid='stAlertContentError']").count() == 0
+
+            before = panels.first.inner_text() + panels.last.inner_text()
+            thumb = page.locator(".st-key-draw_eps input[type='range']")
+            thumb.focus()
+            for _ in range(30):  # 30 steps of 0.0025: eps 0.05 -> 0.125
+                page.keyboard.press("ArrowRight")
+            expect(thumb).to_have_attribute("aria-valuetext", "0.1250", timeout=10_000)
+            after = wait_for_change(lambda: panels.first.inner_text() + panels.last.inner_text(), before)
+            wait_idle(page)
+            page.screenshot(path=ARTIFACTS / "draw_2_attacked.png")
+            assert after != before, "moving the eps slider did not change the prediction panels"
+            assert "0.1250" in page.locator(".st-key-draw_eps").inner_text()
+        finally:
+            browser.close()
+
+
+def test_mnist_page_renders_its_charts(app_url):
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.goto(app_url, wait_until="domcontentloaded")
+            page.get_by_role("link", name="MNIST").click()
+            expect(page.get_by_role("heading", name="Clean accuracy")).to_be_visible(timeout=60_000)
+            # Four Altair charts: FGSM, PGD, noise, and the flip-eps curve.
+            expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(4, timeout=30_000)
+            expect(page.get_by_text("On all").first).to_be_visible()
+            wait_idle(page)
+            page.screenshot(path=ARTIFACTS / "mnist_page.png")
+            assert page.locator("[data-testid='stException'], [data-testid='stAlertContentError']").count() == 0
+        finally:
+            browser.close()
