@@ -3,6 +3,9 @@
 import streamlit as st
 
 from core.specs import MNIST_MODELS
+from pages.navigation import keep_talk_navigation
+
+keep_talk_navigation()
 
 st.title("Does overparameterization make neural networks robust to adversarial attacks?")
 st.caption("The talk *Adversarial Robustness Through Overparameterization*, as a live lecture "

@@ -15,6 +15,9 @@ from core.random_data_results import METADATA_FILE, ROWS_FILE, load_random_data_
 from core.specs import WIDTH_RULES
 from core.sweep_reading import RuleReading, read_sweep, verdict
 from pages.sharing import TalkSettings, chart_with_downloads, what_to_notice
+from pages.navigation import keep_talk_navigation
+
+keep_talk_navigation()
 
 RULES = ("f_n", "f_nd")  # p ~ 10 n first: the one the law says must be steep
 LIVE_DIMS = [10, 20, 40, 80, 160, 320, 640]

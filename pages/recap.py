@@ -16,6 +16,9 @@ from core.errors import RobustnessError
 from core.recap_results import FALLBACK_DIM, INTRINSIC_DIM_FILE, load_intrinsic_dim, recap_dir
 from core.specs import MNIST_MODELS
 from pages.sharing import TalkSettings, chart_with_downloads, what_to_notice
+from pages.navigation import keep_talk_navigation
+
+keep_talk_navigation()
 
 SMALL, BIG = MNIST_MODELS["f_n"], MNIST_MODELS["f_nd"]
 MNIST = law.MNIST_SCALE

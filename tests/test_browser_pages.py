@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -80,10 +81,11 @@ def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 90.0) -> No
     raise TimeoutError(f"the app did not answer /_stcore/health within {timeout:.0f} s")
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
+@contextmanager
+def running_app(log_dir: Path):
+    """A fresh `streamlit run` of the app on a free loopback port; yields its base URL."""
     port = free_port()
-    log = open(tmp_path_factory.mktemp("app") / "streamlit.log", "w")
+    log = open(log_dir / "streamlit.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"),
          "--server.headless", "true", "--browser.gatherUsageStats", "false",
@@ -101,6 +103,12 @@ def app_url(tmp_path_factory):
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("app")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +221,23 @@ def test_random_data_live_run_in_the_browser(app_url, browser):
         assert not console_errors, console_errors
     finally:
         page.close()
+
+
+def test_a_shared_link_is_the_first_visit_of_a_fresh_server(browser, tmp_path):
+    """Streamlit treats a `pages/` folder as a legacy multipage app until `st.navigation` has run:
+    a deep link as the very first request must still get the talk's navigation and settings."""
+    from playwright.sync_api import expect
+
+    titles = [title for _, title in talk_pages()]
+    with running_app(tmp_path) as url:
+        page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
+        try:
+            page.goto(f"{url}/recap?recap_fgsm_eps=0.1", wait_until="domcontentloaded")
+            settle(page)
+            nav = page.locator("[data-testid='stSidebarNav'] a")
+            expect(nav).to_have_count(len(titles), timeout=30_000)
+            assert [a.inner_text().split("\n")[-1].strip() for a in nav.all()] == titles
+            expect(page.locator("h1").first).to_contain_text("Recap", timeout=30_000)
+            expect(page.locator(".st-key-recap_fgsm_eps input[type='range']")).to_have_value("0.1")
+        finally:
+            page.close()
