@@ -1,17 +1,27 @@
 """MNIST: the talk's two networks, their clean accuracy, and how they break under attack and noise."""
 
 import altair as alt
+import numpy as np
 import streamlit as st
 
 from core import live_attack, mnist_results
 from core.classifier import accuracy
 from core.specs import MNIST_MODELS
 from pages import ui
+from pages.navigation import keep_talk_navigation
+from pages.sharing import TalkSettings, chart_with_downloads, what_to_notice
+
+keep_talk_navigation()
 
 SMALL, BIG = MNIST_MODELS["f_n"], MNIST_MODELS["f_nd"]
 GALLERY_SIZE = 5
 EPS_MAX = 0.3  # the slider goes past the talk's 0.1 so every digit can be seen to flip
 STD_MAX = 0.5
+ATTACKS = ("FGSM", "White noise")
+DIGIT_SETS = 999  # the gallery's "digit set" number: a seed for which test digits are shown
+
+# The talk's settings; the URL holds the ones that differ (`?mnist_eps=0.1`).
+TALK = TalkSettings("mnist", {"attack": "FGSM", "eps": 0.05, "std": 0.1, "digits": 0})
 
 root = ui.pretrained_root()
 
@@ -26,6 +36,7 @@ needs about n·d parameters: does the bigger network resist attacks better?
 """,
     unsafe_allow_html=True,
 )
+TALK.reset_button()
 
 
 def pct(x: float) -> str:
@@ -38,6 +49,19 @@ st.header("Clean accuracy", divider="gray")
 with ui.shown_errors():
     meta = {name: ui.metadata(root, name) for name in MNIST_MODELS}
     rows = mnist_results.clean_rows(meta)
+    by = {r["model"]: r for r in rows}
+    small, big = by[SMALL.label], by[BIG.label]
+    gap = big["test accuracy"] - small["test accuracy"]
+    verdict = (
+        "clean accuracy barely separates them" if abs(gap) < 0.01
+        else f"{BIG.name if gap > 0 else SMALL.name} is the more accurate by {abs(gap) * 100:.1f} points"
+    )
+    what_to_notice(
+        f"On {small['test images']:,} test images {SMALL.name} scores "
+        f"{pct(small['test accuracy'])} and {BIG.name} {pct(big['test accuracy'])}: {verdict}. "
+        f"Test losses: {small['test loss']:.3f} and {big['test loss']:.3f} (the talk's: "
+        f"{small['talk loss']:.3f} and {big['talk loss']:.3f})."
+    )
     st.dataframe(
         rows,
         hide_index=True,
@@ -51,19 +75,6 @@ with ui.shown_errors():
             "talk accuracy": st.column_config.NumberColumn(format="%.3f", help="the talk's slide"),
             "talk loss": st.column_config.NumberColumn(format="%.3f", help="the talk's slide"),
         },
-    )
-    by = {r["model"]: r for r in rows}
-    small, big = by[SMALL.label], by[BIG.label]
-    gap = big["test accuracy"] - small["test accuracy"]
-    verdict = (
-        "clean accuracy barely separates them" if abs(gap) < 0.01
-        else f"{BIG.name if gap > 0 else SMALL.name} is the more accurate by {abs(gap) * 100:.1f} points"
-    )
-    st.caption(
-        f"What to notice: on {small['test images']:,} test images {SMALL.name} scores "
-        f"{pct(small['test accuracy'])} and {BIG.name} {pct(big['test accuracy'])}: {verdict}. "
-        f"Test losses: {small['test loss']:.3f} and {big['test loss']:.3f} (the talk's: "
-        f"{small['talk loss']:.3f} and {big['talk loss']:.3f})."
     )
     if any(m.get("smoke") for m in meta.values()):
         st.warning(
@@ -96,10 +107,6 @@ with ui.shown_errors():
         ("pgd", f"PGD ({sw.get('settings', {}).get('pgd', {}).get('steps', '?')} steps)", "eps (L-inf budget)"),
         ("noise", "Gaussian white noise", "noise std"),
     )
-    st.markdown(" &nbsp; ".join(ui.model_name_html(s) for s in (SMALL, BIG)), unsafe_allow_html=True)
-    for col, (kind, title, x_title) in zip(st.columns(3), charts):
-        col.altair_chart(curve_chart(mnist_results.curve_rows(sw, kind), title, x_title), width="stretch", height=300)
-
     eps_f, fgsm_small = mnist_results.accuracy_at(sw, SMALL.name, "fgsm", 0.1)
     _, fgsm_big = mnist_results.accuracy_at(sw, BIG.name, "fgsm", 0.1)
     eps_p, pgd_small = mnist_results.accuracy_at(sw, SMALL.name, "pgd", 0.1)
@@ -110,8 +117,8 @@ with ui.shown_errors():
     n_test = f"{sw['test_set']['n']:,}" if "test_set" in sw else "the"
     n_pgd = f"{settings['pgd']['subset_size']:,}" if "subset_size" in settings.get("pgd", {}) else "some"
     n_draws = len(settings.get("noise", {}).get("seeds", []))
-    st.caption(
-        f"What to notice: at eps = {eps_f:.2f} (each pixel moved by at most {eps_f * 255:.0f} of 255 grey "
+    what_to_notice(
+        f"At eps = {eps_f:.2f} (each pixel moved by at most {eps_f * 255:.0f} of 255 grey "
         f"levels) FGSM leaves {SMALL.name} {pct(fgsm_small)} and {BIG.name} {pct(fgsm_big)} accuracy; "
         f"PGD at eps = {eps_p:.2f} leaves {pct(pgd_small)} and {pct(pgd_big)}. Random noise of std "
         f"{std_n:.2f}, on every pixel, leaves {pct(noise_small)} and {pct(noise_big)}: "
@@ -121,6 +128,11 @@ with ui.shown_errors():
         + f" FGSM and noise on {n_test} test images (noise averaged over {n_draws} draws), PGD on "
         f"{n_pgd} of them."
     )
+    st.markdown(" &nbsp; ".join(ui.model_name_html(s) for s in (SMALL, BIG)), unsafe_allow_html=True)
+    for col, (kind, title, x_title) in zip(st.columns(3), charts):
+        curve = mnist_results.curve_rows(sw, kind)
+        with col:
+            chart_with_downloads(curve_chart(curve, title, x_title), curve, f"mnist-{kind}-accuracy", height=300)
 
 
 # --- the gallery ---------------------------------------------------------------------------------
@@ -128,25 +140,46 @@ with ui.shown_errors():
 st.header("See it on test digits", divider="gray")
 
 
+def fgsm_reading(outcomes: dict, clean_x) -> str:
+    """What the shown FGSM perturbations do, in numbers: pixels moved, background moved, agreement.
+
+    outcomes: {model name: Outcome on the shown digits}; clean_x [k, 784] the digits before the attack.
+    """
+    moved = {name: np.abs(o.delta) > 1e-6 for name, o in outcomes.items()}
+    background = np.asarray(clean_x) == 0
+    parts = [f"{pct(m.mean())} of the pixels for {name}"
+             + (f" ({pct(m[background].mean())} of the black background)" if background.any() else "")
+             for name, m in moved.items()]
+    text = f"On these {len(clean_x)} digits FGSM moves {' and '.join(parts)}."
+    both = moved[SMALL.name] & moved[BIG.name]
+    if both.any():
+        same = np.sign(outcomes[SMALL.name].delta[both]) == np.sign(outcomes[BIG.name].delta[both])
+        text += (f" Each follows its own model's gradient: of the pixels both move, {pct(same.mean())} "
+                 f"are pushed the same way by the two models and {pct(1 - same.mean())} opposite ways.")
+    return text
+
+
 @st.fragment
 def gallery(root: str) -> None:
     """Test digits, their attacked versions and the perturbations, for both models, live."""
     with ui.shown_errors():
         images, labels = ui.sample(root)
-        seed = st.session_state.setdefault("mnist_gallery_seed", 0)
         c_kind, c_budget, c_new = st.columns([2, 4, 1], vertical_alignment="bottom")
-        kind = c_kind.radio("Perturbation", ["FGSM", "White noise"], horizontal=True, key="mnist_attack")
+        kind = c_kind.radio("Perturbation", ATTACKS, horizontal=True, **TALK.bind("attack", options=ATTACKS))
         if kind == "FGSM":
             budget = c_budget.slider(
-                "eps: largest change of any pixel (pixel values lie in [0, 1])", 0.0, EPS_MAX, 0.05, 0.005,
-                format="%.3f", key="mnist_eps",
+                "eps: largest change of any pixel (pixel values lie in [0, 1])", 0.0, EPS_MAX, step=0.005,
+                format="%.3f", **TALK.bind("eps"),
             )
         else:
             budget = c_budget.slider(
-                "noise standard deviation (pixel units)", 0.0, STD_MAX, 0.1, 0.01, format="%.2f", key="mnist_std",
+                "noise standard deviation (pixel units)", 0.0, STD_MAX, step=0.01, format="%.2f",
+                **TALK.bind("std"),
             )
-        if c_new.button("Other digits", key="mnist_other_digits", icon=":material/shuffle:"):
-            st.session_state["mnist_gallery_seed"] = seed = seed + 1
+        seed = c_new.number_input(
+            "Digit set", 0, DIGIT_SETS, step=1, icon=":material/shuffle:", **TALK.bind("digits"),
+            help="Each number shows five other test digits (and, for noise, another noise draw).",
+        )
 
         idx = mnist_results.gallery_indices(labels, GALLERY_SIZE, seed)
         all_idx = tuple(range(len(labels)))
@@ -163,6 +196,16 @@ def gallery(root: str) -> None:
 
         right = {name: accuracy(o.prediction.probs, labels) for name, o in whole.items()}
         what = f"eps = {budget:.3f}" if kind == "FGSM" else f"noise std {budget:.2f}"
+        if kind == "FGSM":
+            what_to_notice(
+                "Count the crosses for each model, and compare the two perturbation maps of a digit. "
+                + fgsm_reading(outcomes, images[list(idx)])
+            )
+        else:
+            what_to_notice(
+                "Both models see the same noise field. Count the crosses, then switch to FGSM at an eps "
+                f"of the same size ({budget:.2f}) and count again: the attack chooses its direction."
+            )
         st.markdown(
             f"On all {len(labels)} shipped test digits at {what}: "
             f"{ui.model_name_html(SMALL)} **{pct(right[SMALL.name])}** correct, "
@@ -194,18 +237,8 @@ def gallery(root: str) -> None:
                 cols[1 + 2 * j].caption(f"{spec.name}: {mark} {pred} ({pct(conf)})")
                 cols[2 + 2 * j].image(ui.perturbation_image(out.delta[row], scale))
                 cols[2 + 2 * j].caption(f"max |change| {out.max_change[row]:.3f}")
-        colours = ("Green: pixel made brighter, purple: darker, white: unchanged (a pixel already at 0 "
+        st.caption("Green: pixel made brighter, purple: darker, white: unchanged (a pixel already at 0 "
                    "or 1 cannot move further that way).")
-        if kind == "FGSM":
-            st.caption(
-                "What to notice: the FGSM perturbation differs per model (it follows each model's own "
-                f"gradient) and covers the whole image, background included. {colours}"
-            )
-        else:
-            st.caption(
-                "What to notice: both models see the same noise; compare how many digits each gets right "
-                f"with FGSM at a budget of the same size. {colours}"
-            )
 
 
 gallery(root)
@@ -217,8 +250,9 @@ st.header("How much eps does each digit need?", divider="gray")
 with ui.shown_errors():
     sw = ui.sweeps(root)
     dists = {s.name: mnist_results.flip_distribution(sw, s.name) for s in (SMALL, BIG)}
+    ecdf = mnist_results.ecdf_rows(sw)
     chart = (
-        alt.Chart(alt.Data(values=mnist_results.ecdf_rows(sw)))
+        alt.Chart(alt.Data(values=ecdf))
         .mark_line(interpolate="step-after")
         .encode(
             x=alt.X("eps:Q", title="FGSM eps"),
@@ -227,7 +261,6 @@ with ui.shown_errors():
             tooltip=["model:N", alt.Tooltip("eps:Q", format=".4f"), alt.Tooltip("flipped:Q", format=".3f")],
         )
     )
-    st.altair_chart(chart, width="stretch", height=300)
     med = {name: d.quantile(0.5) for name, d in dists.items()}
     fmt = {name: (f"{v:.4f}" if v != float("inf") else f"more than {dists[name].grid[-1]:.2f}") for name, v in med.items()}
     bigger = BIG.name if med[BIG.name] > med[SMALL.name] else SMALL.name
@@ -237,13 +270,14 @@ with ui.shown_errors():
         if med[BIG.name] != med[SMALL.name] else f"Both models flip at the same median eps, {fmt[BIG.name]}"
     )
     d0 = dists[SMALL.name]
-    st.caption(
-        f"What to notice: for each of {d0.n:,} test digits, the smallest eps (grid step "
+    what_to_notice(
+        f"For each of {d0.n:,} test digits, the smallest eps (grid step "
         f"{d0.grid[1] - d0.grid[0]:.4f}) at which FGSM changes the model's own prediction; the curve "
         f"is the fraction flipped by that eps. {verdict}. Not flipped by any eps up to {d0.grid[-1]:.2f}: "
         f"{dists[SMALL.name].never} of {d0.n:,} digits for {SMALL.name}, {dists[BIG.name].never} of "
         f"{dists[BIG.name].n:,} for {BIG.name}."
     )
+    chart_with_downloads(chart, ecdf, "mnist-flip-eps", height=300)
 
 
 # --- gradients and the Lipschitz constant --------------------------------------------------------
@@ -252,6 +286,26 @@ st.header("How steep are the networks?", divider="gray")
 with ui.shown_errors():
     sw = ui.sweeps(root)
     grads = mnist_results.gradient_rows(sw)
+    g = {r["name"]: r for r in grads}
+    steeper = SMALL.name if g[SMALL.name]["max"] > g[BIG.name]["max"] else BIG.name
+    flatter = BIG.name if steeper == SMALL.name else SMALL.name
+    law = (
+        f"This is the direction the law of robustness points: a network with p ~ n parameters that fits "
+        f"its training data cannot be smooth, one with p ~ n·d can be."
+        if steeper == SMALL.name else
+        f"The law of robustness only says that {SMALL.name} (p ~ n) cannot fit the data and be smooth; "
+        f"it does not force {BIG.name} to be smooth, and here it is not the smoother one."
+    )
+    what_to_notice(
+        f"‖∇p‖ is the gradient of the probability of the predicted class; its largest "
+        f"value over {g[SMALL.name]['images']:,} test images is a lower bound on the network's Lipschitz "
+        f"constant, and ‖W1‖₂‖W2‖₂ an upper bound, so the true constant lies between them. "
+        f"By its largest gradient, {steeper} is the steeper network: max {g[steeper]['max']:.3f} against {g[flatter]['max']:.3f} "
+        f"({g[steeper]['max'] / g[flatter]['max']:.1f} times), mean {g[steeper]['mean']:.3g} against "
+        f"{g[flatter]['mean']:.3g}. The measured maxima are "
+        f"{pct(g[SMALL.name]['max / bound'])} ({SMALL.name}) and {pct(g[BIG.name]['max / bound'])} "
+        f"({BIG.name}) of the spectral bounds. {law}"
+    )
     st.dataframe(
         [{k: v for k, v in r.items() if k != "name"} for r in grads],
         hide_index=True,
@@ -264,24 +318,4 @@ with ui.shown_errors():
             "spectral bound": st.column_config.NumberColumn(format="%.2f", help="||W1||_2 ||W2||_2: bounds every gradient norm"),
             "max / bound": st.column_config.NumberColumn(format="%.3f"),
         },
-    )
-    g = {r["name"]: r for r in grads}
-    steeper = SMALL.name if g[SMALL.name]["max"] > g[BIG.name]["max"] else BIG.name
-    flatter = BIG.name if steeper == SMALL.name else SMALL.name
-    law = (
-        f"This is the direction the law of robustness points: a network with p ~ n parameters that fits "
-        f"its training data cannot be smooth, one with p ~ n·d can be."
-        if steeper == SMALL.name else
-        f"The law of robustness only says that {SMALL.name} (p ~ n) cannot fit the data and be smooth; "
-        f"it does not force {BIG.name} to be smooth, and here it is not the smoother one."
-    )
-    st.caption(
-        f"What to notice: ‖∇p‖ is the gradient of the probability of the predicted class; its largest "
-        f"value over {g[SMALL.name]['images']:,} test images is a lower bound on the network's Lipschitz "
-        f"constant, and ‖W1‖₂‖W2‖₂ an upper bound, so the true constant lies between them. "
-        f"By its largest gradient, {steeper} is the steeper network: max {g[steeper]['max']:.3f} against {g[flatter]['max']:.3f} "
-        f"({g[steeper]['max'] / g[flatter]['max']:.1f} times), mean {g[steeper]['mean']:.3g} against "
-        f"{g[flatter]['mean']:.3g}. The measured maxima are "
-        f"{pct(g[SMALL.name]['max / bound'])} ({SMALL.name}) and {pct(g[BIG.name]['max / bound'])} "
-        f"({BIG.name}) of the spectral bounds. {law}"
     )

@@ -1,9 +1,10 @@
 """The MNIST and draw-and-attack pages under Streamlit's AppTest, on the shipped `pretrained/` files.
 
 Checks what a lecturer relies on: the numbers shown are the shipped ones, the charts are there in
-the models' colours, the sliders change what is shown, broken artifacts give an `st.error` naming
-the command that regenerates them (and the rest of the page still works), and the pages never
-import torch. The canvas itself is driven in tests/test_browser.py.
+the models' colours with their downloads, the sliders change what is shown, the URL sets them (and
+a bad URL value falls back to the talk's), the reset restores the talk's settings, broken artifacts
+give an `st.error` naming the command that regenerates them (and the rest of the page still works),
+and the pages never import torch. The canvas itself is driven in tests/test_browser.py.
 """
 
 from __future__ import annotations
@@ -46,8 +47,27 @@ def open_page(page: str) -> AppTest:
     return at
 
 
+def run_page(page: str, query: dict[str, str] | None = None) -> AppTest:
+    """One page file on its own, the URL's query parameters set first (as when a link is opened)."""
+    at = AppTest.from_file(str(REPO / page), default_timeout=TIMEOUT)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def texts(elements) -> list[str]:
     return [e.value for e in elements]
+
+
+def notices(at: AppTest) -> list[str]:
+    """The "What to notice" prompts, in page order."""
+    return [i for i in texts(at.info) if i.startswith("**What to notice.**")]
+
+
+def download_labels(at: AppTest) -> list[str]:
+    return [b.proto.label for b in at.get("download_button")]
 
 
 def charts(at: AppTest) -> list[dict]:
@@ -90,12 +110,19 @@ def test_mnist_page_shows_the_shipped_numbers_and_curves(shipped):
     f_nd = sorted(zip(fgsm[fgsm["name"] == "f_nd"]["eps"], fgsm[fgsm["name"] == "f_nd"]["accuracy"]))
     assert f_nd == sorted((r["eps"], r["accuracy"]) for r in sweeps["models"]["f_nd"]["fgsm"])
 
-    # The sentences quote the data: the median flipping eps of both models appears in the text.
-    captions = " ".join(texts(at.caption))
-    assert "What to notice" in captions
-    assert "median eps" in captions
+    # Every chart can be downloaded: PNG, SVG and the CSV of its data.
+    labels = download_labels(at)
+    assert labels.count("PNG") == labels.count("SVG") == labels.count("CSV") == len(specs), labels
+
+    # A prompt before each result (clean table, curves, gallery, flip-eps curve, gradient table), and
+    # the prompts quote the data: the median flipping eps, the largest gradient.
+    prompts = notices(at)
+    assert len(prompts) == 5, prompts
+    assert "median eps" in prompts[3]
     grads = sweeps["models"]["f_n"]["gradient_norms"]
-    assert f"{grads['max']:.3f}" in captions
+    assert f"{grads['max']:.3f}" in prompts[4]
+    meta = pretrained.model_metadata("f_nd", shipped)["results"]
+    assert f"{100 * meta['test_accuracy']:.1f}%" in prompts[0]
 
 
 def gallery_state(at: AppTest) -> list[str]:
@@ -123,8 +150,48 @@ def test_mnist_gallery_follows_the_eps_and_noise_sliders(shipped):
     assert gallery_state(at) != noisy_small
 
     shown = [c for c in texts(at.caption) if c.startswith("label ")]
-    at.button(key="mnist_other_digits").click().run()
+    at.number_input(key="mnist_digits").increment().run()
     assert [c for c in texts(at.caption) if c.startswith("label ")] != shown
+
+
+def test_mnist_query_params_drive_the_gallery():
+    at = run_page("pages/mnist.py", {"mnist_eps": "0.07", "mnist_digits": "3"})
+    assert at.slider(key="mnist_eps").value == pytest.approx(0.07)
+    assert at.number_input(key="mnist_digits").value == 3
+    assert any(m.startswith("On all") and "eps = 0.070" in m for m in texts(at.markdown))
+    default = run_page("pages/mnist.py")
+    shown = lambda a: [c for c in texts(a.caption) if c.startswith("label ")]  # noqa: E731
+    assert shown(at) != shown(default)  # digit set 3 shows other digits than set 0
+
+    noisy = run_page("pages/mnist.py", {"mnist_attack": "White noise", "mnist_std": "0.3"})
+    assert noisy.radio(key="mnist_attack").value == "White noise"
+    assert noisy.slider(key="mnist_std").value == pytest.approx(0.3)
+    assert any(m.startswith("On all") and "noise std 0.30" in m for m in texts(noisy.markdown))
+
+
+@pytest.mark.parametrize("query", [
+    {"mnist_eps": "lots", "mnist_digits": "-1", "mnist_attack": "PGD"},
+    {"mnist_eps": "0.9", "mnist_digits": "1000", "mnist_attack": ""},
+])
+def test_mnist_invalid_query_params_fall_back_to_the_talk_settings(query):
+    at = run_page("pages/mnist.py", query)
+    assert not at.error, texts(at.error)
+    assert at.radio(key="mnist_attack").value == "FGSM"
+    assert at.slider(key="mnist_eps").value == pytest.approx(0.05)
+    assert at.number_input(key="mnist_digits").value == 0
+
+
+def test_mnist_reset_restores_the_talk_settings():
+    at = run_page("pages/mnist.py", {"mnist_eps": "0.2", "mnist_digits": "4"})
+    at.radio(key="mnist_attack").set_value("White noise").run()
+    at.slider(key="mnist_std").set_value(0.4).run()
+    at.button(key="mnist__reset").click().run()
+    assert not at.exception, at.exception
+    assert at.radio(key="mnist_attack").value == "FGSM"
+    assert at.slider(key="mnist_eps").value == pytest.approx(0.05)
+    assert at.number_input(key="mnist_digits").value == 0
+    at.radio(key="mnist_attack").set_value("White noise").run()
+    assert at.slider(key="mnist_std").value == pytest.approx(0.1)  # the hidden slider was reset too
 
 
 # --- the draw page -------------------------------------------------------------------------------
@@ -148,6 +215,9 @@ def test_draw_page_classifies_a_picked_digit_and_attacks_it(shipped):
         says = next(m for m in texts(at.markdown) if spec.label in m and " says " in m)
         assert f"says **{int(np.argmax(probs))}** ({100 * probs.max():.1f}%)" in says
     assert len(charts(at)) == 1 + len(MNIST_MODELS)  # clean bars, and the attacked bars per model
+    labels = download_labels(at)
+    assert labels.count("PNG") == labels.count("SVG") == labels.count("CSV") == len(charts(at)), labels
+    assert len(notices(at)) == 2  # before the clean bars and before the attacked panels
 
     def attacked() -> list[str]:
         return [m for m in texts(at.markdown) if m.startswith("clean **")]
@@ -164,7 +234,41 @@ def test_draw_page_classifies_a_picked_digit_and_attacks_it(shipped):
     at.radio(key="draw_attack").set_value("White noise").run()
     at.slider(key="draw_std").set_value(0.5).run()
     assert not at.exception, at.exception
-    assert attacked() != after
+    noisy = attacked()
+    assert noisy != after
+    at.number_input(key="draw_noise").increment().run()
+    assert attacked() != noisy  # another noise field
+
+
+def test_draw_query_params_pick_the_digit_and_the_attack(shipped):
+    _, labels = pretrained.load_sample(shipped)
+    at = run_page("pages/draw.py", {"draw_source": "Pick a test digit", "draw_pick": f"#7: a {labels[7]}",
+                                    "draw_eps": "0.125"})
+    assert not at.error, texts(at.error)
+    assert at.selectbox(key="draw_pick").value == 7
+    assert at.slider(key="draw_eps").value == pytest.approx(0.125)
+    default = run_page("pages/draw.py", {"draw_source": "Pick a test digit", "draw_pick": f"#7: a {labels[7]}"})
+    assert default.slider(key="draw_eps").value == pytest.approx(0.05)
+
+    def attacked(a: AppTest) -> list[str]:
+        return [m for m in texts(a.markdown) if m.startswith("clean **")]
+
+    assert len(attacked(at)) == 2 and attacked(at) != attacked(default)  # the URL's eps is the one used
+
+
+def test_draw_invalid_query_params_fall_back_and_reset_restores(shipped):
+    at = run_page("pages/draw.py", {"draw_source": "Pick a test digit", "draw_pick": "#100000: a 3",
+                                    "draw_eps": "-1", "draw_attack": "PGD"})
+    assert not at.error, texts(at.error)
+    assert at.selectbox(key="draw_pick").value == 0
+    assert at.radio(key="draw_attack").value == "FGSM"
+    assert at.slider(key="draw_eps").value == pytest.approx(0.05)
+    at.slider(key="draw_eps").set_value(0.2).run()
+    at.button(key="draw__reset").click().run()
+    assert not at.exception, at.exception
+    assert at.radio(key="draw_source").value == "Draw"  # back to the canvas: no attack panel yet
+    assert not at.slider
+    assert any("Draw a digit" in i for i in texts(at.info))
 
 
 # --- broken artifacts ----------------------------------------------------------------------------

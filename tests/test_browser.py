@@ -8,6 +8,7 @@ Chromium missing is a failure, not a skip: CI installs it (`make browser`).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -170,6 +171,13 @@ def test_draw_a_digit_and_attack_it(app_url):
             page.screenshot(path=ARTIFACTS / "draw_2_attacked.png")
             assert after != before, "moving the eps slider did not change the prediction panels"
             assert "0.1250" in page.locator(".st-key-draw_eps").inner_text()
+            # The address bar now shares the setting that differs from the talk's.
+            expect(page).to_have_url(re.compile(r"[?&]draw_eps=0\.125\b"), timeout=10_000)
+            # The attacked bars download as a PNG, drawn on the click.
+            with page.expect_download(timeout=30_000) as download:
+                page.locator(".st-key-draw_attacked_bars_f_nd__png button").first.click()
+            assert download.value.suggested_filename == "draw-fgsm-eps0.1250-f_nd-probabilities.png"
+            assert Path(download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         finally:
             browser.close()
 
@@ -191,5 +199,21 @@ def test_mnist_page_renders_its_charts(app_url):
             wait_idle(page)
             page.screenshot(path=ARTIFACTS / "mnist_page.png")
             assert page.locator("[data-testid='stException'], [data-testid='stAlertContentError']").count() == 0
+            # Every chart has its PNG, SVG and CSV downloads.
+            for fmt in ("png", "svg", "csv"):
+                expect(page.locator(f"[class*='st-key-mnist-'][class*='__{fmt}']")).to_have_count(4)
+            with page.expect_download(timeout=30_000) as download:
+                page.locator(".st-key-mnist-flip-eps__csv button").first.click()
+            assert download.value.suggested_filename == "mnist-flip-eps.csv"
+            assert Path(download.value.path()).read_text().startswith("model,eps,flipped")
+
+            # A shared link opens the page with its settings; the reset goes back to the talk's.
+            page.goto(f"{app_url}/mnist?mnist_eps=0.1&mnist_digits=2", wait_until="domcontentloaded")
+            thumb = page.locator(".st-key-mnist_eps input[type='range']")
+            expect(thumb).to_have_attribute("aria-valuetext", "0.100", timeout=60_000)
+            expect(page.get_by_text("On all").first).to_contain_text("eps = 0.100")
+            page.get_by_role("button", name="Reset to the talk's settings").click()
+            expect(thumb).to_have_attribute("aria-valuetext", "0.050", timeout=30_000)
+            expect(page).not_to_have_url(re.compile(r"mnist_eps|mnist_digits"), timeout=10_000)
         finally:
             browser.close()
