@@ -18,115 +18,62 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
+from tests.live_app import (
+    REPO,
+    free_port,
+    launch_chromium,
+    running_app,
+    start_app,
+    stop,
+    wait_healthy,
+    wait_idle,
+)
+
 HELLO = 'import streamlit as st\n\nst.title("Hello, world")\nst.write("A bare Streamlit page.")\n'
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_idle(page, timeout_s: float = 120.0) -> None:
-    """Until no "running" widget and no stale element has been seen for 0.3 s."""
-    deadline = time.monotonic() + timeout_s
-    busy = "[data-testid='stStatusWidget'], [data-stale='true']"
-    quiet = None
-    while time.monotonic() < deadline:
-        if page.locator(busy).count() == 0:
-            quiet = quiet or time.monotonic()
-            if time.monotonic() - quiet > 0.3:
-                return
-        else:
-            quiet = None
-        time.sleep(0.05)
-    raise TimeoutError("the app kept running")
 
 
 def cold_start(browser, script: Path, marker: str, then: list[tuple[str, str]] = ()) -> dict[str, float]:
     """Seconds from spawning the server to `marker` rendered, plus each (link, marker) visited after."""
-    port = _free_port()
+    port = free_port()
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    proc = start_app(script, port)
     out = {}
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{script} exited with code {proc.returncode}")
-                time.sleep(0.05)
+        wait_healthy(port, proc, poll=0.05)
         out["health"] = time.perf_counter() - t0
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
         page.get_by_text(marker).first.wait_for(timeout=120_000)
-        _wait_idle(page)
+        wait_idle(page, timeout_s=120.0, quiet_s=0.3)
         out["first page"] = time.perf_counter() - t0
         for link, page_marker in then:
             t1 = time.perf_counter()
             page.get_by_role("link", name=link).click()
             page.get_by_text(page_marker).first.wait_for(timeout=120_000)
-            _wait_idle(page)
+            wait_idle(page, timeout_s=120.0, quiet_s=0.3)
             out[link] = time.perf_counter() - t1
         page.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
     return out
 
 
 def slider_latency(browser, steps: int) -> list[float]:
     """Seconds from an arrow key on the draw page's eps slider to both panels showing the new eps."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.1)
+    with running_app() as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1600})
-        page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+        page.goto(url, wait_until="domcontentloaded")
         page.get_by_role("link", name="Draw and attack").click()
         page.get_by_text("Pick a test digit").click()
         page.get_by_text("Smallest FGSM eps").first.wait_for(timeout=120_000)
-        _wait_idle(page)
+        wait_idle(page, timeout_s=120.0, quiet_s=0.3)
         thumb = page.locator(".st-key-draw_eps input[type='range']")
         panel = page.locator(".st-key-draw_result_f_nd")
         out = []
@@ -138,26 +85,18 @@ def slider_latency(browser, steps: int) -> list[float]:
             # The f_nd panel is drawn last; its colour-bar caption prints the new eps.
             panel.get_by_text(f"+{round(value + 0.0025, 4):.4f} brighter").wait_for(timeout=30_000)
             out.append(time.perf_counter() - t0)
-            _wait_idle(page)
+            wait_idle(page, timeout_s=120.0, quiet_s=0.3)
         page.close()
         return out
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def bench_starts(n: int) -> None:
     from playwright.sync_api import sync_playwright
 
-    if not Path(CHROMIUM).is_file():
-        sys.exit(f"Chromium not found at {CHROMIUM}: install it (make browser)")
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         hello = Path(tmp) / "hello.py"
         hello.write_text(HELLO)
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         runs: dict[str, list[dict]] = {"hello": [], "app": []}
         for _ in range(n):  # alternate, so background load hits both alike
             runs["hello"].append(cold_start(browser, hello, "Hello, world"))
@@ -176,7 +115,7 @@ def bench_starts(n: int) -> None:
     print(f"  then first visit of draw page         {med['app']['Draw and attack']:6.2f} s")
     print("  every run: " + "; ".join(f"{k}: " + ", ".join(f"{r['first page']:.2f}" for r in v) for k, v in runs.items()))
     ms = np.array(latency) * 1e3
-    print(f"\nDraw page, end to end in the browser: arrow key on the eps slider -> both panels redrawn")
+    print("\nDraw page, end to end in the browser: arrow key on the eps slider -> both panels redrawn")
     print(f"  median {np.median(ms):.0f} ms, min {ms.min():.0f}, max {ms.max():.0f} (n={len(ms)}; includes "
           "the slider's debounce, the websocket round trip and the browser's rendering)")
 

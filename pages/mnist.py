@@ -290,8 +290,8 @@ with ui.shown_errors():
     steeper = SMALL.name if g[SMALL.name]["max"] > g[BIG.name]["max"] else BIG.name
     flatter = BIG.name if steeper == SMALL.name else SMALL.name
     law = (
-        f"This is the direction the law of robustness points: a network with p ~ n parameters that fits "
-        f"its training data cannot be smooth, one with p ~ n·d can be."
+        "This is the direction the law of robustness points: a network with p ~ n parameters that fits "
+        "its training data cannot be smooth, one with p ~ n·d can be."
         if steeper == SMALL.name else
         f"The law of robustness only says that {SMALL.name} (p ~ n) cannot fit the data and be smooth; "
         f"it does not force {BIG.name} to be smooth, and here it is not the smoother one."

@@ -7,80 +7,18 @@ Chromium missing is a failure, not a skip: CI installs it (`make browser`).
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
+from tests.live_app import ARTIFACTS, launch_chromium, running_app, wait_idle
 
 # Tall enough that a screenshot holds the whole page (Streamlit scrolls inside its own container).
 VIEWPORT = {"width": 1400, "height": 2200}
 
 pytestmark = pytest.mark.browser
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app(script: Path, port: int, log_path: Path) -> subprocess.Popen:
-    """`streamlit run script` headless on 127.0.0.1:port, output to log_path."""
-    log = open(log_path, "w")
-    return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-         "--browser.gatherUsageStats", "false", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-    )
-
-
-def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    """Poll /_stcore/health until it answers 200; fail if the server dies or the time runs out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"the app did not answer /_stcore/health within {timeout:.0f} s")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
-def launch_chromium(playwright):
-    if not Path(CHROMIUM).is_file() and shutil.which("chromium") is None:
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install it with `make browser` "
-                    "(apt-get install chromium); the browser test does not skip")
-    path = CHROMIUM if Path(CHROMIUM).is_file() else shutil.which("chromium")
-    return playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
 
 
 def draw_seven(page, box: dict) -> None:
@@ -105,31 +43,10 @@ def wait_for_change(read, old: str, timeout_s: float = 20.0) -> str:
     return value
 
 
-def wait_idle(page, timeout_s: float = 30.0) -> None:
-    """Wait until the app has finished its rerun: no "running" widget and no stale (faded) element."""
-    deadline = time.monotonic() + timeout_s
-    busy = "[data-testid='stStatusWidget'], [data-stale='true']"
-    quiet_since = None
-    while time.monotonic() < deadline:
-        if page.locator(busy).count() == 0:
-            quiet_since = quiet_since or time.monotonic()
-            if time.monotonic() - quiet_since > 0.5:
-                return
-        else:
-            quiet_since = None
-        time.sleep(0.1)
-    raise TimeoutError(f"the app was still running after {timeout_s:.0f} s")
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    port = free_port()
-    proc = start_app(REPO / "streamlit_app.py", port, tmp_path_factory.mktemp("app") / "streamlit.log")
-    try:
-        wait_healthy(port, proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(proc)
+    with running_app(log_path=tmp_path_factory.mktemp("app") / "streamlit.log") as url:
+        yield url
 
 
 def test_draw_a_digit_and_attack_it(app_url):

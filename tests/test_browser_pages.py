@@ -10,26 +10,14 @@ Chromium missing is a failure, not a skip: CI installs it (`make browser`).
 from __future__ import annotations
 
 import ast
-import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
+from tests.live_app import ARTIFACTS, REPO, launch_chromium, running_app
+
 WIDTH = 1400
 
 pytestmark = pytest.mark.browser
@@ -60,54 +48,9 @@ def benign(text: str, url: str) -> bool:
     return text.startswith("Failed to load resource") and any(p.search(url) for p in BENIGN_URLS)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"the app did not answer /_stcore/health within {timeout:.0f} s")
-
-
-@contextmanager
-def running_app(log_dir: Path):
-    """A fresh `streamlit run` of the app on a free loopback port; yields its base URL."""
-    port = free_port()
-    log = open(log_dir / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"),
-         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_healthy(port, proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    with running_app(tmp_path_factory.mktemp("app")) as url:
+    with running_app(log_path=tmp_path_factory.mktemp("app") / "streamlit.log") as url:
         yield url
 
 
@@ -115,12 +58,8 @@ def app_url(tmp_path_factory):
 def browser():
     from playwright.sync_api import sync_playwright
 
-    if not Path(CHROMIUM).is_file() and shutil.which("chromium") is None:
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install it with `make browser` "
-                    "(apt-get install chromium); the browser test does not skip")
-    path = CHROMIUM if Path(CHROMIUM).is_file() else shutil.which("chromium")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        b = launch_chromium(p)
         try:
             yield b
         finally:
@@ -229,7 +168,7 @@ def test_a_shared_link_is_the_first_visit_of_a_fresh_server(browser, tmp_path):
     from playwright.sync_api import expect
 
     titles = [title for _, title in talk_pages()]
-    with running_app(tmp_path) as url:
+    with running_app(log_path=tmp_path / "streamlit.log") as url:
         page = browser.new_page(viewport={"width": WIDTH, "height": 1000})
         try:
             page.goto(f"{url}/recap?recap_fgsm_eps=0.1", wait_until="domcontentloaded")

@@ -1,0 +1,114 @@
+"""A running copy of the app and a headless Chromium: shared by the browser tests and
+`benchmarks/app_speed.py`.
+
+The app runs as `streamlit run` on a free loopback port; Chromium is Debian's (never downloaded:
+`playwright install` cannot work offline), launched with the flags that keep it off the network.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(script: Path, port: int, log_path: Path | None = None) -> subprocess.Popen:
+    """`streamlit run script` headless on 127.0.0.1:port, its output to log_path (or nowhere)."""
+    log = open(log_path, "w") if log_path else subprocess.DEVNULL
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+             "--browser.gatherUsageStats", "false", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+        )
+    finally:
+        if log_path:
+            log.close()  # the child keeps its own descriptor
+
+
+def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 90.0, poll: float = 0.1) -> None:
+    """Poll /_stcore/health until it answers 200; fail if the server dies or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(poll)
+    raise TimeoutError(f"the app did not answer /_stcore/health within {timeout:.0f} s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextmanager
+def running_app(script: Path = REPO / "streamlit_app.py", log_path: Path | None = None):
+    """A fresh server of `script`; yields its base URL once it is healthy, stops it afterwards."""
+    port = free_port()
+    proc = start_app(script, port, log_path)
+    try:
+        wait_healthy(port, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(proc)
+
+
+def chromium_path() -> str:
+    """Debian's Chromium; a missing browser is an error naming the install command, never a skip."""
+    path = CHROMIUM if Path(CHROMIUM).is_file() else shutil.which("chromium")
+    if path is None:
+        raise FileNotFoundError(f"Chromium not found at {CHROMIUM}: install it with `make browser` "
+                                "(apt-get install chromium); the browser tests do not skip")
+    return path
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+
+
+def wait_idle(page, timeout_s: float = 30.0, quiet_s: float = 0.5) -> None:
+    """Wait until the app has finished its rerun: no "running" widget and no stale (faded) element
+    for quiet_s seconds."""
+    deadline = time.monotonic() + timeout_s
+    busy = "[data-testid='stStatusWidget'], [data-stale='true']"
+    quiet_since = None
+    while time.monotonic() < deadline:
+        if page.locator(busy).count() == 0:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since > quiet_s:
+                return
+        else:
+            quiet_since = None
+        time.sleep(0.05)
+    raise TimeoutError(f"the app was still running after {timeout_s:.0f} s")
