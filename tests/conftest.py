@@ -56,3 +56,18 @@ def tiny_model(mnist_small):
 @pytest.fixture()
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for every browser test (a missing browser fails, never skips)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.live_app import launch_chromium
+
+    with sync_playwright() as p:
+        b = launch_chromium(p)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live_app import ARTIFACTS, REPO, launch_chromium, running_app
+from tests.live_app import ARTIFACTS, REPO, running_app
 
 WIDTH = 1400
 
@@ -52,18 +52,6 @@ def benign(text: str, url: str) -> bool:
 def app_url(tmp_path_factory):
     with running_app(log_path=tmp_path_factory.mktemp("app") / "streamlit.log") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = launch_chromium(p)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def settle(page, timeout_s: float = 90.0) -> None:
