@@ -9,6 +9,7 @@ same call downloads them once. The root is, in order: an explicit argument (a sc
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +79,20 @@ def random_gaussian_data(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndar
     x = (rng.standard_normal((n, d)) / np.sqrt(d)).astype(np.float32)
     y = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=n)
     return x, y
+
+
+def derived_seed(*parts: int | str) -> int:
+    """A 31-bit seed from (seed, d, rule, purpose): independent, reproducible random streams.
+
+    The random-data experiment draws its data with derived_seed(seed, d, "data"), each network's
+    initialization with derived_seed(seed, d, rule, "init") and the probe points with
+    derived_seed(seed, d, "probe"), so any run's data can be drawn again from its row alone.
+    """
+    words = [zlib.crc32(p.encode()) if isinstance(p, str) else int(p) for p in parts]
+    return int(np.random.SeedSequence(words).generate_state(1)[0] >> 1)
+
+
+def random_data_of_run(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The training data of the random-data run (n, d, seed): `random_gaussian_data` with its
+    derived seed, exactly as `training.random_data` and the live mini-experiment draw it."""
+    return random_gaussian_data(n, d, derived_seed(seed, d, "data"))

@@ -40,7 +40,7 @@ def build_mlp(spec: MLPSpec, seed: int | None = None) -> MLP:
 
 
 class TwoLayerReLU(nn.Module):
-    """f(x) = sum_j a_j relu(w_j . x + b_j) + c, the network of Bubeck, Li and Nagaraj (2020).
+    """f(x) = sum_j a_j relu(w_j . x + b_j) + c, the network of Bubeck, Li and Nagaraj (COLT 2021).
 
     Args:
         d: input dimension. k: number of hidden units.

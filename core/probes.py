@@ -1,6 +1,6 @@
 """Probes of smoothness: input-gradient norms (Lipschitz lower bounds) and a spectral upper bound.
 
-* The talk's "maximum random gradient" (Bubeck, Li and Nagaraj 2020, arXiv:2009.14444, sec. 5):
+* The talk's "maximum random gradient" (Bubeck, Li and Nagaraj, COLT 2021, arXiv:2009.14444):
   max_j ||grad f(z_j)||_2 over T fresh points z_j ~ N(0, I_d / d). For any f it is a lower bound
   on Lip(f) on the region where the z_j live.
 * The same statistic over a set of images for an MNIST classifier, taking f to be the probability

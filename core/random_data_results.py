@@ -1,32 +1,33 @@
-"""The law-of-robustness sweep as shipped in `pretrained/random_data/`, and the sqrt(d) fit.
+"""The law-of-robustness sweeps as shipped in `pretrained/random_data/`, and the sqrt(d) fit.
 
-Bubeck, Li and Nagaraj (2020, arXiv:2009.14444, sec. 5): on n random points in dimension d,
-two-layer ReLU networks that memorize random labels have a maximum random gradient that grows like
+Bubeck, Li and Nagaraj (COLT 2021, arXiv:2009.14444) report that two-layer ReLU networks that
+memorize random labels on n points in dimension d have a maximum random gradient that grows like
 sqrt(d) when k = 10 n / d (p ~ 10 n) and stays roughly flat when k = n (p ~ n d).
 
-Files (written by `python -m training.random_data`):
+Three grids are shipped (`SHIPPED_GRIDS`), each in its own folder under pretrained/random_data/,
+written by `python -m training.random_data ... --out <folder>`:
 
-    pretrained/random_data/sweep.csv    one row per (d, width rule, seed)
-    pretrained/random_data/sweep.json   metadata: grid, n, seeds, settings, device, wall time,
-                                        versions, fits, and the sha256 of sweep.csv
+    sweep.csv    one row per (d, width rule, seed), columns `COLUMNS`
+    sweep.json   metadata: grid, n, seeds, settings, devices, wall time, versions, command, fits,
+                 and the sha256 of sweep.csv
 
-numpy and json only, so the app can read it without torch.
+numpy and json only, so the app can read them without torch.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from core.errors import InputError
-from core.pretrained import (
-    PRETRAINED_DIR, RANDOM_DATA_SUBDIR, REGENERATE_RANDOM_DATA, PretrainedError, read_json,
-    verify_checksums,
-)
+from core.files import sha256_file
+from core.pretrained import PRETRAINED_DIR, RANDOM_DATA_SUBDIR, PretrainedError
 
 ROWS_FILE = "sweep.csv"
 METADATA_FILE = "sweep.json"
@@ -44,11 +45,75 @@ COLUMNS: dict[str, type] = {
     "memorized": bool,
     "grad_max": float,
     "grad_mean": float,
+    # Diagnostics of the maximum gradient (NaN where a run did not record them): the same probe on
+    # the network at initialization; the norm of the mean probe gradient (the linear part) and the
+    # largest deviation from it; the least-squares slope norm of the run's own training data, and
+    # the cosine between that slope and the linear part.
+    "grad_max_init": float,
+    "lin_norm": float,
+    "nonlin_max": float,
+    "ls_slope_norm": float,
+    "lin_ls_cos": float,
+    "activation": str,
     "wall_s": float,
     "stack_size": int,
     "gflop": float,
     "device": str,
 }
+
+
+DIAGNOSTIC_COLUMNS = ("grad_max_init", "lin_norm", "nonlin_max", "ls_slope_norm", "lin_ls_cos")
+
+
+@dataclass(frozen=True)
+class ShippedGrid:
+    """One shipped sweep: its folder under pretrained/random_data/, a title, and how to rebuild it.
+
+    Attributes:
+        key: registry key. folder: sub-folder of pretrained/random_data/. title: for the page.
+        regenerate: the command that writes the folder again (from the project root).
+    """
+
+    key: str
+    folder: str
+    title: str
+    regenerate: str
+
+    def path(self, root: Path | None = None) -> Path:
+        return random_data_dir(root) / self.folder
+
+    def fix(self) -> str:
+        """What to do when its files are missing or damaged: the quick fix first, then the slow one."""
+        return (f"restore the shipped files with `git checkout -- pretrained/{RANDOM_DATA_SUBDIR}/"
+                f"{self.folder}`, or regenerate them with `{self.regenerate}`")
+
+
+SHIPPED_GRIDS: dict[str, ShippedGrid] = {
+    g.key: g
+    for g in (
+        ShippedGrid("paper", "paper_n10000",
+                    "The paper's scale: n = 10,000, d = 10 to 4960, one seed (a GPU run)",
+                    "python -m training.random_data --merge "
+                    "../shared/results/random_data_gpu/n10000_batchnorm_seed0.jsonl "
+                    "--out pretrained/random_data/paper_n10000"),
+        ShippedGrid("laptop", "laptop_n2000",
+                    "A laptop's scale: n = 2000, d = 20 to 1000, three seeds (a CPU run)",
+                    "python -m training.random_data --quick --threads 1 "
+                    "--out pretrained/random_data/laptop_n2000"),
+        ShippedGrid("control", "control_abs_n2000",
+                    "The even control: |u| instead of relu, no hidden biases, no batch norm "
+                    "(n = 2000, a CPU run)",
+                    "python -m training.random_data --quick --activation abs --no-hidden-bias "
+                    "--no-batchnorm --threads 1 --out pretrained/random_data/control_abs_n2000"),
+    )
+}
+
+
+def get_shipped_grid(key: str) -> ShippedGrid:
+    try:
+        return SHIPPED_GRIDS[key]
+    except (KeyError, TypeError):
+        raise InputError(f"unknown sweep {key!r}: choose one of {', '.join(SHIPPED_GRIDS)}") from None
 
 
 def random_data_dir(root: Path | None = None) -> Path:
@@ -67,8 +132,10 @@ def format_value(value: Any) -> str:
     """How a row value is written to the CSV (booleans as true/false, floats round-trip exactly)."""
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))  # numpy 2's repr of np.float64 is "np.float64(...)"
+    if isinstance(value, np.integer):
+        return str(int(value))
     return str(value)
 
 
@@ -96,42 +163,52 @@ def rows_from_csv(text: str) -> list[dict]:
     return rows
 
 
-def load_random_data_sweep(root: Path | None = None) -> tuple[list[dict], dict]:
-    """The shipped sweep: rows (one dict per (d, rule, seed), keys as `COLUMNS`) and its metadata.
+def load_random_data_sweep(root: Path | None = None, grid: str = "laptop") -> tuple[list[dict], dict]:
+    """A shipped sweep: rows (one dict per (d, rule, seed), keys as `COLUMNS`) and its metadata.
 
     Args:
-        root: the pretrained folder (default `PRETRAINED_DIR`); the files are in root/random_data.
+        root: the pretrained folder (default `PRETRAINED_DIR`).
+        grid: which shipped sweep (`SHIPPED_GRIDS`: "paper", "laptop" or "control").
     Raises:
-        PretrainedError: a file is missing, does not match its checksum or cannot be parsed; the
-        message names the command that regenerates it.
+        PretrainedError: a file is missing, does not match its checksum, cannot be parsed, or is
+        the output of a `--smoke` run; the message says how to restore or regenerate it.
     """
-    folder = random_data_dir(root)
-    meta = read_json(folder / METADATA_FILE, regenerate=REGENERATE_RANDOM_DATA)
+    spec = get_shipped_grid(grid)
+    folder = spec.path(root)
+    meta_path, rows_path = folder / METADATA_FILE, folder / ROWS_FILE
+    for path in (meta_path, rows_path):
+        if not path.is_file():
+            raise PretrainedError(f"{path} is missing: {spec.fix()}")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise PretrainedError(f"{meta_path} is corrupt ({exc}): {spec.fix()}") from None
     checksums = meta.get("sha256") if isinstance(meta, dict) else None
     if not isinstance(checksums, dict) or ROWS_FILE not in checksums:
-        raise PretrainedError(
-            f"{folder / METADATA_FILE} lists no checksum for {ROWS_FILE}: regenerate it with "
-            f"`{REGENERATE_RANDOM_DATA}`"
-        )
-    verify_checksums(folder, {ROWS_FILE: checksums[ROWS_FILE]}, regenerate=REGENERATE_RANDOM_DATA)
+        raise PretrainedError(f"{meta_path} lists no checksum for {ROWS_FILE}: {spec.fix()}")
+    if meta.get("preset") == "smoke":
+        raise PretrainedError(f"{folder} holds the output of a --smoke run (a tiny pipeline test, not "
+                              f"a result): {spec.fix()}")
+    if sha256_file(rows_path) != checksums[ROWS_FILE]:
+        raise PretrainedError(f"{rows_path} does not match the checksum in {METADATA_FILE} (corrupt "
+                              f"or edited): {spec.fix()}")
     try:
-        rows = rows_from_csv((folder / ROWS_FILE).read_text())
+        rows = rows_from_csv(rows_path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise PretrainedError(
-            f"{folder / ROWS_FILE} is corrupt ({exc}): regenerate it with `{REGENERATE_RANDOM_DATA}`"
-        ) from None
+        raise PretrainedError(f"{rows_path} is corrupt ({exc}): {spec.fix()}") from None
     return rows, meta
 
 
 def rule_series(rows: Sequence[dict], rule: str, memorized_only: bool = True) -> dict[str, np.ndarray]:
     """Columns of one width rule's rows as arrays sorted by d (memorized runs only by default).
 
-    Returns: {"d", "seed", "k", "grad_max", "grad_mean", "train_mse", "steps"} -> arrays.
+    Returns: {"d", "seed", "k", "grad_max", "grad_mean", "train_mse", "steps", and the
+    `DIAGNOSTIC_COLUMNS`} -> arrays.
     """
     picked = sorted((r for r in rows if r["rule"] == rule and (r["memorized"] or not memorized_only)),
                     key=lambda r: (r["d"], r["seed"]))
     return {c: np.array([r[c] for r in picked])
-            for c in ("d", "seed", "k", "grad_max", "grad_mean", "train_mse", "steps")}
+            for c in ("d", "seed", "k", "grad_max", "grad_mean", "train_mse", "steps", *DIAGNOSTIC_COLUMNS)}
 
 
 def fit_sqrt_d(d: Sequence[float], values: Sequence[float]) -> tuple[float, float, float]:

@@ -65,7 +65,7 @@ TALK_REFERENCES: tuple[Reference, ...] = (
     Reference(
         "bubeck_li_nagaraj_2021", "Bubeck, S., Li, Y. and Nagaraj, D.", 2021,
         "A law of robustness for two-layers neural networks",
-        "Conference on Learning Theory (COLT), PMLR 134",
+        "Conference on Learning Theory (COLT), PMLR 134 (arXiv preprint 2020)",
         "The conjecture for two-layer networks, and the random-data experiment the talk replicates.",
         arxiv="2009.14444",
     ),

@@ -4,7 +4,7 @@ Two families:
 
 * MNIST classifiers `f_n` and `f_nd`: one-hidden-layer ReLU MLPs 784 -> h -> 10 with a softmax
   output. The talk's "120k" and "3M" parameter models; `p(h) = 784 h + h + 10 h + 10 = 795 h + 10`.
-* The random-data network of Bubeck, Li and Nagaraj (2020, arXiv:2009.14444):
+* The random-data network of Bubeck, Li and Nagaraj (COLT 2021, arXiv:2009.14444):
   f(x) = sum_j a_j relu(w_j . x + b_j) + c with k units, `p = k (d + 2) + 1`, under two width rules,
   k = n (p ~ nd) and k = ceil(10 n / d) (p ~ 10 n).
 

@@ -1,6 +1,6 @@
 """Reading a random-data sweep: the sqrt(d) fit per width rule, and what it says about the paper.
 
-Bubeck, Li and Nagaraj (2020, arXiv:2009.14444, sec. 5) predict that the maximum random gradient of
+Bubeck, Li and Nagaraj (COLT 2021, arXiv:2009.14444) report that the maximum random gradient of
 a network that memorizes random labels grows like sqrt(d) when k = 10 n / d (rule "f_n", p ~ 10 n)
 and stays roughly flat when k = n (rule "f_nd", p ~ n d). This module turns sweep rows (the shipped
 sweep of `core.random_data_results`, or the page's live mini-sweep, same row keys) into numbers a
@@ -133,3 +133,89 @@ def verdict(readings: dict[str, RuleReading], tolerance: float = FLAT_TOLERANCE)
         return Verdict("ordering_only", numbers + tail, criterion)
     return Verdict("not_separated", numbers + " Here f_n does not rise more steeply than f_nd: "
                    "these runs do not show the separation the paper predicts.", criterion)
+
+
+# --- the linear part ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SplitReading:
+    """One width rule's maximum gradient split into its linear part and the rest (memorized runs).
+
+    Attributes:
+        rule, label: the width rule. d_min, d_max: extent of the runs that recorded the split.
+        fits: stat -> (slope per unit of sqrt(d), intercept, r^2) for "grad_max", "lin_norm",
+            "nonlin_max" and, where recorded, "grad_max_init".
+        at_d_max: stat -> mean over seeds at d_max (same stats, and "ls_slope_norm").
+        lin_share: lin_norm / grad_max at d_max (mean over seeds).
+        ls_fraction: median over runs of lin_norm / ls_slope_norm: how large the linear part is
+            against the least-squares slope of the data.
+        ls_cos: median over runs of the cosine between the linear part and that slope (1: the
+            linear part is the least-squares line of the labels).
+    """
+
+    rule: str
+    label: str
+    d_min: int
+    d_max: int
+    fits: dict[str, tuple[float, float, float]]
+    at_d_max: dict[str, float]
+    lin_share: float
+    ls_fraction: float
+    ls_cos: float
+
+    def rise(self, stat: str) -> float:
+        """Fitted change of stat from d_min to d_max."""
+        slope, _, _ = self.fits[stat]
+        return slope * (np.sqrt(self.d_max) - np.sqrt(self.d_min))
+
+
+SPLIT_STATS = ("grad_max", "lin_norm", "nonlin_max", "grad_max_init")
+
+
+def read_split(rows: Sequence[dict], rule: str) -> SplitReading | None:
+    """The split of one rule's memorized runs that recorded lin_norm and nonlin_max; None when
+    fewer than two dimensions have them (e.g. the paper-scale grid, whose networks were not kept)."""
+    mem = [r for r in rows if r["rule"] == rule and r["memorized"]
+           and np.isfinite(r.get("lin_norm", np.nan)) and np.isfinite(r.get("nonlin_max", np.nan))]
+    d = np.array([r["d"] for r in mem], dtype=np.float64)
+    if np.unique(d).size < 2:
+        return None
+    fits = {}
+    for stat in SPLIT_STATS:
+        v = np.array([r.get(stat, np.nan) for r in mem], dtype=np.float64)
+        if np.all(np.isfinite(v)):
+            fits[stat] = fit_sqrt_d(d, v)
+    top = [r for r in mem if r["d"] == d.max()]
+    at_top = {s: float(np.mean([r.get(s, np.nan) for r in top])) for s in (*SPLIT_STATS, "ls_slope_norm")}
+    ratios = [r["lin_norm"] / r["ls_slope_norm"] for r in mem
+              if np.isfinite(r.get("ls_slope_norm", np.nan)) and r["ls_slope_norm"] > 0]
+    cosines = [r["lin_ls_cos"] for r in mem if np.isfinite(r.get("lin_ls_cos", np.nan))]
+    return SplitReading(rule, get_width_rule(rule).label, int(d.min()), int(d.max()), fits, at_top,
+                        at_top["lin_norm"] / at_top["grad_max"],
+                        float(np.median(ratios)) if ratios else float("nan"),
+                        float(np.median(cosines)) if cosines else float("nan"))
+
+
+def split_text(split: SplitReading) -> str:
+    """Sentences that say, from the numbers, where the rule's maximum gradient comes from."""
+    rise = {s: split.rise(s) for s in split.fits}
+    text = (f"For {split.label}, from d = {split.d_min} to d = {split.d_max} the fitted maximum "
+            f"gradient rises by {rise['grad_max']:+.2f}; its linear part ‖mean gradient‖ by "
+            f"{rise['lin_norm']:+.2f}, and the largest deviation from that mean by "
+            f"{rise['nonlin_max']:+.2f}. At d = {split.d_max} the linear part is "
+            f"{split.at_d_max['lin_norm']:.2f} of a maximum of {split.at_d_max['grad_max']:.2f} "
+            f"({split.lin_share:.0%}).")
+    if np.isfinite(split.ls_cos):
+        text += (f" The linear part points along the least-squares slope β of the run's own data "
+                 f"(median cosine {split.ls_cos:.2f}; 0 would mean unrelated directions)")
+        text += (f" and is a median {split.ls_fraction:.0%} of its length." if np.isfinite(split.ls_fraction)
+                 else ".")
+    if "grad_max_init" in rise:
+        text += (f" At initialization the same probe gives {split.at_d_max['grad_max_init']:.2f} "
+                 f"at d = {split.d_max}.")
+    if abs(rise["nonlin_max"]) < abs(rise["lin_norm"]):
+        text += " Most of the growth is the linear part."
+    else:
+        text += " The linear part is not where most of the growth is."
+    return text

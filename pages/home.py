@@ -15,7 +15,9 @@ st.markdown(
     """
 A network that fits its training data perfectly can still be fooled by a perturbation too small
 for a person to see. The **universal law of robustness** (Bubeck & Sellke, 2021) says why: to fit
-*n* points in dimension *d* smoothly, a network needs about **n·d** parameters, not *n*.
+*n* noisily labelled points in dimension *d* smoothly (below the noise level, with weights of
+polynomial size), a network needs about **n·d** parameters, not *n*. It is a lower bound: more
+parameters allow a smooth fit, they do not guarantee that training finds one.
 This lecture walks through the argument and then measures it.
 """
 )

@@ -31,8 +31,9 @@ st.markdown(
 Two one-hidden-layer ReLU networks, trained to fit the MNIST training images (how well: the
 table below): {ui.model_name_html(SMALL)} with {SMALL.hidden} hidden units and
 {ui.model_name_html(BIG)} with {BIG.hidden:,}, {BIG.param_count / SMALL.param_count:.0f} times
-as many parameters. The law of robustness says that a *smooth* fit of n points in d dimensions
-needs about n·d parameters: does the bigger network resist attacks better?
+as many parameters. The law of robustness says that a *smooth* fit of n noisily labelled points in
+d dimensions needs about n·d parameters. MNIST's labels are nearly noise-free, so here the law is a
+heuristic, not a theorem: does the bigger network resist attacks better?
 """,
     unsafe_allow_html=True,
 )
@@ -290,10 +291,12 @@ with ui.shown_errors():
     steeper = SMALL.name if g[SMALL.name]["max"] > g[BIG.name]["max"] else BIG.name
     flatter = BIG.name if steeper == SMALL.name else SMALL.name
     law = (
-        "This is the direction the law of robustness points: a network with p ~ n parameters that fits "
+        "This is the direction the law of robustness points (a heuristic here: the law is about fitting "
+        "noisy labels, and MNIST's are nearly noise-free): a network with p ~ n parameters that fits "
         "its training data cannot be smooth, one with p ~ n·d can be."
         if steeper == SMALL.name else
-        f"The law of robustness only says that {SMALL.name} (p ~ n) cannot fit the data and be smooth; "
+        f"The law of robustness (for noisy labels; a heuristic on MNIST) only says that {SMALL.name} "
+        f"(p ~ n) cannot fit the data and be smooth; "
         f"it does not force {BIG.name} to be smooth, and here it is not the smoother one."
     )
     what_to_notice(

@@ -232,7 +232,7 @@ A function $f$ is **$L$-Lipschitz** if for all inputs $x, x'$
 
 $$|f(x) - f(x')| \;\leq\; L\,\|x - x'\|_2 .$$
 
-The smallest such $L$ is $\mathrm{Lip}(f)$; for a differentiable $f$ it is $\max_x \|\nabla f(x)\|_2$.
+The smallest such $L$ is $\mathrm{Lip}(f)$; for a differentiable $f$ it is $\sup_x \|\nabla f(x)\|_2$.
 A perturbation of size $\delta$ moves the output by at most $L\delta$: a small $L$ is a
 **robust** function, a large one can be flipped by a small push.
 
@@ -316,7 +316,9 @@ $$\mathrm{Lip}(f) \;\ge\; \tilde\Omega\!\left(\frac{\varepsilon}{\sigma}\sqrt{\f
 
 Up to constants and logarithms: **$p \approx n$ parameters force $\mathrm{Lip}(f) \gtrsim \sqrt d$;
 $\mathrm{Lip}(f) = O(1)$ needs $p \gtrsim n d$.** The law is a lower bound: more parameters
-*allow* a smooth fit, they do not guarantee that training finds it.
+*allow* a smooth fit, they do not guarantee that training finds it (the Random-data page shows a
+case where it does not). It needs label noise (condition 3): MNIST's labels are nearly noise-free,
+so applied to MNIST below it is a heuristic, not a theorem.
 
 **Calculator.** The bound $\sqrt{nd/p}$, constants and logarithms dropped, in the units where the
 data have norm about 1. Real images do not fill all $d$ pixel dimensions: the bound with the

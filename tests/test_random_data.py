@@ -17,17 +17,24 @@ from core.errors import InputError
 from core.models import TwoLayerReLU
 from core.pretrained import PretrainedError
 from core.probes import two_layer_input_gradients
-from core.random_data_results import fit_sqrt_d, load_random_data_sweep, rule_series
+from core.random_data_results import SHIPPED_GRIDS, fit_sqrt_d, load_random_data_sweep, rule_series
 from core.random_net import (
-    MemorizationRule, PlainTwoLayer, StackedTwoLayer, TrainSettings, random_gradient_norms,
+    MemorizationRule, PlainTwoLayer, StackedTwoLayer, TrainSettings, gradient_diagnostics,
     train_stack,
 )
 from core.specs import get_width_rule
 
+LAPTOP = SHIPPED_GRIDS["laptop"]
+
+
+def random_gradient_norms(nets, z, batch_size=1000):
+    return torch.cat([nets.input_gradients(z[..., i : i + batch_size, :]).norm(dim=-1)
+                      for i in range(0, z.shape[-2], batch_size)], dim=-1)
+
 
 def tiny_config(tmp_path: Path, **kw) -> rd.SweepConfig:
     base = dict(n=48, d_grid=(4, 12), seeds=(0, 1), lr=1e-2, max_steps=1500, probe_points=64,
-                device="cpu", threads=1, out=tmp_path / "random_data", work_dir=tmp_path / "work")
+                device="cpu", threads=1, out=LAPTOP.path(tmp_path), work_dir=tmp_path / "work")
     base.update(kw)
     return rd.SweepConfig(**base)
 
@@ -82,6 +89,9 @@ def test_gradients_of_a_hand_built_network():
     assert torch.equal(nets.input_gradients(z)[0], torch.tensor([[2.0, -5.0], [0.0, -3.0]]))
     assert torch.allclose(nets(z)[0], torch.tensor([2.0 - 3.0 + 0.5, -6.0 + 0.5]))
     assert torch.allclose(random_gradient_norms(nets, z)[0], torch.tensor([29 ** 0.5, 3.0]))
+    diag = gradient_diagnostics(nets, z)
+    assert diag.grad_max.item() == pytest.approx(29 ** 0.5)
+    assert diag.lin_norm.item() == pytest.approx(np.linalg.norm([1.0, -4.0]))  # mean of the two
 
 
 @pytest.mark.parametrize("batchnorm", [True, False])
@@ -104,8 +114,9 @@ def test_gradients_match_autograd_and_closed_form(batchnorm):
         closed = two_layer_input_gradients(arrays["w"], arrays["b"], arrays["a"], z[s].numpy())
         np.testing.assert_allclose(ours[s].numpy(), closed, atol=1e-5)
         assert torch.allclose(nets(z)[s], reference(z[s]).detach(), atol=1e-5)
-    norms = random_gradient_norms(nets, z, batch_size=7)  # batching must not change anything
-    assert torch.allclose(norms, ours.norm(dim=2), atol=1e-6)
+    diag = gradient_diagnostics(nets, z, batch_size=7)  # batching must not change anything
+    assert torch.allclose(diag.grad_max, ours.norm(dim=2).max(dim=1).values, atol=1e-6)
+    assert torch.allclose(diag.grad_mean, ours.norm(dim=2).mean(dim=1), atol=1e-6)
 
 
 # --- batch norm fold --------------------------------------------------------------------------
@@ -180,7 +191,7 @@ def test_sweep_end_to_end_writes_loadable_results(tmp_path, unit_calls):
     cfg = tiny_config(tmp_path)
     rows = rd.run_sweep(cfg, show_progress=False)
     assert len(rows) == 2 * 2 * 2 and len(unit_calls) == 4  # d x rules, each stack holds 2 seeds
-    loaded, meta = load_random_data_sweep(root=tmp_path)
+    loaded, meta = load_random_data_sweep(root=tmp_path, grid="laptop")
     assert [(r["d"], r["rule"], r["seed"]) for r in loaded] == [
         (r["d"], r["rule"], r["seed"]) for r in rows]
     for r in loaded:
@@ -231,7 +242,7 @@ def test_shards_merge_to_the_unsharded_sweep(tmp_path):
         part = rd.run_sweep(cfg, show_progress=False)
         assert {r["d"] for r in part} == set(cfg.shard_grid())
         shard_files.append(cfg.progress_path())
-    assert not (tmp_path / "sharded" / "random_data").exists()  # shards alone write no results
+    assert not LAPTOP.path(tmp_path / "sharded").exists()  # shards alone write no results
     with pytest.raises(InputError, match="missing"):
         rd.write_results(shard_files[:1], tmp_path / "merged")
     with pytest.raises(InputError, match="both"):
@@ -244,13 +255,22 @@ def test_shards_merge_to_the_unsharded_sweep(tmp_path):
     assert strip(merged) == strip(whole)
 
 
-def test_cli_smoke_run(tmp_path, capsys):
-    args = ["--smoke", "--threads", "1", "--no-progress", "--out", str(tmp_path / "random_data"),
-            "--work-dir", str(tmp_path / "w")]
-    assert rd.main(args) == 0
-    rows, meta = load_random_data_sweep(root=tmp_path)
-    assert len(rows) == 2 * 2 * 2 and meta["n"] == 100 and meta["d_grid"] == [10, 40]
+def test_cli_smoke_run_never_touches_pretrained_and_is_refused_by_the_app(tmp_path, capsys, monkeypatch):
+    work = tmp_path / "w"
+    assert rd.main(["--smoke", "--threads", "1", "--no-progress", "--work-dir", str(work)]) == 0
     assert "max gradient ~ sqrt(d)" in capsys.readouterr().out
+    (out,) = [p for p in work.iterdir() if p.is_dir()]  # without --out: a folder in the work dir
+    assert out.name.endswith("-smoke") and (out / "sweep.csv").is_file()
+    # Into pretrained/ a smoke run is refused before it trains ...
+    fake_pretrained = tmp_path / "pretrained"
+    monkeypatch.setattr(rd, "PRETRAINED_DIR", fake_pretrained)
+    assert rd.main(["--smoke", "--work-dir", str(work), "--out", str(LAPTOP.path(fake_pretrained))]) == 2
+    assert "never go into" in capsys.readouterr().err and not fake_pretrained.exists()
+    # ... and smoke results copied there by hand are refused by the app's loader.
+    LAPTOP.path(fake_pretrained).parent.mkdir(parents=True)
+    out.rename(LAPTOP.path(fake_pretrained))
+    with pytest.raises(PretrainedError, match="--smoke.*git checkout"):
+        load_random_data_sweep(root=fake_pretrained, grid="laptop")
 
 
 def test_cli_rejects_bad_input(tmp_path, capsys):
@@ -269,17 +289,19 @@ def test_cli_rejects_bad_input(tmp_path, capsys):
 
 def test_loader_names_the_command_when_files_are_missing_or_corrupt(tmp_path):
     with pytest.raises(PretrainedError, match="python -m training.random_data"):
-        load_random_data_sweep(root=tmp_path)
+        load_random_data_sweep(root=tmp_path, grid="laptop")
     rd.run_sweep(tiny_config(tmp_path, d_grid=(4,), seeds=(0,), rules=("f_n",)), show_progress=False)
-    rows_file = tmp_path / "random_data" / "sweep.csv"
+    rows_file = LAPTOP.path(tmp_path) / "sweep.csv"
     text = rows_file.read_text()
     rows_file.write_text(text.replace("true", "fals", 1))
     with pytest.raises(PretrainedError, match="checksum.*python -m training.random_data"):
-        load_random_data_sweep(root=tmp_path)
+        load_random_data_sweep(root=tmp_path, grid="laptop")
 
 
-def test_shipped_sweep_is_complete_and_its_fits_recompute():
-    rows, meta = load_random_data_sweep()  # verifies sweep.csv against its sha256
+@pytest.mark.parametrize("grid", list(SHIPPED_GRIDS))
+def test_shipped_sweep_is_complete_and_its_fits_recompute(grid):
+    rows, meta = load_random_data_sweep(grid=grid)  # verifies sweep.csv against its sha256
+    assert meta["preset"] != "smoke"
     keys = {(r["d"], r["rule"], r["seed"]) for r in rows}
     assert keys == {(d, rule, s) for d in meta["d_grid"] for rule in meta["rules"] for s in meta["seeds"]}
     for rule, fit in meta["fits"].items():
@@ -291,6 +313,9 @@ def test_shipped_sweep_is_complete_and_its_fits_recompute():
     for r in rows:
         assert r["k"] == get_width_rule(r["rule"])(meta["n"], r["d"])
         assert r["memorized"] == (r["train_mse"] <= meta["settings"]["eps"] and r["steps"] < meta["settings"]["max_steps"])
+        assert r["activation"] == meta["activation"] and np.isfinite(r["ls_slope_norm"])
+    if grid != "paper":  # the paper-scale networks were not kept: no split recorded
+        assert all(np.isfinite(r[c]) for r in rows for c in ("lin_norm", "nonlin_max", "grad_max_init"))
 
 
 def test_results_module_needs_no_torch():

@@ -1,23 +1,29 @@
 """The law-of-robustness sweep: the maximum random gradient of networks that memorize random labels.
 
-Bubeck, Li and Nagaraj (2020, arXiv:2009.14444, sec. 5, the experiment with n = 10^4): n points
+Bubeck, Li and Nagaraj (COLT 2021, arXiv:2009.14444; the talk's experiment with n = 10^4): n points
 x_i ~ N(0, I_d / d) with labels y_i uniform in {+1, -1}; for each d in the grid and each width rule
-(k = n, "f_nd", p ~ n d; k = ceil(10 n / d), "f_n", p ~ 10 n) a two-layer ReLU network (batch norm
-between the first layer and the ReLU by default) is trained with full-batch Adam on the squared
-loss until it memorizes: sign(f(x_i)) = y_i for all i and training MSE <= eps. Its maximum random
-gradient max_j ||grad f(z_j)||_2 over fresh z_j ~ N(0, I_d / d) is the Lipschitz proxy.
+(k = n, "f_nd", p ~ n d; k = ceil(10 n / d), "f_n", p ~ 10 n) a two-layer ReLU network (by our
+choice with batch norm between the first layer and the ReLU) is trained with full-batch Adam on the
+squared loss until it memorizes: sign(f(x_i)) = y_i for all i and training MSE <= eps. Its maximum
+random gradient max_j ||grad f(z_j)||_2 over fresh z_j ~ N(0, I_d / d) is the Lipschitz proxy.
+
+Each row also records diagnostics of that maximum (see `core.random_data_results.COLUMNS`): the
+same probe at initialization, the linear part ||mean_j grad f(z_j)|| and the largest deviation from
+it, and the least-squares slope norm of the run's own data. `--activation abs --no-hidden-bias
+--no-batchnorm` trains the even control (f(-x) = f(x): no linear part).
 
     python -m training.random_data                 # the paper's grid: n = 10^4, d = 10, 60, ..., 4960
     python -m training.random_data --quick         # a CPU-sized grid (n = 2000, d = 20..1000)
     python -m training.random_data --smoke         # the whole pipeline, tiny, in seconds
     python -m training.random_data --shard 1/4     # a quarter of the d-grid (one machine of four)
-    python -m training.random_data --merge runs/random_data/rows-*.shard-*.jsonl
+    python -m training.random_data --merge runs/random_data/rows-*.shard-*.jsonl --out DIR
 
 Every seed of a (d, rule) pair is trained at once as one stack of networks (batched matmuls).
 Finished rows are appended to a JSONL progress file in --work-dir (one full line per row, fsync'd),
 so a killed run resumes where it stopped; a truncated last line is dropped. When every row of the
-grid is there, the sweep is written to --out as sweep.csv and sweep.json (metadata, fits of the
-maximum gradient against sqrt(d), sha256).
+grid is there, the sweep is written as sweep.csv and sweep.json (metadata, fits of the maximum
+gradient against sqrt(d), sha256) to --out, or without --out to a folder under --work-dir: the
+shipped results in pretrained/ change only when --out names them, and never with --smoke.
 """
 
 from __future__ import annotations
@@ -28,7 +34,6 @@ import json
 import os
 import sys
 import time
-import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,14 +42,18 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from core.data import random_gaussian_data
+from core.data import derived_seed, random_data_of_run
 from core.errors import InputError, RobustnessError
 from core.files import atomic_write_bytes, atomic_write_json, sha256_file
-from core.pretrained import PRETRAINED_DIR, RANDOM_DATA_SUBDIR
+from core.linear_part import cosine, least_squares_slope, ls_slope_norm
+from core.pretrained import PRETRAINED_DIR
 from core.probes import random_points
-from core.random_data_results import COLUMNS, METADATA_FILE, ROWS_FILE, fit_sqrt_d, rows_to_csv
+from core.random_data_results import (
+    COLUMNS, DIAGNOSTIC_COLUMNS, METADATA_FILE, ROWS_FILE, fit_sqrt_d, rows_to_csv,
+)
 from core.random_net import (
-    MemorizationRule, TrainSettings, matmul_flops_per_step, random_gradient_norms, train_stack,
+    ACTIVATIONS, MemorizationRule, TrainSettings, gradient_diagnostics, matmul_flops_per_step,
+    train_stack,
 )
 from core.specs import get_width_rule
 from training.runinfo import (
@@ -61,7 +70,9 @@ PRESETS = {
     "smoke": dict(n=100, d_grid=(10, 40), seeds=(0, 1), max_steps=2000, probe_points=200),
 }
 DEFAULT_WORK_DIR = Path("runs") / "random_data"
-PROGRESS_VERSION = 1
+# Version 2 rows carry the diagnostics and the activation; version 1 rows (no diagnostics, relu
+# only) are still merged, with ls_slope_norm recomputed from the data and the rest left NaN.
+PROGRESS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -73,11 +84,13 @@ class SweepConfig:
     Attributes:
         n: training points. d_grid: input dimensions. rules: width rule names (core.specs).
         seeds: one network per seed and (d, rule); the seed draws the data, the init and the probe.
-        batchnorm, lr, lr_decay, decay_every, max_steps, check_every, eps: see `TrainSettings`.
+        batchnorm, lr, lr_decay, decay_every, max_steps, check_every, eps, activation,
+        hidden_bias: see `TrainSettings`.
         probe_points: T, the number of random points of the gradient probe.
         device: auto|cpu|cuda. tf32: allow TF32 matmuls on CUDA. threads: torch CPU threads.
         shard: (i, N), 1-based: this run does d_grid[i-1::N].
-        out: where sweep.csv/json go. work_dir: where progress files go.
+        out: where sweep.csv/json go (None: a folder under work_dir, see `out_dir`).
+        work_dir: where progress files go. preset: full, quick or smoke (recorded in the results).
     """
 
     n: int = 10_000
@@ -91,12 +104,14 @@ class SweepConfig:
     max_steps: int = 20_000
     check_every: int = 5
     eps: float = 0.1
+    activation: str = "relu"
+    hidden_bias: bool = True
     probe_points: int = 1000
     device: str = "auto"
     tf32: bool = True
     threads: int | None = None
     shard: tuple[int, int] = (1, 1)
-    out: Path = PRETRAINED_DIR / RANDOM_DATA_SUBDIR
+    out: Path | None = None
     work_dir: Path = DEFAULT_WORK_DIR
     preset: str = "full"
 
@@ -118,12 +133,16 @@ class SweepConfig:
             raise InputError(f"--shard must be i/N with 1 <= i <= N, got {i}/{count}")
         if self.threads is not None and self.threads < 1:
             raise InputError(f"--threads must be >= 1, got {self.threads}")
-        self.train_settings()  # validates lr, steps, eps
+        if self.preset == "smoke" and self.out is not None and _inside(self.out, PRETRAINED_DIR):
+            raise InputError(f"--smoke results are a pipeline test, not results: they never go into "
+                             f"{PRETRAINED_DIR} (drop --out, or pass a folder outside it)")
+        self.train_settings()  # validates lr, steps, eps, activation
 
     def train_settings(self) -> TrainSettings:
         return TrainSettings(lr=self.lr, lr_decay=self.lr_decay, decay_every=self.decay_every,
                              max_steps=self.max_steps, check_every=self.check_every, eps=self.eps,
-                             batchnorm=self.batchnorm)
+                             batchnorm=self.batchnorm, activation=self.activation,
+                             hidden_bias=self.hidden_bias)
 
     def settings(self) -> dict:
         """What the numbers of a row depend on, besides (d, rule, seed) and the device."""
@@ -131,9 +150,17 @@ class SweepConfig:
             "n": self.n, "batchnorm": self.batchnorm, "lr": self.lr,
             "lr_decay": self.lr_decay, "decay_every": self.decay_every, "max_steps": self.max_steps,
             "check_every": self.check_every, "eps": self.eps, "probe_points": self.probe_points,
+            "activation": self.activation, "hidden_bias": self.hidden_bias,
             "optimizer": "Adam (full batch, betas 0.9/0.999), squared loss",
             "init": "PyTorch default (nn.Linear, nn.BatchNorm1d)", "dtype": "float32",
         }
+
+    def out_dir(self) -> Path:
+        """--out, or by default work_dir/sweep-<settings hash>[-smoke]: never pretrained/."""
+        if self.out is not None:
+            return Path(self.out)
+        suffix = "-smoke" if self.preset == "smoke" else ""
+        return Path(self.work_dir) / f"sweep-{self.settings_hash()}{suffix}"
 
     def settings_hash(self) -> str:
         return hashlib.sha256(json.dumps(self.settings(), sort_keys=True).encode()).hexdigest()[:10]
@@ -154,6 +181,10 @@ class SweepConfig:
                  "--d " + ",".join(map(str, self.d_grid)), "--rules " + ",".join(self.rules),
                  "--seeds " + ",".join(map(str, self.seeds)),
                  "--batchnorm" if self.batchnorm else "--no-batchnorm", f"--lr {self.lr:g}"]
+        if self.activation != "relu":
+            parts.append(f"--activation {self.activation}")
+        if not self.hidden_bias:
+            parts.append("--no-hidden-bias")
         if self.lr_decay != 1.0:
             parts += [f"--lr-decay {self.lr_decay:g}", f"--decay-every {self.decay_every}"]
         parts += [f"--max-steps {self.max_steps}", f"--check-every {self.check_every}",
@@ -161,10 +192,12 @@ class SweepConfig:
         return " ".join(parts)
 
 
-def derived_seed(*parts: int | str) -> int:
-    """A 31-bit seed from (seed, d, rule, purpose): independent streams for data, init and probe."""
-    words = [zlib.crc32(p.encode()) if isinstance(p, str) else int(p) for p in parts]
-    return int(np.random.SeedSequence(words).generate_state(1)[0] >> 1)
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        Path(path).resolve().relative_to(Path(folder).resolve())
+        return True
+    except ValueError:
+        return False
 
 
 # --- progress file --------------------------------------------------------------------------
@@ -221,7 +254,9 @@ def run_unit(cfg: SweepConfig, d: int, rule: str, seeds: list[int], device: torc
     """Train the networks of (d, rule) for the given seeds as one stack; one row per seed."""
     k = get_width_rule(rule)(cfg.n, d)
     start = time.perf_counter()
-    xs, ys = zip(*(random_gaussian_data(cfg.n, d, derived_seed(s, d, "data")) for s in seeds))
+    xs, ys = zip(*(random_data_of_run(cfg.n, d, s) for s in seeds))
+    # The least-squares slope of each run's own data: the linear part training can fit.
+    betas = [least_squares_slope(x_s, y_s) for x_s, y_s in zip(xs, ys)]
     x = torch.from_numpy(np.stack(xs)).to(device)
     y = torch.from_numpy(np.stack(ys)).to(device)
     outcome = train_stack(x, y, k, [derived_seed(s, d, rule, "init") for s in seeds],
@@ -229,7 +264,12 @@ def run_unit(cfg: SweepConfig, d: int, rule: str, seeds: list[int], device: torc
     z = torch.from_numpy(np.stack([random_points(d, cfg.probe_points, derived_seed(s, d, "probe"))
                                    for s in seeds])).to(device)
     with torch.no_grad():
-        norms = random_gradient_norms(outcome.nets, z).cpu().numpy().astype(np.float64)
+        trained = gradient_diagnostics(outcome.nets, z)
+        at_init = gradient_diagnostics(outcome.init_nets, z)
+    stats = {name: getattr(trained, name).cpu().numpy().astype(np.float64)
+             for name in ("grad_max", "grad_mean", "lin_norm", "nonlin_max")}
+    stats["grad_max_init"] = at_init.grad_max.cpu().numpy().astype(np.float64)
+    mean_gradients = trained.mean_gradient.cpu().numpy()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     wall = time.perf_counter() - start
@@ -241,11 +281,34 @@ def run_unit(cfg: SweepConfig, d: int, rule: str, seeds: list[int], device: torc
         {"kind": "row", "d": int(d), "rule": rule, "seed": int(s), "n": cfg.n, "k": int(k),
          "p": int(get_width_rule(rule).param_count(cfg.n, d)), "steps": outcome.steps[j],
          "train_mse": outcome.mse[j], "memorized": outcome.memorized[j],
-         "grad_max": float(norms[j].max()), "grad_mean": float(norms[j].mean()),
+         **{name: float(values[j]) for name, values in stats.items()},
+         "ls_slope_norm": float(np.linalg.norm(betas[j])),
+         "lin_ls_cos": cosine(mean_gradients[j], betas[j]), "activation": cfg.activation,
          "wall_s": round(wall, 3), "stack_size": len(seeds), "gflop": round(gflop, 3),
          "device": desc}
         for j, s in enumerate(seeds)
     ]
+
+
+def memory_estimate_bytes(n: int, d: int, k: int, stack: int) -> int:
+    """A rough peak of one unit's float32 tensors: data (and Adam's copies of W), activations."""
+    weights = 4 * k * (d + 3)  # W, its gradient and Adam's two moments
+    activations = 4 * n * k  # preactivations, batch norm, relu, their gradients
+    return 4 * stack * (2 * n * d + weights + activations)
+
+
+def check_memory(cfg: SweepConfig, device: torch.device) -> None:
+    """Refuse, before anything is allocated, a grid whose largest unit cannot fit the device."""
+    if device.type == "cuda":
+        available = torch.cuda.get_device_properties(device).total_memory
+    else:
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    need = max(memory_estimate_bytes(cfg.n, d, get_width_rule(rule)(cfg.n, d), len(cfg.seeds))
+               for d in cfg.shard_grid() for rule in cfg.rules)
+    if need > 0.8 * available:
+        raise InputError(f"the largest unit of this grid needs about {need / 2**30:,.0f} GiB, more than "
+                         f"this {device.type} has ({available / 2**30:,.0f} GiB): lower --n or the "
+                         "largest --d, or use fewer --seeds")
 
 
 # --- the sweep ------------------------------------------------------------------------------
@@ -261,11 +324,12 @@ def header_record(cfg: SweepConfig) -> dict:
 def run_sweep(cfg: SweepConfig, fresh: bool = False, show_progress: bool = True) -> list[dict]:
     """Run (or resume) this shard of the sweep; returns the rows of the shard's grid.
 
-    When the run is unsharded and complete, also writes cfg.out/sweep.csv and sweep.json.
+    When the run is unsharded and complete, also writes sweep.csv and sweep.json to cfg.out_dir().
     """
     if cfg.threads is not None:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
+    check_memory(cfg, device)
     torch.backends.cuda.matmul.allow_tf32 = cfg.tf32
     seed_everything(0)  # every random draw below is explicitly seeded; this pins anything else
     path = cfg.progress_path()
@@ -277,6 +341,9 @@ def run_sweep(cfg: SweepConfig, fresh: bool = False, show_progress: bool = True)
         atomic_write_bytes(path, (json.dumps(header_record(cfg)) + "\n").encode())
     elif header["settings"] != cfg.settings():
         raise InputError(f"{path} was written with other settings: pass --fresh to start over")
+    elif header.get("version", 1) != PROGRESS_VERSION:
+        raise InputError(f"{path} was written by an older version of this script (its rows lack the "
+                         "diagnostics): pass --fresh to start over, or --merge it as it is")
     done = {(r["d"], r["rule"], r["seed"]) for r in rows}
     todo = [(d, rule, [s for s in cfg.seeds if (d, rule, s) not in done])
             for d in cfg.shard_grid() for rule in cfg.rules]
@@ -298,11 +365,12 @@ def run_sweep(cfg: SweepConfig, fresh: bool = False, show_progress: bool = True)
     grid = set(cfg.shard_grid())
     mine = [r for r in rows if r["d"] in grid and r["rule"] in cfg.rules and r["seed"] in cfg.seeds]
     if cfg.shard[1] == 1:
-        write_results([path], cfg.out, list(cfg.d_grid), list(cfg.rules), list(cfg.seeds))
+        write_results([path], cfg.out_dir(), list(cfg.d_grid), list(cfg.rules), list(cfg.seeds),
+                      preset=cfg.preset)
     else:
         print(f"shard {cfg.shard[0]}/{cfg.shard[1]} done: {path}. When every shard is done, run\n"
               f"  python -m training.random_data --merge {cfg.work_dir}/rows-{cfg.settings_hash()}"
-              f".shard-*-of-{cfg.shard[1]}.jsonl --out {cfg.out}", file=sys.stderr)
+              f".shard-*-of-{cfg.shard[1]}.jsonl --out {cfg.out_dir()}", file=sys.stderr)
     return sorted(mine, key=row_key)
 
 
@@ -311,22 +379,44 @@ def row_key(row: dict) -> tuple:
 
 
 def fits_by_rule(rows: list[dict], rules: list[str]) -> dict:
-    """Least-squares fits of grad_max (and grad_mean) against sqrt(d), memorized rows only."""
+    """Least-squares fits against sqrt(d) of grad_max, grad_mean and (where every memorized row has
+    them) the diagnostics lin_norm, nonlin_max and grad_max_init, over memorized rows only."""
     fits = {}
     for rule in rules:
         mem = [r for r in rows if r["rule"] == rule and r["memorized"]]
         entry = {"memorized_rows": len(mem), "rows": sum(r["rule"] == rule for r in rows)}
         if len({r["d"] for r in mem}) >= 2:
-            for stat in ("grad_max", "grad_mean"):
-                slope, intercept, r2 = fit_sqrt_d([r["d"] for r in mem], [r[stat] for r in mem])
-                entry[stat] = {"slope": slope, "intercept": intercept, "r2": r2}
+            for stat in ("grad_max", "grad_mean", "lin_norm", "nonlin_max", "grad_max_init"):
+                values = [r[stat] for r in mem]
+                if all(np.isfinite(values)):
+                    slope, intercept, r2 = fit_sqrt_d([r["d"] for r in mem], values)
+                    entry[stat] = {"slope": slope, "intercept": intercept, "r2": r2}
         fits[rule] = entry
     return fits
 
 
+def complete_rows(rows: list[dict], settings: dict, show_progress: bool = False) -> list[dict]:
+    """Rows in the current format. Rows of version-1 progress files (relu only, no diagnostics) get
+    their activation from the settings, NaN for the diagnostics of networks that were not kept, and
+    ls_slope_norm recomputed from the run's data, which its (n, d, seed) determine."""
+    out, ls_cache = [], {}
+    todo = sorted({(r["n"], r["d"], r["seed"]) for r in rows if "ls_slope_norm" not in r})
+    for n, d, seed in tqdm(todo, desc="least-squares slopes", disable=not show_progress or not todo):
+        ls_cache[(n, d, seed)] = ls_slope_norm(*random_data_of_run(n, d, seed))
+    for r in rows:
+        r = dict(r)
+        r.setdefault("activation", settings.get("activation", "relu"))
+        if "ls_slope_norm" not in r:
+            r["ls_slope_norm"] = ls_cache[(r["n"], r["d"], r["seed"])]
+        for name in DIAGNOSTIC_COLUMNS:
+            r.setdefault(name, float("nan"))
+        out.append(r)
+    return out
+
+
 def write_results(progress_files: list[Path], out: Path, grid: list[int] | None = None,
-                  rules: list[str] | None = None, seeds: list[int] | None = None
-                  ) -> tuple[list[dict], dict]:
+                  rules: list[str] | None = None, seeds: list[int] | None = None,
+                  preset: str | None = None, show_progress: bool = False) -> tuple[list[dict], dict]:
     """Merge progress files (shards of one sweep) into out/sweep.csv and out/sweep.json.
 
     The grid, rules and seeds default to those in the files' headers (a resumed run passes its
@@ -351,7 +441,7 @@ def write_results(progress_files: list[Path], out: Path, grid: list[int] | None 
                 seen[key] = str(path)
                 rows.append(r)
     head = headers[0]
-    settings = head["settings"]
+    settings = {"activation": "relu", "hidden_bias": True, **head["settings"]}
     grid = list(grid if grid is not None else head["d_grid"])
     rules = list(rules if rules is not None else head["rules"])
     seeds = list(seeds if seeds is not None else head["seeds"])
@@ -362,6 +452,7 @@ def write_results(progress_files: list[Path], out: Path, grid: list[int] | None 
     if missing:
         raise InputError(f"{len(missing)} rows of the grid are missing (first: {missing[:3]}): "
                          "run the missing shards (or resume this run) before merging")
+    rows = complete_rows(rows, settings, show_progress)
     out = Path(out)
     csv_rows = [{c: r[c] for c in COLUMNS} for r in rows]
     atomic_write_bytes(out / ROWS_FILE, rows_to_csv(csv_rows).encode())
@@ -370,22 +461,27 @@ def write_results(progress_files: list[Path], out: Path, grid: list[int] | None 
                       lr=settings["lr"], lr_decay=settings["lr_decay"],
                       decay_every=settings["decay_every"], max_steps=settings["max_steps"],
                       check_every=settings["check_every"], eps=settings["eps"],
+                      activation=settings["activation"], hidden_bias=settings["hidden_bias"],
                       probe_points=settings["probe_points"])
     # Every row of a stack carries the stack's wall time: count each stack once.
     wall_time = sum(r["wall_s"] / r["stack_size"] for r in rows)
+    act = settings["activation"]
+    unit = f"{'relu' if act == 'relu' else '|.|'}(w_j . x{' + b_j' if settings['hidden_bias'] else ''})"
     meta = {
-        "experiment": "law of robustness on random data (Bubeck, Li and Nagaraj 2020, "
-                      "arXiv:2009.14444, sec. 5)",
+        "experiment": "law of robustness on random data (Bubeck, Li and Nagaraj, COLT 2021, "
+                      "arXiv:2009.14444)" + ("" if act == "relu" else
+                                             ": the even control, which has no linear part"),
         "data": "x_i ~ N(0, I_d / d), y_i uniform in {+1, -1}; probe z_j ~ N(0, I_d / d), fresh",
-        "network": "f(x) = sum_j a_j relu(w_j . x + b_j) + c" + (
-            ", trained with batch normalization before the ReLU, stored with it folded into w, b"
+        "network": f"f(x) = sum_j a_j {unit} + c" + (
+            ", trained with batch normalization before the activation, stored with it folded into w, b"
             if settings["batchnorm"] else ", no batch normalization"),
         "paper_grid": f"n = 10000, d = {PAPER_D_GRID[0]}, {PAPER_D_GRID[1]}, ..., {PAPER_D_GRID[-1]} "
                       f"({len(PAPER_D_GRID)} values), eps = 0.1 (`--n 10000 --d 10:5001:50`)",
+        "preset": preset or "custom",
         "n": settings["n"], "d_grid": list(grid), "rules": {
             r: {"label": get_width_rule(r).label} for r in rules},
         "seeds": seeds, "settings": settings, "batchnorm": settings["batchnorm"],
-        "lr": settings["lr"],
+        "activation": act, "hidden_bias": settings["hidden_bias"], "lr": settings["lr"],
         "stopping_rule": (f"stop at the first check (every {settings['check_every']} Adam steps) "
                           f"where sign(f(x_i)) = y_i for all i and training MSE <= "
                           f"{settings['eps']}; cap {settings['max_steps']} steps; rows that hit the "
@@ -394,11 +490,13 @@ def write_results(progress_files: list[Path], out: Path, grid: list[int] | None 
         "devices": sorted({r["device"] for r in rows}),
         "wall_time_s": round(wall_time, 1),
         "shards": len(progress_files),
+        "sources": [{"file": Path(p).name, "sha256": sha256_file(Path(p)),
+                     "format_version": h.get("version", 1)} for p, h in zip(progress_files, headers)],
         "versions": head["versions"],
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": cfg.command_line(),
         "fits": fits_by_rule(rows, rules),
-        "fit": "least squares grad ~ slope * sqrt(d) + intercept over memorized rows (every seed)",
+        "fit": "least squares stat ~ slope * sqrt(d) + intercept over memorized rows (every seed)",
         "columns": {
             "d, rule, seed": "the run: input dimension, width rule (core.specs.WIDTH_RULES), seed",
             "n, k, p": "training points, hidden units, parameters k (d + 2) + 1",
@@ -406,11 +504,22 @@ def write_results(progress_files: list[Path], out: Path, grid: list[int] | None 
             "train_mse": "training MSE of the stored (folded) network",
             "memorized": "the rule holds for the stored network",
             "grad_max, grad_mean": "max and mean of ||grad f(z_j)||_2 over the probe points",
+            "grad_max_init": "grad_max of the network at initialization (batch norm folded with the "
+                             "training data's statistics, as for the trained network)",
+            "lin_norm": "||mean_j grad f(z_j)||: the linear part of the gradient",
+            "nonlin_max": "max_j ||grad f(z_j) - mean_j grad f(z_j)||",
+            "ls_slope_norm": "||beta|| of the least-squares fit y ~ X beta + c on the run's own "
+                             "training data (computed from the data, also for runs whose networks "
+                             "were not kept)",
+            "lin_ls_cos": "cosine between mean_j grad f(z_j) and that beta: 1 when the linear part "
+                          "is the least-squares line of the labels",
+            "activation": "relu, or abs for the even control",
             "wall_s": "wall time of the stack the run was trained in (data, training, probe)",
             "stack_size": "networks trained together in that stack (seeds of the same d and rule)",
             "gflop": "matmul GFLOP of forward + backward spent on this network (the stack trains "
                      "every network until the last one has memorized)",
             "device": "where it ran",
+            "NaN": "a diagnostic that the run did not record (progress files of format version 1)",
         },
         "sha256": {ROWS_FILE: sha256_file(out / ROWS_FILE)},
     }
@@ -464,13 +573,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check-every", type=int, default=SweepConfig.check_every,
                    help="test the memorization rule every this many steps")
     p.add_argument("--eps", type=float, default=0.1, help="training MSE threshold of the rule")
+    p.add_argument("--activation", choices=ACTIVATIONS, default="relu",
+                   help="relu (the experiment) or abs (the even control: no linear part; use with "
+                        "--no-hidden-bias --no-batchnorm)")
+    p.add_argument("--hidden-bias", action=argparse.BooleanOptionalAction, default=True,
+                   help="learn hidden biases b_j (default on; off for the even control)")
     p.add_argument("--probe-points", type=int, help="random points of the gradient probe (default 1000)")
     p.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     p.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=True,
                    help="allow TF32 matmuls on CUDA (default on)")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice; use 1 on a CPU shared with other jobs)")
     p.add_argument("--shard", type=_shard, default=(1, 1), help="do part i of N of the d-grid, e.g. 2/4")
-    p.add_argument("--out", type=Path, default=SweepConfig.out, help="folder for sweep.csv/json")
+    p.add_argument("--out", type=Path, help="folder for sweep.csv/json (default: a folder under "
+                   "--work-dir; pretrained/ changes only when named here)")
     p.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="folder for progress files")
     p.add_argument("--fresh", action="store_true", help="discard this sweep's progress file first")
     p.add_argument("--merge", type=Path, nargs="+", metavar="JSONL",
@@ -489,6 +604,7 @@ def config_from_args(args: argparse.Namespace) -> SweepConfig:
     return SweepConfig(
         rules=args.rules, batchnorm=args.batchnorm, lr=args.lr, lr_decay=args.lr_decay,
         decay_every=args.decay_every, check_every=args.check_every, eps=args.eps,
+        activation=args.activation, hidden_bias=args.hidden_bias,
         device="cpu" if args.smoke and args.device == "auto" else args.device, tf32=args.tf32,
         threads=args.threads, shard=args.shard, out=args.out, work_dir=args.work_dir,
         preset=preset_name, **preset)
@@ -498,18 +614,22 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.merge:
-            rows, meta = write_results(args.merge, args.out)
+            if args.out is None:
+                raise InputError("--merge needs --out: the folder to write sweep.csv/json to")
+            out = args.out
+            rows, meta = write_results(args.merge, out, show_progress=not args.no_progress)
         else:
             cfg = config_from_args(args)
             print(f"{cfg.command_line()}\nprogress file: {cfg.progress_path()}", file=sys.stderr)
             run_sweep(cfg, fresh=args.fresh, show_progress=not args.no_progress)
             if cfg.shard[1] > 1:
                 return 0
-            meta = json.loads((Path(cfg.out) / METADATA_FILE).read_text())
+            out = cfg.out_dir()
+            meta = json.loads((out / METADATA_FILE).read_text())
     except RobustnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {Path(args.out) / ROWS_FILE} and {METADATA_FILE}: {meta['command']}")
+    print(f"wrote {out / ROWS_FILE} and {METADATA_FILE}: {meta['command']}")
     for rule, fit in meta["fits"].items():
         gm = fit.get("grad_max")
         line = (f"slope {gm['slope']:.3f}, intercept {gm['intercept']:.3f}, r^2 {gm['r2']:.3f}"
