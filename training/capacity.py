@@ -531,9 +531,11 @@ def adversarial_model_files(job_out: dict, data: Data, cfg: RunConfig, device: t
     tensors = {k: v.detach().cpu().to(dtype).contiguous() for k, v in model.state_dict().items()}
     weights = save(tensors, metadata={"model": name})
     with tempfile.TemporaryDirectory() as tmp:
+        # The graph references the weights in place inside the safetensors file: shipped once.
         wpath, opath = Path(tmp) / f"{name}.safetensors", Path(tmp) / f"{name}.onnx"
         wpath.write_bytes(weights)
-        export_mlp_onnx(mlp_weights(half if check["unchanged"] else model), opath, weights_file=None, name=name)
+        export_mlp_onnx(mlp_weights(half if check["unchanged"] else model), opath, weights_file=wpath,
+                        name=name, half=check["unchanged"])
         onnx_bytes = opath.read_bytes()
     meta = {
         "format": FORMAT_VERSION, "name": name, "base_model": base.name,
