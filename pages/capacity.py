@@ -166,7 +166,7 @@ def length_chart(rows: list[dict], attack: str) -> alt.LayerChart:
 try:
     doc = results(pretrained_root())
     zero = cr.zero_loss_rows(doc)
-    if not any(r["training length"].startswith("trained on") for r in zero):
+    if not any(r["training length"] == cr.LONG_LABEL for r in zero):
         st.info("The shipped sweep has no runs trained towards zero loss.")
     else:
         talk = {name: loss for name, (_, loss) in TALK_CLEAN.items()}
