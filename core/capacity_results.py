@@ -274,3 +274,38 @@ def zero_loss_findings(doc: dict, talk_losses: dict[str, float], eps: float) -> 
             f"{_pct(_at(short, 'PGD', i))} → {_pct(_at(long, 'PGD', i))}."
         )
     return out
+
+
+# --- the adversarially trained talk models ----------------------------------------------------
+
+ADV_SUFFIX = "_adv"
+
+
+def adversarial_name(base: str) -> str:
+    """File stem of the adversarially trained version of a talk model ("f_n" -> "f_n_adv")."""
+    if base not in MNIST_MODELS:
+        raise InputError(f"no adversarially trained version of {base!r}: choose one of {', '.join(MNIST_MODELS)}")
+    return base + ADV_SUFFIX
+
+
+def adversarial_metadata(base: str, root: Path | str | None = None) -> dict:
+    """Metadata of the adversarially trained f_n / f_nd, its files checked against the manifest."""
+    folder = capacity_dir(root)
+    name = adversarial_name(base)
+    manifest = read_json(folder / MANIFEST_FILE, REGENERATE_CAPACITY)
+    sums = manifest.get("sha256") if isinstance(manifest, dict) else None
+    files = [f"{name}.json", f"{name}.onnx", f"{name}.safetensors"]
+    if not isinstance(sums, dict) or any(f not in sums for f in files):
+        raise PretrainedError(f"{folder / MANIFEST_FILE} does not list the files of {name}: regenerate "
+                              f"them with `{REGENERATE_CAPACITY}`")
+    verify_checksums(folder, {f: sums[f] for f in files}, REGENERATE_CAPACITY)
+    return read_json(folder / f"{name}.json", REGENERATE_CAPACITY)
+
+
+def load_adversarial_classifier(base: str, root: Path | str | None = None, threads: int | None = None):
+    """The adversarially trained f_n / f_nd as an ONNX Runtime `Classifier`, after checking its files."""
+    from core.onnx_runtime import OnnxClassifier
+
+    adversarial_metadata(base, root)
+    name = adversarial_name(base)
+    return OnnxClassifier(capacity_dir(root) / f"{name}.onnx", name=name, threads=threads)
