@@ -182,16 +182,24 @@ def findings(doc: dict, eps: float) -> list[str]:
     std, adv = networks(doc, "standard"), networks(doc, "adversarial")
     out = []
     if std:
-        fit = [net for net in std if net["results"]["train_accuracy"] >= MEMORIZED]
-        if fit:
-            first = fit[0]
-            below = [net for net in std if net["hidden"] < first["hidden"]]
+        fits = [net["results"]["train_accuracy"] >= MEMORIZED for net in std]
+        # The threshold: the narrowest width from which every wider net fits too.
+        k = len(fits)
+        while k > 0 and fits[k - 1]:
+            k -= 1
+        if k < len(fits):
+            first = std[k]
+            below = std[:k]
             text = f"Standard training fits every training image from {_p(first, n)} on"
-            if below:
-                accs = [net["results"]["train_accuracy"] for net in below]
+            short = [net for net, f in zip(below, fits) if not f]
+            if short:
+                accs = [net["results"]["train_accuracy"] for net in short]
                 span = _pct(accs[0]) if len(accs) == 1 else f"{_pct(min(accs))} to {_pct(max(accs))}"
-                text += (f"; {'the narrower net stops' if len(below) == 1 else f'the {len(below)} narrower nets stop'}"
+                text += (f"; {'the narrower net stops' if len(short) == 1 else f'the {len(short)} narrower nets stop'}"
                          f" short at {span} training accuracy (the memorization threshold)")
+            odd = [net for net, f in zip(below, fits) if f]
+            if odd:
+                text += f" (h = {', '.join(str(net['hidden']) for net in odd)} also fit{'s' if len(odd) == 1 else ''} it)"
             out.append(text + ".")
         else:
             out.append(f"No width up to h = {std[-1]['hidden']:,} fits every training image with standard "

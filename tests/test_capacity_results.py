@@ -60,3 +60,13 @@ def test_rows_pick_the_nearest_grid_eps():
     assert len(rows) == 2 * len(cr.MEASURES)
     with pytest.raises(Exception):
         cr.eps_index(d, float("nan"))
+
+
+def test_the_threshold_is_where_every_wider_net_fits():
+    d = doc([net("standard", 16, 1.0, 0.9, [0.9, 0.5, 0.4]),
+             net("standard", 32, 0.99, 0.9, [0.9, 0.5, 0.4]),
+             net("standard", 64, 1.0, 0.9, [0.9, 0.5, 0.4]),
+             net("standard", 151, 1.0, 0.9, [0.9, 0.5, 0.4])])
+    text = cr.findings(d, 0.1)[0]
+    assert text.startswith("Standard training fits every training image from h = 64 (p = 50,890, 0.85 n)")
+    assert "(h = 16 also fits it)" in text and "narrower net stops short at 99.0%" in text
