@@ -6,7 +6,7 @@ batch 128 on MNIST-shaped random data, and the seconds one epoch of 60,000 image
 with `--pgd`, also one 10-step PGD evaluation pass. The numbers depend on the machine's load: the
 load average and the thread count are printed with them.
 
-Run: /work/main/.venv/bin/python -m benchmarks.capacity_epoch [--steps 40] [--threads 2] [--pgd]
+Run: .venv/bin/python -m benchmarks.capacity_epoch [--steps 40] [--threads 2] [--pgd]
 """
 
 from __future__ import annotations

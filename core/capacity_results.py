@@ -267,7 +267,7 @@ def zero_loss_findings(doc: dict, talk_losses: dict[str, float], eps: float) -> 
         short, long = by_name.get(f"standard_h{spec.hidden}"), by_name.get(f"zero_loss_{name}")
         if short is None or long is None:
             continue
-        s, l, t = short["results"], long["results"], long["training"]
+        s, z, t = short["results"], long["results"], long["training"]
         cap = (t.get("config") or {}).get("max_epochs")
         target = (t.get("config") or {}).get("target_loss")
         reached = (f"reached the target {target:g} after {t['epochs']} epochs" if t.get("rule_met")
@@ -275,9 +275,9 @@ def zero_loss_findings(doc: dict, talk_losses: dict[str, float], eps: float) -> 
         talk = talk_losses.get(name)
         out.append(
             f"{name} rerun ({reached}, against {short['training']['epochs']} epochs for the shipped "
-            f"model): training loss {s['train_loss']:.1e} → {l['train_loss']:.1e}, test loss "
-            f"{s['test_loss']:.3f} → {l['test_loss']:.3f}" + (f" (the talk: {talk:.3f})" if talk else "")
-            + f", test accuracy {_pct(s['test_accuracy'])} → {_pct(l['test_accuracy'])}, FGSM accuracy at "
+            f"model): training loss {s['train_loss']:.1e} → {z['train_loss']:.1e}, test loss "
+            f"{s['test_loss']:.3f} → {z['test_loss']:.3f}" + (f" (the talk: {talk:.3f})" if talk else "")
+            + f", test accuracy {_pct(s['test_accuracy'])} → {_pct(z['test_accuracy'])}, FGSM accuracy at "
             f"eps = {e:.3f} {_pct(_at(short, 'FGSM', i))} → {_pct(_at(long, 'FGSM', i))}, PGD "
             f"{_pct(_at(short, 'PGD', i))} → {_pct(_at(long, 'PGD', i))}."
         )

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -59,7 +58,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from core.adversarial_training import adversarial_step, catastrophic_overfitting, robust_accuracy
