@@ -14,7 +14,7 @@ import numpy as np
 import core.pretrained as pretrained
 from core.errors import InputError
 from core.pretrained import PretrainedError, read_json, verify_checksums
-from core.specs import MNIST_MODELS
+from core.specs import ADVERSARIAL_MODELS, MNIST_MODELS
 
 CAPACITY_SUBDIR = "capacity"
 RESULTS_FILE = "results.json"
@@ -317,3 +317,11 @@ def load_adversarial_classifier(base: str, root: Path | str | None = None, threa
     adversarial_metadata(base, root)
     name = adversarial_name(base)
     return OnnxClassifier(capacity_dir(root) / f"{name}.onnx", name=name, threads=threads)
+
+
+def load_classifier(name: str, root: Path | str | None = None, threads: int | None = None):
+    """Any talk model as an ONNX Runtime `Classifier`, its files checked: f_n and f_nd from
+    pretrained/mnist, f_n_adv and f_nd_adv from pretrained/capacity."""
+    if name in ADVERSARIAL_MODELS:
+        return load_adversarial_classifier(name.removesuffix(ADV_SUFFIX), root, threads)
+    return pretrained.load_onnx_classifier(name, root=root, threads=threads)

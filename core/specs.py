@@ -152,3 +152,26 @@ def capacity_spec(hidden: int) -> MLPSpec:
         if spec.hidden == hidden:
             return spec
     return MLPSpec(name=f"mlp_h{hidden}", hidden=hidden, label=f"h = {hidden}", color=NEUTRAL_COLOR)
+
+
+# --- the adversarially trained talk models (training.capacity, pretrained/capacity/) ---------
+
+# Same architecture and colour as the talk model they are trained from: orange is f_n, blue f_nd.
+ADVERSARIAL_MODELS: dict[str, MLPSpec] = {
+    f"{spec.name}_adv": MLPSpec(name=f"{spec.name}_adv", hidden=spec.hidden,
+                                label=f"{spec.name}, adversarially trained (eps 0.1)", color=spec.color)
+    for spec in MNIST_MODELS.values()
+}
+# Which version of the talk models a page shows: {training: {talk model name: spec}}.
+TALK_TRAININGS: dict[str, dict[str, MLPSpec]] = {
+    "standard": dict(MNIST_MODELS),
+    "adversarial": {base: ADVERSARIAL_MODELS[f"{base}_adv"] for base in MNIST_MODELS},
+}
+
+
+def talk_models(training: str) -> tuple[MLPSpec, ...]:
+    """f_n and f_nd as trained normally ("standard") or adversarially ("adversarial")."""
+    try:
+        return tuple(TALK_TRAININGS[training].values())
+    except (KeyError, TypeError):
+        raise UnknownModelError(f"unknown training {training!r}: choose one of {', '.join(TALK_TRAININGS)}") from None
