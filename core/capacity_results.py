@@ -59,7 +59,8 @@ def load_capacity_results(root: Path | str | None = None) -> dict:
         raise PretrainedError(f"{folder / RESULTS_FILE} lacks networks or grids: regenerate it with "
                               f"`{REGENERATE_CAPACITY}`") from None
     if not networks or not grid:
-        raise PretrainedError(f"{folder / RESULTS_FILE} holds no networks: regenerate it with `{REGENERATE_CAPACITY}`")
+        raise PretrainedError(f"{folder / RESULTS_FILE} holds no networks: regenerate it with "
+                              f"`{REGENERATE_CAPACITY}`")
     return doc
 
 
@@ -195,11 +196,13 @@ def findings(doc: dict, eps: float) -> list[str]:
             if short:
                 accs = [net["results"]["train_accuracy"] for net in short]
                 span = _pct(accs[0]) if len(accs) == 1 else f"{_pct(min(accs))} to {_pct(max(accs))}"
-                text += (f"; {'the narrower net stops' if len(short) == 1 else f'the {len(short)} narrower nets stop'}"
+                who = "the narrower net stops" if len(short) == 1 else f"the {len(short)} narrower nets stop"
+                text += (f"; {who}"
                          f" short at {span} training accuracy (the memorization threshold)")
             odd = [net for net, f in zip(below, fits) if f]
             if odd:
-                text += f" (h = {', '.join(str(net['hidden']) for net in odd)} also fit{'s' if len(odd) == 1 else ''} it)"
+                widths = ", ".join(str(net["hidden"]) for net in odd)
+                text += f" (h = {widths} also fit{'s' if len(odd) == 1 else ''} it)"
             out.append(text + ".")
         else:
             out.append(f"No width up to h = {std[-1]['hidden']:,} fits every training image with standard "
@@ -292,7 +295,8 @@ ADV_SUFFIX = "_adv"
 def adversarial_name(base: str) -> str:
     """File stem of the adversarially trained version of a talk model ("f_n" -> "f_n_adv")."""
     if base not in MNIST_MODELS:
-        raise InputError(f"no adversarially trained version of {base!r}: choose one of {', '.join(MNIST_MODELS)}")
+        raise InputError(f"no adversarially trained version of {base!r}: choose one of "
+                         f"{', '.join(MNIST_MODELS)}")
     return base + ADV_SUFFIX
 
 

@@ -67,7 +67,8 @@ def size_chart(rows: list[dict], eps: float) -> alt.LayerChart:
                                                                  range=list(MEASURE_COLORS.values())),
                         legend=alt.Legend(orient="bottom", columns=2)),
         strokeDash=alt.StrokeDash("training:N", title="training",
-                                  scale=alt.Scale(domain=list(TRAINING_DASH), range=list(TRAINING_DASH.values())),
+                                  scale=alt.Scale(domain=list(TRAINING_DASH),
+                                                  range=list(TRAINING_DASH.values())),
                                   legend=alt.Legend(orient="bottom")),
         detail="training:N",
         tooltip=["training:N", "hidden:Q", alt.Tooltip("parameters:Q", format=","),
@@ -84,7 +85,8 @@ def size_chart(rows: list[dict], eps: float) -> alt.LayerChart:
         {"p": BIG.param_count, "label": "f_nd", "color": BIG.color, "y": 0.12},
         {"p": nd, "label": "p = nd", "color": "#555555", "y": 0.04},
     ]
-    rule = alt.Chart(alt.Data(values=marks)).encode(x=alt.X("p:Q", scale=xscale), color=alt.Color("color:N", scale=None))
+    rule = alt.Chart(alt.Data(values=marks)).encode(x=alt.X("p:Q", scale=xscale),
+                                                     color=alt.Color("color:N", scale=None))
     rules = rule.mark_rule(strokeDash=[2, 2], strokeWidth=1.5)
     labels = rule.mark_text(align="left", dx=4, fontSize=12, fontWeight="bold").encode(
         y=alt.Y("y:Q", scale=alt.Scale(domain=[0, 1])), text="label:N")
@@ -154,7 +156,8 @@ def length_chart(rows: list[dict], attack: str) -> alt.LayerChart:
     base = alt.Chart(alt.Data(values=[r for r in rows if r["attack"] == attack])).encode(
         x=alt.X("eps:Q", title="eps (L-inf budget)"),
         y=alt.Y("accuracy:Q", title="test accuracy", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("model:N", scale=alt.Scale(domain=[s.label for s in specs], range=[s.color for s in specs]),
+        color=alt.Color("model:N",
+                        scale=alt.Scale(domain=[s.label for s in specs], range=[s.color for s in specs]),
                         legend=alt.Legend(orient="bottom", title=None)),
         strokeDash=alt.StrokeDash("training length:N", legend=alt.Legend(orient="bottom")),
         tooltip=["model:N", "training length:N", alt.Tooltip("eps:Q", format=".4f"),

@@ -93,7 +93,10 @@ ADV_SUFFIX = "_adv"  # f_n_adv, f_nd_adv: the adversarially trained talk models,
 # Log-midpoint of f_n's and f_nd's widths: narrower nets take f_n's schedule, wider ones f_nd's.
 _SCHEDULE_SPLIT = float(np.sqrt(151 * 3774))
 # The shipped models' own schedules and caps (training.mnist DEFAULT_LR_DECAY, DEFAULT_MAX_EPOCHS).
-STANDARD_SCHEDULES = {"f_n": {"lr_decay": 0.97, "max_epochs": 100}, "f_nd": {"lr_decay": 0.88, "max_epochs": 30}}
+STANDARD_SCHEDULES = {
+    "f_n": {"lr_decay": 0.97, "max_epochs": 100},
+    "f_nd": {"lr_decay": 0.88, "max_epochs": 30},
+}
 
 
 def width_spec(hidden: int) -> MLPSpec:
@@ -191,7 +194,8 @@ class RunConfig:
     run_dir: Path
     out: Path | None
     shipped_root: Path
-    standard_caps: dict[str, int] = field(default_factory=lambda: {k: v["max_epochs"] for k, v in STANDARD_SCHEDULES.items()})
+    standard_caps: dict[str, int] = field(
+        default_factory=lambda: {k: v["max_epochs"] for k, v in STANDARD_SCHEDULES.items()})
     zero_loss_target: float = 1e-5
     zero_loss_caps: dict[str, int] = field(default_factory=lambda: {"f_n": 150, "f_nd": 40})
     train_size: int | None = None
@@ -344,7 +348,8 @@ def evaluate_network(model: MLP, name: str, x_train: torch.Tensor, y_train: torc
     t0 = time.perf_counter()
     clf = TorchClassifier(model, name=name, device=device)
     train_loss, train_acc = full_pass(model, x_train, y_train)
-    test_loss, test_acc = full_pass(model, torch.from_numpy(x_test).to(device), torch.from_numpy(y_test).to(device))
+    test_loss, test_acc = full_pass(model, torch.from_numpy(x_test).to(device),
+                                    torch.from_numpy(y_test).to(device))
     fgsm = fgsm_sweep(clf, x_test, y_test, cfg.eps, batch_size=cfg.batch_size)
     idx = seeded_subset(len(x_test), cfg.pgd_subset, cfg.seed)
     pgd = pgd_sweep(clf, x_test[idx], y_test[idx], cfg.eps, steps=cfg.pgd_steps, seed=cfg.seed,
@@ -542,7 +547,8 @@ def adversarial_model_files(job_out: dict, data: Data, cfg: RunConfig, device: t
         "weights_dtype": str(dtype).removeprefix("torch."),
         "half_precision_check": check,
         "training": record["training"],
-        "results": {k: record["results"][k] for k in ("test_accuracy", "test_loss", "train_accuracy", "train_loss")},
+        "results": {k: record["results"][k]
+                    for k in ("test_accuracy", "test_loss", "train_accuracy", "train_loss")},
         **provenance,
         "sha256": {f"{name}.safetensors": hashlib.sha256(weights).hexdigest(),
                    f"{name}.onnx": hashlib.sha256(onnx_bytes).hexdigest()},
@@ -570,7 +576,8 @@ def results_document(cfg: RunConfig, records: list[dict], data: Data, provenance
                               "test images (core.attacks.pgd_sweep)"},
             "gradient_norm": "||grad_x p_c(x)||_2, c the predicted class, over the evaluated test images "
                              "(core.probes.probability_gradient_norms)",
-            "train_metrics": "mean cross-entropy and accuracy of a full eval-mode pass over the training images",
+            "train_metrics": "mean cross-entropy and accuracy of a full eval-mode pass over the "
+                             "training images",
             "adversarial_training": asdict(cfg.adversarial),
             "zero_loss_target": cfg.zero_loss_target,
         },
@@ -630,7 +637,8 @@ def all_jobs(widths: tuple[int, ...], zero_loss: tuple[str, ...]) -> list[Job]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n\n")[0],
-                                epilog="Full run: python -m training.capacity --data-dir ../shared/data --out pretrained")
+                                epilog="Full run: python -m training.capacity --data-dir ../shared/data "
+                                       "--out pretrained")
     p.add_argument("--widths", type=int, nargs="+", default=list(WIDTHS),
                    help=f"hidden widths h (default: {' '.join(map(str, WIDTHS))})")
     p.add_argument("--zero-loss", nargs="*", default=list(MNIST_MODELS), choices=list(MNIST_MODELS),
@@ -638,27 +646,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", nargs="+", default=None, metavar="NAME",
                    help="run only these jobs (e.g. standard_h16 adversarial_h3774 zero_loss_f_n); "
                         "default: every job of --widths and --zero-loss")
-    p.add_argument("--data-dir", default=None, help="folder holding MNIST/raw (default: $MNIST_ROOT, else ./data)")
+    p.add_argument("--data-dir", default=None,
+                   help="folder holding MNIST/raw (default: $MNIST_ROOT, else ./data)")
     p.add_argument("--out", default=None,
                    help="root of the artifacts, written to <out>/capacity; nothing is written without it")
     p.add_argument("--run-dir", default=None,
                    help="checkpoints and cached evaluations (default: runs/capacity, or runs/capacity_smoke)")
-    p.add_argument("--shipped", default=None, help=f"root of the shipped f_n / f_nd (default: {PRETRAINED_DIR})")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: CUDA when available")
+    p.add_argument("--shipped", default=None,
+                   help=f"root of the shipped f_n / f_nd (default: {PRETRAINED_DIR})")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="auto: CUDA when available")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
     p.add_argument("--adv-epochs", type=int, default=10, help="adversarial training epochs (default: 10)")
     p.add_argument("--adv-method", default="fgsm_rs", choices=["fgsm_rs", "pgd"],
                    help="fgsm_rs (Wong et al. 2020, default) or pgd (Madry et al. 2018)")
     p.add_argument("--adv-eps", type=float, default=0.1, help="adversarial training budget (default: 0.1)")
-    p.add_argument("--adv-lr-decay", type=float, default=0.8, help="lr factor per adversarial epoch (default: 0.8)")
+    p.add_argument("--adv-lr-decay", type=float, default=0.8,
+                   help="lr factor per adversarial epoch (default: 0.8)")
     p.add_argument("--check-size", type=int, default=1000,
                    help="training images in the per-epoch PGD check (default: 1000)")
     p.add_argument("--standard-cap", nargs=2, type=int, default=None, metavar=("F_N_SCHEDULE", "F_ND_SCHEDULE"),
-                   help="epoch caps of the standard runs on f_n's and f_nd's schedule (default: 100 30, the shipped caps)")
-    p.add_argument("--zero-loss-target", type=float, default=1e-5, help="loss target of --zero-loss (default: 1e-5)")
+                   help="epoch caps of the standard runs on f_n's and f_nd's schedule "
+                        "(default: 100 30, the shipped caps)")
+    p.add_argument("--zero-loss-target", type=float, default=1e-5,
+                   help="loss target of --zero-loss (default: 1e-5)")
     p.add_argument("--zero-loss-cap", nargs=2, type=int, default=None, metavar=("F_N", "F_ND"),
                    help="epoch caps of the zero-loss runs (default: 150 40)")
-    p.add_argument("--pgd-subset", type=int, default=2000, help="PGD on a seeded subset of N test images, 0 for all (default: 2000, as training.mnist)")
+    p.add_argument("--pgd-subset", type=int, default=2000,
+                   help="PGD on a seeded subset of N test images, 0 for all (default: 2000, as training.mnist)")
     p.add_argument("--pgd-steps", type=int, default=10, help="PGD iterations of the evaluation (default: 10)")
     p.add_argument("--test-size", type=int, default=None, help="evaluate on a seeded subset of N test images")
     p.add_argument("--train-size", type=int, default=None, help="train on the first N training images")
@@ -703,7 +718,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     caps = dict(zip(("f_n", "f_nd"), args.standard_cap or ((2, 2) if smoke else (100, 30))))
     zcaps = dict(zip(("f_n", "f_nd"), args.zero_loss_cap or ((2, 2) if smoke else (150, 40))))
     run_dir = Path(args.run_dir) if args.run_dir else Path("runs/capacity_smoke" if smoke else "runs/capacity")
-    return RunConfig(jobs=tuple(jobs), adversarial=adv, evaluation=evaluation, data_dir=mnist_root(args.data_dir),
+    return RunConfig(jobs=tuple(jobs), adversarial=adv, evaluation=evaluation,
+                     data_dir=mnist_root(args.data_dir),
                      run_dir=run_dir, out=Path(args.out) if args.out else None,
                      shipped_root=Path(args.shipped) if args.shipped else PRETRAINED_DIR,
                      standard_caps=caps, zero_loss_target=args.zero_loss_target, zero_loss_caps=zcaps,
