@@ -117,7 +117,8 @@ def vl_convert_available() -> bool:
 
 
 def _spec(chart) -> dict:
-    spec = chart.to_dict()
+    """The Vega-Lite spec of an Altair chart or of a spec dict, on a white background."""
+    spec = dict(chart) if isinstance(chart, Mapping) else chart.to_dict()
     spec.setdefault("background", "white")  # a PNG is transparent otherwise
     return spec
 
@@ -152,8 +153,10 @@ def chart_with_downloads(chart, data, stem: str, key: str | None = None, caption
     nothing for them until then.
 
     Args:
-        chart: an Altair chart. data: the numbers behind it (what the CSV holds): a pandas
-            DataFrame, or a list of row dicts (as `alt.Data(values=rows)` takes).
+        chart: an Altair chart, or its Vega-Lite spec (`chart.to_dict()`, data inline): a page
+            that caches the spec (pages/recap_charts.py) pays for Altair's build and schema
+            validation once, not on every run. data: the numbers behind it (what the CSV
+            holds): a pandas DataFrame, or a list of row dicts (as `alt.Data(values=rows)` takes).
         stem: file name without extension ("recap-double-descent"); also the default key prefix.
         key: prefix of the buttons' keys, unique on the page (default: stem).
         caption: an optional line under the chart.
@@ -161,7 +164,11 @@ def chart_with_downloads(chart, data, stem: str, key: str | None = None, caption
         height: passed to st.altair_chart ("content": the chart's own height).
     """
     key = key or stem
-    st.altair_chart(chart, width="stretch" if stretch else "content", height=height, key=f"{key}__chart")
+    width = "stretch" if stretch else "content"
+    if isinstance(chart, Mapping):
+        st.vega_lite_chart(spec=dict(chart), width=width, height=height, key=f"{key}__chart")
+    else:
+        st.altair_chart(chart, width=width, height=height, key=f"{key}__chart")
     if caption:
         st.caption(caption)
     row = st.container(horizontal=True, gap="small", key=f"{key}__downloads")
