@@ -48,7 +48,6 @@ TITLES = {
     "references": "References",
 }
 TALK_ORDER = ("", "recap", "random_data", "mnist", "draw", "references")
-SHIPPED_DIGITS = 300  # test digits in pretrained/mnist/sample.npz (the draw page's picker)
 DIGIT_SETS = 999  # the MNIST gallery's "digit set" range
 
 
@@ -142,6 +141,7 @@ class Student:
         self.page = ""
         self.query: dict[str, str] = {}
         self.actions = 0
+        self.digit_options: list[str] = []
 
     # --- protocol ---------------------------------------------------------------------------
 
@@ -269,12 +269,18 @@ class Student:
             self.stats.wrong_content("new digit", "no test-digit picker on the draw page")
             return None
         pick = self.rng.randrange(len(box.options))
-        self.query["draw_pick"] = str(pick)
+        self.query["draw_pick"] = box.options[pick]
         new = await self.run_script("new digit", self._client_state(
             "draw", widgets=[WidgetState(id=wid, string_value=box.options[pick])]))
         if new is not None and box.options[pick].encode() not in new.content:
             self.stats.wrong_content("new digit", f"picked {box.options[pick]!r}, not shown")
         return new
+
+    def remember_digits(self, answer: Answer | None) -> None:
+        """The draw page's test-digit options, for deep links to a random shipped digit."""
+        if answer is not None and not self.digit_options:
+            _, box = find_widget(answer, "draw_pick")
+            self.digit_options = list(box.options) if box is not None else []
 
     async def pause(self, since: float) -> None:
         """Think time: about 1/rate seconds from the start of the last action to the next."""
@@ -293,7 +299,9 @@ class Student:
             for page in TALK_ORDER[1:]:
                 if page == "draw":
                     self.query = {"draw_source": "Pick a test digit"}
-                await self.open(page)
+                answer = await self.open(page)
+                if page == "draw":
+                    self.remember_digits(answer)
                 self.query = {}
             while self.busy(deadline):
                 # The MNIST gallery, from a shared link with some digit set.
@@ -310,11 +318,13 @@ class Student:
                 if not self.busy(deadline):
                     break
                 # The draw page with a shipped test digit; a few eps moves, then another digit.
-                self.query = {"draw_source": "Pick a test digit",
-                              "draw_pick": str(self.rng.randrange(SHIPPED_DIGITS))}
+                self.query = {"draw_source": "Pick a test digit"}
+                if self.digit_options:  # the picker's URL value is its option's text ("#7: a 9")
+                    self.query["draw_pick"] = self.rng.choice(self.digit_options)
                 await self.pause(t)
                 t = time.perf_counter()
                 answer = await self.open("draw", "open draw")
+                self.remember_digits(answer)
                 for i in range(self.args.moves):
                     await self.pause(t)
                     if answer is None or not self.busy(deadline):

@@ -151,15 +151,15 @@ def gallery(root: str) -> None:
         if kind == "FGSM":
             budget = c_budget.slider(
                 "eps: largest change of any pixel (pixel values lie in [0, 1])", 0.0, EPS_MAX, step=ui.GALLERY_EPS_STEP,
-                format="%.3f", **TALK.bind("eps"),
+                format="%.3f", **TALK.bind("eps", low=0.0, high=EPS_MAX),
             )
         else:
             budget = c_budget.slider(
                 "noise standard deviation (pixel units)", 0.0, STD_MAX, step=0.01, format="%.2f",
-                **TALK.bind("std"),
+                **TALK.bind("std", low=0.0, high=STD_MAX),
             )
         seed = c_new.number_input(
-            "Digit set", 0, DIGIT_SETS, step=1, icon=":material/shuffle:", **TALK.bind("digits"),
+            "Digit set", 0, DIGIT_SETS, step=1, icon=":material/shuffle:", **TALK.bind("digits", low=0, high=DIGIT_SETS),
             help="Each number shows five other test digits (and, for noise, another noise draw).",
         )
 

@@ -19,6 +19,8 @@ keep_talk_navigation()
 
 SMALL, BIG = MNIST_MODELS["f_n"], MNIST_MODELS["f_nd"]
 MNIST = law.MNIST_SCALE
+# The calculator's ranges. Computed in float64 (n·d up to 1e21), never in int64 (overflows at 9.2e18).
+LAW_N_MAX, LAW_D_MAX, LAW_P_MAX = 10**12, 10**9, 10**15
 
 
 def tex_number(x: float) -> str:
@@ -68,9 +70,9 @@ $n$ noisy training points, median over 5 draws (`core.double_descent`).
 @st.fragment
 def double_descent_panel():
     c1, c2, c3 = st.columns(3)
-    n = c1.slider("Training points n", 50, 400, step=50, **TALK.bind("dd_n"))
-    noise = c2.slider("Label noise (std)", 0.0, 1.0, step=0.05, **TALK.bind("dd_noise"))
-    seed = c3.slider("Seed", 0, 20, **TALK.bind("dd_seed"))
+    n = c1.slider("Training points n", 50, 400, step=50, **TALK.bind("dd_n", low=50, high=400))
+    noise = c2.slider("Label noise (std)", 0.0, 1.0, step=0.05, **TALK.bind("dd_noise", low=0.0, high=1.0))
+    seed = c3.slider("Seed", 0, 20, **TALK.bind("dd_seed", low=0, high=20))
     what_to_notice(
         "The test error spikes exactly where the number of features p reaches the number of "
         "training points n, then falls again: to the right of the spike, more parameters give a "
@@ -231,12 +233,15 @@ if ID_ERROR:
 @st.fragment
 def law_panel():
     c1, c2, c3, c4 = st.columns(4)
-    n = c1.number_input("n (training points)", min_value=1, max_value=10**12, step=1000, **TALK.bind("law_n"))
-    d = c2.number_input("d (input dimension)", min_value=1, max_value=10**9, step=1, **TALK.bind("law_d"))
-    p = c3.number_input("p (parameters)", min_value=1, max_value=10**15, step=1000, **TALK.bind("law_p"))
+    n = c1.number_input("n (training points)", min_value=1, max_value=LAW_N_MAX, step=1000,
+                         **TALK.bind("law_n", low=1, high=LAW_N_MAX))
+    d = c2.number_input("d (input dimension)", min_value=1, max_value=LAW_D_MAX, step=1,
+                         **TALK.bind("law_d", low=1, high=LAW_D_MAX))
+    p = c3.number_input("p (parameters)", min_value=1, max_value=LAW_P_MAX, step=1000,
+                         **TALK.bind("law_p", low=1, high=LAW_P_MAX))
     deff_label = ("d_eff (effective dimension)" if ID_RESULT else
                   f"d_eff (fallback {FALLBACK_DIM}: no estimate shipped)")
-    deff = c4.slider(deff_label, 1.0, 784.0, step=0.1, **TALK.bind("law_deff"),
+    deff = c4.slider(deff_label, 1.0, 784.0, step=0.1, **TALK.bind("law_deff", low=1.0, high=784.0),
                      help=(f"Default: the Levina–Bickel estimate of MNIST, {ID_RESULT.estimate:.2f} "
                            f"({ID_RESULT.n_images:,} training images, k = {ID_RESULT.k1}..{ID_RESULT.k2}, "
                            f"seed {ID_RESULT.seed})") if ID_RESULT else
@@ -302,7 +307,7 @@ def fgsm_panel():
     c1, c2 = st.columns(2)
     d = c1.select_slider("Dimension d", options=[1, 2, 4, 10, 25, 50, 100, 200, 400, 784],
                          **TALK.bind("fgsm_d"))
-    eps = c2.slider("ε (per coordinate)", 0.0, 0.5, step=0.005, format="%.3f", **TALK.bind("fgsm_eps"))
+    eps = c2.slider("ε (per coordinate)", 0.0, 0.5, step=0.005, format="%.3f", **TALK.bind("fgsm_eps", low=0.0, high=0.5))
     flip_784 = linear_fgsm.random_example(784, 0.0, margin=1.0, seed=0).flip_eps
     what_to_notice(
         "The clean point has score 1 (classified correctly, with margin 1) and every coordinate "

@@ -174,6 +174,7 @@ def distances_chart(d: int) -> tuple[dict, pd.DataFrame, float, float]:
 @st.cache_data(show_spinner=False, max_entries=256)
 def law_chart(n: int, d: int, p: int, deff: float) -> tuple[dict, pd.DataFrame]:
     """The law-of-robustness figure (spec) for the calculator's n, d, p, d_eff, and its numbers."""
+    n, d, p, deff = float(n), float(d), float(p), float(deff)  # n·d can pass int64's 9.2e18
     p_grid = np.geomspace(min(n, p) / 10, max(n * d, p) * 10, 200)
     curves = pd.concat([
         pd.DataFrame({"p": p_grid, "bound": law.law_curve(n, d, p_grid), "dimension": f"d = {d:g}"}),
