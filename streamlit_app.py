@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import warmup
+from pages import posture, warmup
 
 st.set_page_config(
     page_title="Adversarial robustness through overparameterization",
@@ -28,5 +28,6 @@ pages = [
     for i, (path, title, icon) in enumerate(TALK)
     if (HERE / path).is_file()
 ]
+posture.protect_shared_caches()  # a client's "clear cache" would empty every student's caches
 warmup.start()  # once per server process: capped BLAS threads, shared caches filled in the background
 st.navigation(pages).run()
