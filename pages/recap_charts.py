@@ -156,11 +156,13 @@ def distances_chart(d: int) -> tuple[dict, pd.DataFrame, float, float]:
     edges = np.arange(0.0, max(3.0, float(dist.max())) + 0.05 + 1e-9, 0.05)
     counts, edges = np.histogram(dist, bins=edges)
     bins = pd.DataFrame({"distance": edges[:-1], "to": edges[1:], "pairs": counts})
+    bins = bins[bins["pairs"] > 0]  # empty bins draw nothing
     hist = alt.Chart(bins).mark_bar(color=BIG.color, opacity=0.8).encode(
         x=alt.X("distance:Q", axis=alt.Axis(values=[0, 0.5, 1, 1.5, 2, 2.5, 3]),
+                scale=alt.Scale(domain=[0.0, float(edges[-1])], nice=False),
                 title=f"distance ‖x_i − x_j‖ between {n} random points, d = {d}"),
         x2="to:Q",
-        y=alt.Y("pairs:Q", title="pairs"),
+        y=alt.Y("pairs:Q", title="pairs"), y2=alt.datum(0),
         tooltip=[alt.Tooltip("distance:Q", format=".2f", title="from"),
                  alt.Tooltip("to:Q", format=".2f"), "pairs:Q"])
     sqrt2 = alt.Chart(pd.DataFrame({"distance": [np.sqrt(2)], "label": ["√2"]}))
