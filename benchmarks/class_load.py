@@ -13,6 +13,7 @@ change whose answer does not show the new eps, a page without its title), discon
 fetched, and the server's CPU (cores) and memory (RSS) over time.
 
     python -m benchmarks.class_load --students 30 --duration 120             # a fresh server
+    python -m benchmarks.class_load --students 30 --duration 120 --processes 2   # behind HAProxy
     python -m benchmarks.class_load --students 5 --rate 1 --url http://127.0.0.1:8501 --pid 1234
 
 Loopback only (the URL must be 127.0.0.1, ::1 or localhost). Every loop is bounded in count
@@ -149,9 +150,12 @@ class Student:
         from websockets.asyncio.client import connect
 
         host = urllib.parse.urlsplit(self.base).netloc
+        if not self.http.cookies:  # a browser loads the page first: a sticky proxy's cookie comes with it
+            await self.http.fetch("/")
+        headers = {"Cookie": self.http.cookie_header()} if self.http.cookies else None
         self.ws = await connect(f"ws://{host}/_stcore/stream", subprotocols=["streamlit"],
                                 origin=self.base, max_size=None, open_timeout=self.args.timeout,
-                                ping_interval=None)
+                                ping_interval=None, additional_headers=headers)
 
     def _client_state(self, page: str, fragment: str = "", widgets=()):
         from streamlit.proto.ClientState_pb2 import ClientState
@@ -355,15 +359,24 @@ class MediaClient:
         self.timeout = timeout
         self.idle: list[tuple] = []
         self.slots = asyncio.Semaphore(width)
+        self.cookies: dict[str, str] = {}  # a sticky-session proxy's cookie, kept as a browser keeps it
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
 
     async def _get(self, conn, path: str) -> int:
         reader, writer = conn
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.netloc}\r\nAccept: image/*\r\n\r\n".encode())
+        cookie = f"Cookie: {self.cookie_header()}\r\n" if self.cookies else ""
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.netloc}\r\nAccept: */*\r\n{cookie}\r\n".encode())
         await writer.drain()
         head = await reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         code = int(lines[0].split()[1])
         headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
+        for line in lines[1:]:
+            if line.lower().startswith("set-cookie:"):
+                name, _, value = line.split(":", 1)[1].split(";")[0].strip().partition("=")
+                self.cookies[name] = value
         if "content-length" in headers:
             await reader.readexactly(int(headers["content-length"]))
         elif headers.get("transfer-encoding", "").lower() == "chunked":
@@ -530,6 +543,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=60.0, help="seconds a request may take before it counts as an error")
     p.add_argument("--url", default=None, help="a running app (loopback only); default: start a fresh server")
     p.add_argument("--pid", type=int, nargs="*", default=None, help="server process ids to sample (with --url)")
+    p.add_argument("--processes", type=int, default=1,
+                   help="fresh servers behind HAProxy with sticky sessions (deploy/serve_class.py); default 1: "
+                        "one plain server")
     p.add_argument("--server-arg", action="append", default=[], metavar="--OPTION=VALUE",
                    help="extra `streamlit run` option for the fresh server (repeatable)")
     p.add_argument("--sample-every", type=float, default=1.0, help="seconds between server CPU/RSS samples")
@@ -541,7 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> dict:
     args = build_parser().parse_args(argv)
-    for name in ("students", "moves", "max_actions"):
+    for name in ("students", "moves", "max_actions", "processes"):
         if getattr(args, name) < 1:
             raise SystemExit(f"error: --{name.replace('_', '-')} must be >= 1")
     for name in ("duration", "rate", "timeout", "sample_every"):
@@ -552,6 +568,21 @@ def main(argv: list[str] | None = None) -> dict:
     sys.path.insert(0, str(REPO))
     from tests.live_app import free_port, start_app, stop, wait_healthy
 
+    if args.processes > 1:
+        from deploy.serve_class import Class
+
+        ports = [free_port() for _ in range(args.processes + 1)]
+        lecture = Class(args.processes, "127.0.0.1", ports[0], 0)
+        lecture.ports = ports[1:]
+        t0 = time.perf_counter()
+        try:
+            lecture.start()
+            wait_healthy(ports[0], lecture.proxy, poll=0.05)
+            print(f"{args.processes} fresh servers (pids {lecture.pids}) behind HAProxy on port {ports[0]}, "
+                  f"healthy after {time.perf_counter() - t0:.1f} s")
+            return asyncio.run(run_class(f"http://127.0.0.1:{ports[0]}", lecture.pids, args))
+        finally:
+            lecture.stop()
     port = free_port()
     t0 = time.perf_counter()
     proc = start_app(REPO / "streamlit_app.py", port, extra_args=args.server_arg)
