@@ -579,7 +579,7 @@ def main(argv: list[str] | None = None) -> dict:
             lecture.start()
             wait_healthy(ports[0], lecture.proxy, poll=0.05)
             print(f"{args.processes} fresh servers (pids {lecture.pids}) behind HAProxy on port {ports[0]}, "
-                  f"healthy after {time.perf_counter() - t0:.1f} s")
+                  f"caches warmed in {lecture.warm_s:.1f} s, open after {time.perf_counter() - t0:.1f} s")
             return asyncio.run(run_class(f"http://127.0.0.1:{ports[0]}", lecture.pids, args))
         finally:
             lecture.stop()

@@ -10,13 +10,15 @@ a cookie that keeps each student on their process, /_stcore/metrics refused.
     python -m deploy.serve_class --processes 2 --address 0.0.0.0 --public-host 192.168.1.20
 
 `--public-host` is the address students type: each app process is told it
-(`--browser.serverAddress`), so none asks an outside server for this machine's IP. Ctrl-C stops
-everything. The app processes only ever listen on 127.0.0.1.
+(`--browser.serverAddress`), so none asks an outside server for this machine's IP. Each process
+opens the title page once and fills its caches before HAProxy starts, so the first students
+find them warm. Ctrl-C stops everything. The app processes only ever listen on 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import subprocess
@@ -57,11 +59,53 @@ def wait_healthy(port: int, timeout: float = 90.0) -> None:
     raise TimeoutError(f"the app process on port {port} did not become healthy in {timeout:.0f} s")
 
 
+def open_first_page(port: int, timeout: float = 120.0) -> None:
+    """Run the title page once over the websocket, as a browser would: it starts the process's
+    cache warm-up (pages/warmup.py)."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from websockets.sync.client import connect
+
+    with connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
+                 origin=f"http://127.0.0.1:{port}", open_timeout=timeout, max_size=None) as ws:
+        msg = BackMsg()
+        msg.rerun_script.query_string = ""
+        ws.send(msg.SerializeToString())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            fwd = ForwardMsg()
+            fwd.ParseFromString(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if fwd.WhichOneof("type") == "script_finished":
+                return
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def wait_quiet(pids: list[int], busy_below: float = 0.1, window: float = 1.0, timeout: float = 120.0) -> float:
+    """Wait until the processes together use less than `busy_below` of a core over `window` seconds
+    (their warm-up is done); returns the seconds waited (at most `timeout`)."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        before = sum(cpu_seconds(p) for p in pids)
+        time.sleep(window)
+        if sum(cpu_seconds(p) for p in pids) - before < busy_below * window:
+            break
+    return time.monotonic() - start
+
+
 class Class:
     """The running processes: `start()`, then `stop()` (also on an exception)."""
 
     def __init__(self, processes: int, address: str, port: int, first_app_port: int,
-                 public_host: str | None = None, haproxy: str = "haproxy", log_dir: Path | None = None):
+                 public_host: str | None = None, haproxy: str = "haproxy", log_dir: Path | None = None,
+                 warm: bool = True):
         self.ports = [first_app_port + i for i in range(processes)]
         self.bind = f"{address}:{port}"
         self.public_host = public_host
@@ -69,6 +113,8 @@ class Class:
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="lecture-"))
         self.apps: list[subprocess.Popen] = []
         self.proxy: subprocess.Popen | None = None
+        self.warm = warm
+        self.warm_s = 0.0
 
     def start(self) -> None:
         if not Path(self.haproxy).is_file():
@@ -81,6 +127,10 @@ class Class:
                                               stderr=subprocess.STDOUT))
         for port in self.ports:
             wait_healthy(port)
+        if self.warm:  # every process fills its caches before the first student arrives
+            for port in self.ports:
+                open_first_page(port)
+            self.warm_s = wait_quiet(self.pids)
         cfg = self.log_dir / "haproxy.cfg"
         cfg.write_text(haproxy_config(self.bind, self.ports))
         check = subprocess.run([self.haproxy, "-c", "-q", "-f", str(cfg)], capture_output=True, text=True)
@@ -122,8 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         lecture.start()
         host = args.public_host or ("127.0.0.1" if args.address in ("0.0.0.0", "::") else args.address)
-        print(f"{args.processes} app processes (ports {lecture.ports}) behind http://{host}:{args.port}; "
-              f"logs in {lecture.log_dir}. Ctrl-C stops them.", flush=True)
+        print(f"{args.processes} app processes (ports {lecture.ports}, caches warmed in {lecture.warm_s:.0f} s) "
+              f"behind http://{host}:{args.port}; logs in {lecture.log_dir}. Ctrl-C stops them.", flush=True)
         while all(proc.poll() is None for proc in [lecture.proxy, *lecture.apps]):
             time.sleep(1)
         print("error: a process exited; stopping the others", file=sys.stderr)
