@@ -524,6 +524,19 @@ async def run_class(base: str, pids: list[int], args) -> dict:
     return report(stats, rows, args, time.perf_counter() - t0)
 
 
+def run_async(coro):
+    """asyncio.run(coro), in a worker thread when this thread already runs an event loop (a test
+    session that also drives Playwright's sync API has one)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def check_loopback(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != "http" or parts.hostname not in LOOPBACK:
@@ -564,7 +577,7 @@ def main(argv: list[str] | None = None) -> dict:
         if not 0 < getattr(args, name) < 1e6:
             raise SystemExit(f"error: --{name.replace('_', '-')} must be a positive number")
     if args.url:
-        return asyncio.run(run_class(check_loopback(args.url), list(args.pid or []), args))
+        return run_async(run_class(check_loopback(args.url), list(args.pid or []), args))
     sys.path.insert(0, str(REPO))
     from tests.live_app import free_port, start_app, stop, wait_healthy
 
@@ -580,7 +593,7 @@ def main(argv: list[str] | None = None) -> dict:
             wait_healthy(ports[0], lecture.proxy, poll=0.05)
             print(f"{args.processes} fresh servers (pids {lecture.pids}) behind HAProxy on port {ports[0]}, "
                   f"caches warmed in {lecture.warm_s:.1f} s, open after {time.perf_counter() - t0:.1f} s")
-            return asyncio.run(run_class(f"http://127.0.0.1:{ports[0]}", lecture.pids, args))
+            return run_async(run_class(f"http://127.0.0.1:{ports[0]}", lecture.pids, args))
         finally:
             lecture.stop()
     port = free_port()
@@ -589,7 +602,7 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         wait_healthy(port, proc, poll=0.05)
         print(f"fresh server (pid {proc.pid}) healthy after {time.perf_counter() - t0:.1f} s")
-        return asyncio.run(run_class(f"http://127.0.0.1:{port}", [proc.pid], args))
+        return run_async(run_class(f"http://127.0.0.1:{port}", [proc.pid], args))
     finally:
         stop(proc)
 

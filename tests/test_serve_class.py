@@ -3,7 +3,6 @@ load benchmark's simulated students (loopback only)."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 import urllib.error
@@ -43,7 +42,7 @@ def test_two_processes_serve_a_class_behind_one_address(tmp_path):
         args = class_load.build_parser().parse_args(
             ["--students", "4", "--duration", "4", "--ramp", "0.5", "--moves", "2", "--rate", "4",
              "--timeout", "90", "--max-actions", "20", "--table-rows", "2"])
-        summary = asyncio.run(class_load.run_class(f"http://127.0.0.1:{front}", lecture.pids, args))
+        summary = class_load.run_async(class_load.run_class(f"http://127.0.0.1:{front}", lecture.pids, args))
         assert summary["errors"] == 0 and summary["wrong"] == 0 and summary["disconnects"] == 0, summary
         # Images are kept per process: every one found means every student stuck to their process.
         assert summary["images"] > 0 and summary["image_errors"] == 0

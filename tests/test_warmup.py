@@ -62,7 +62,7 @@ def test_start_runs_once_and_finishes(monkeypatch):
 
     calls = []
     monkeypatch.setattr(warmup, "_thread", None)
-    monkeypatch.setattr(warmup, "warm_caches", lambda: calls.append(1))
+    monkeypatch.setattr(warmup, "warm_caches", lambda step: (step(), calls.append(1)))
     monkeypatch.setattr(warmup, "cap_native_threads", lambda n: [n])
     first = warmup.start()
     assert warmup.start() is first
@@ -75,3 +75,34 @@ def test_gallery_grid_is_the_sliders():
 
     grid = np.asarray(ui.GALLERY_EPS_GRID)
     assert grid[0] == 0.0 and grid[-1] == ui.GALLERY_EPS_MAX and np.allclose(np.diff(grid), ui.GALLERY_EPS_STEP)
+
+
+def test_no_warm_up_thread_under_apptest(monkeypatch):
+    from streamlit.testing.v1.util import patch_config_options
+
+    from pages import warmup
+
+    monkeypatch.setattr(warmup, "_thread", None)
+    with patch_config_options({"global.appTest": True}):
+        assert warmup.start() is None
+
+
+def test_stop_ends_the_warm_up_between_steps(monkeypatch):
+    from pages import warmup
+
+    steps = []
+
+    def slow(step):
+        for _ in range(100):
+            step()
+            steps.append(1)
+            __import__("time").sleep(0.05)
+
+    monkeypatch.setattr(warmup, "_thread", None)
+    monkeypatch.setattr(warmup, "_stop", __import__("threading").Event())
+    monkeypatch.setattr(warmup, "warm_caches", slow)
+    monkeypatch.setattr(warmup, "cap_native_threads", lambda n: [n])
+    thread = warmup.start()
+    __import__("time").sleep(0.2)
+    warmup.stop(timeout=5)
+    assert not thread.is_alive() and len(steps) < 100 and warmup.STATUS["error"] == "stopped"
