@@ -1,14 +1,24 @@
-# Two entry points, both self-contained on a fresh machine:
+# Entry points, each self-contained on a fresh machine:
 #   make app    create .venv, install, start the app (opens on the shipped pretrained/ results)
-#   make test   create .venv, install the app and test tools (and Chromium for the browser test), run pytest
+#   make class  the app for a class: PROCESSES app processes behind HAProxy (deploy/serve_class.py)
+#   make test   create .venv, install the app and test tools (and Chromium and HAProxy for the
+#               browser and multi-process tests), run pytest
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: app test browser
+PROCESSES ?= 2
+ADDRESS ?= 127.0.0.1
+PORT ?= 8501
+
+.PHONY: app class test browser
 app: $(STAMP)
 	$(PY) -m streamlit run streamlit_app.py
+
+class: $(STAMP) browser
+	$(PY) -m deploy.serve_class --processes $(PROCESSES) --address $(ADDRESS) --port $(PORT) \
+	  $(if $(PUBLIC_HOST),--public-host $(PUBLIC_HOST))
 
 test: $(STAMP) browser
 	$(PY) -m pytest
@@ -19,8 +29,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# Debian's Chromium for the Playwright test (never `playwright install`: it downloads a browser).
+# Debian's Chromium for the Playwright test (never `playwright install`: it downloads a browser),
+# and Debian's HAProxy for several app processes behind one address.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium && { command -v haproxy || test -x /usr/sbin/haproxy; }; } >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver haproxy >/dev/null; }

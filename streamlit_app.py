@@ -4,6 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from pages import posture, warmup
+
 st.set_page_config(
     page_title="Adversarial robustness through overparameterization",
     page_icon="🛡️",
@@ -27,4 +29,6 @@ pages = [
     for i, (path, title, icon) in enumerate(TALK)
     if (HERE / path).is_file()
 ]
+posture.protect_shared_caches()  # a client's "clear cache" would empty every student's caches
+warmup.start()  # once per server process: capped BLAS threads, shared caches filled in the background
 st.navigation(pages).run()

@@ -3,7 +3,8 @@
 One (d, width rule) unit of `training.random_data` is timed in its parts, as `run_unit` does them:
 drawing the data (numpy on the CPU) and moving it to the device; building the initial networks
 (drawn on the CPU, per seed); training to memorization (full-batch Adam, with the checks); the
-probe with its diagnostics (trained and initial networks); and the least-squares slope of the data.
+probe with its diagnostics (trained and initial networks); and the least-squares slope of the data
+(float64, on the device).
 Training's rate is its matmul FLOPs (`core.random_net.matmul_flops_per_step`) over its time.
 
     python -m benchmarks.random_data_unit                    # n=10^4, d=4960 on CUDA; n=2000, d=1000 on CPU
@@ -22,11 +23,10 @@ import numpy as np
 import torch
 
 from core.data import derived_seed, random_data_of_run
-from core.linear_part import least_squares_slope
 from core.probes import random_points
 from core.random_net import (
-    MemorizationRule, StackedTwoLayer, TrainSettings, gradient_diagnostics, matmul_flops_per_step,
-    train_stack,
+    MemorizationRule, StackedTwoLayer, TrainSettings, gradient_diagnostics, least_squares_slopes,
+    matmul_flops_per_step, train_stack,
 )
 from core.specs import get_width_rule
 from training.random_data import PAPER_D_GRID
@@ -66,9 +66,9 @@ def main(argv: list[str] | None = None) -> None:
 
     def data():
         xs, ys = zip(*(random_data_of_run(n, d, s) for s in seeds))
-        return torch.from_numpy(np.stack(xs)).to(device), torch.from_numpy(np.stack(ys)).to(device), xs, ys
+        return torch.from_numpy(np.stack(xs)).to(device), torch.from_numpy(np.stack(ys)).to(device)
 
-    (x, y, xs, ys), t_data = timed(data, device)
+    (x, y), t_data = timed(data, device)
     init_seeds = [derived_seed(s, d, args.rule, "init") for s in seeds]
     _, t_init = timed(lambda: StackedTwoLayer(d, k, init_seeds, True).to(device), device)
     outcome, t_train_total = timed(lambda: train_stack(x, y, k, init_seeds, settings,
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
             return gradient_diagnostics(outcome.nets, z), gradient_diagnostics(outcome.init_nets, z)
 
     _, t_probe = timed(probe, device)
-    _, t_ls = timed(lambda: [least_squares_slope(a, b) for a, b in zip(xs, ys)], device)
+    _, t_ls = timed(lambda: least_squares_slopes(x, y), device)
     flops = outcome.steps_run * args.stack * matmul_flops_per_step(n, d, k)
     total = t_data + t_train_total + t_probe + t_ls
     print(f"device: {device_description(device)}" + (f", {'tf32' if args.tf32 else 'fp32'}" if cuda else "")

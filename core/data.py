@@ -3,18 +3,22 @@
 MNIST comes through `torchvision.datasets.MNIST(root, download=True)`: with the four original
 files in `<root>/MNIST/raw` nothing is downloaded; on a fresh machine with internet access the
 same call downloads them once. The root is, in order: an explicit argument (a script's
-`--data-dir`), the `MNIST_ROOT` environment variable, `./data`.
+`--data-dir`), the `MNIST_ROOT` environment variable, `./data`. Where `MNIST/raw/SHA256SUMS`
+exists (`sha256sum` format), each file is checked against it before it is read, so a truncated
+or damaged file is named instead of failing deep inside torchvision.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from core.errors import DataError, InputError
+from core.files import sha256_file
 
 DEFAULT_MNIST_ROOT = Path("data")
 MNIST_FILES = (
@@ -23,6 +27,46 @@ MNIST_FILES = (
     "t10k-images-idx3-ubyte",
     "t10k-labels-idx1-ubyte",
 )
+SUMS_FILE = "SHA256SUMS"
+_CHECKED: set[tuple] = set()  # (path, size, mtime, inode) of files that matched their sum
+_CHECKED_LOCK = threading.Lock()
+
+
+def read_sums(path: Path) -> dict[str, str]:
+    """{file name: sha256} from a `sha256sum`-style file ("<hex>  <name>" per line)."""
+    sums = {}
+    for line in Path(path).read_text().splitlines():
+        parts = line.strip().split()
+        if len(parts) == 2 and len(parts[0]) == 64:
+            sums[parts[1].lstrip("*")] = parts[0].lower()
+    return sums
+
+
+def verify_mnist_files(raw: Path, names: tuple[str, ...]) -> None:
+    """Check MNIST files against raw/SHA256SUMS where it exists; a mismatch names the file.
+
+    Raises DataError. Without a SHA256SUMS (a fresh download) nothing is checked.
+    """
+    sums_path = Path(raw) / SUMS_FILE
+    if not sums_path.is_file():
+        return
+    sums = read_sums(sums_path)
+    for name in names:
+        path = Path(raw) / name
+        if name not in sums or not path.is_file():
+            continue  # a .gz copy, or a file SHA256SUMS does not cover
+        st = path.stat()
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+        with _CHECKED_LOCK:
+            if key in _CHECKED:
+                continue
+        if sha256_file(path) != sums[name]:
+            raise DataError(
+                f"{path} is corrupt: its sha256 does not match {sums_path}. Copy the original MNIST "
+                "file there again (or delete it and run once with --download on a machine with internet)"
+            )
+        with _CHECKED_LOCK:
+            _CHECKED.add(key)
 
 
 def mnist_root(data_dir: str | os.PathLike | None = None) -> Path:
@@ -53,6 +97,8 @@ def load_mnist(
             f"MNIST not found in {raw}: put the four original files there, or pass --data-dir / "
             "set MNIST_ROOT to the folder that holds MNIST/raw (here: ../shared/data)"
         )
+    split = MNIST_FILES[:2] if train else MNIST_FILES[2:]
+    verify_mnist_files(raw, split)
     try:
         from torchvision.datasets import MNIST
 

@@ -12,6 +12,9 @@ numpy and Pillow only: the app calls this on every stroke, tests call it without
 
 from __future__ import annotations
 
+import io
+import struct
+
 import numpy as np
 from PIL import Image
 
@@ -24,10 +27,58 @@ CENTRE = 14.0
 # A pixel counts as ink, for the bounding box and the emptiness test, above this intensity in [0, 1]:
 # low enough to keep a stroke's anti-aliased rim, high enough to ignore compression speckle.
 INK_THRESHOLD = 0.1
+# A drawing whose ink spans less than this fraction of the canvas side is a dot or a speck: scaled
+# up into the 20x20 box it would look like nothing in MNIST, so it gets a hint, not a prediction.
+MIN_EXTENT = 0.15
+# The border (this fraction of each side) of a drawing: mostly light means dark ink on a light
+# background, the opposite of MNIST.
+BORDER = 0.05
+# What a client may send as the canvas: a PNG of the canvas's size at a device pixel ratio of 1 to 3.
+CANVAS_SCALES = (1, 2, 3)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 class EmptyDrawingError(RobustnessError):
     """The drawing has no ink: nothing to classify (the app shows a hint, not an error)."""
+
+
+class TooSmallDrawingError(EmptyDrawingError):
+    """The ink is a dot or a speck, too small to be a digit (a hint, not a prediction)."""
+
+
+class InvertedDrawingError(RobustnessError):
+    """Dark ink on a light background: MNIST digits are light on black (a hint, not a prediction)."""
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's header, without decoding it. Raises InputError if not a PNG."""
+    if len(data) < 24 or data[:8] != PNG_SIGNATURE or data[12:16] != b"IHDR":
+        raise InputError("the canvas sent something that is not a PNG image")
+    return struct.unpack(">II", data[16:24])
+
+
+def decode_canvas_png(data: bytes, size: int, scales: tuple[int, ...] = CANVAS_SCALES) -> np.ndarray:
+    """A canvas PNG as RGBA uint8 [H, W, 4], after checking its size in the header.
+
+    Anything but the canvas's own size (size x size, times a device pixel ratio in `scales`) is
+    refused before a single pixel is decoded: a forged 6000x6000 PNG is 198 kB on the wire but
+    144 MB once decoded.
+
+    Args: data: the PNG bytes (st_canvas(...).image_bytes). size: the canvas side in CSS pixels.
+    Raises InputError naming the size it got.
+    """
+    width, height = png_size(data)
+    allowed = [size * k for k in scales]
+    if width != height or width not in allowed:
+        raise InputError(f"the canvas image is {width}x{height} pixels; a drawing from this page is "
+                         f"{size}x{size} (or {', '.join(f'{a}x{a}' for a in allowed[1:])} on a high-density screen)")
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.size != (width, height):
+                raise InputError("the canvas image's header and its size disagree")
+            return np.asarray(img.convert("RGBA"))
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise InputError(f"the canvas image cannot be read ({exc})") from None
 
 
 def intensity(image: np.ndarray) -> np.ndarray:
@@ -73,6 +124,14 @@ def intensity(image: np.ndarray) -> np.ndarray:
     return np.clip(gray, 0.0, 1.0)
 
 
+def is_inverted(gray: np.ndarray) -> bool:
+    """True when the border of an intensity image [H, W] in [0, 1] is mostly ink (dark on light)."""
+    h, w = gray.shape
+    b = max(1, int(round(BORDER * min(h, w))))
+    border = np.concatenate([gray[:b].ravel(), gray[-b:].ravel(), gray[:, :b].ravel(), gray[:, -b:].ravel()])
+    return bool(np.mean(border > INK_THRESHOLD) > 0.5)
+
+
 def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
     """(row, column) of the intensity-weighted centre of a 2-D image with positive total mass."""
     image = np.asarray(image, dtype=np.float64)
@@ -93,14 +152,27 @@ def to_mnist(image: np.ndarray) -> np.ndarray:
     Args:
         image: see `intensity`; any size (the app's canvas is 280x280).
     Raises:
-        EmptyDrawingError: nothing above `INK_THRESHOLD` (a blank or nearly blank canvas).
+        EmptyDrawingError: nothing above `INK_THRESHOLD` (a blank or nearly blank canvas), or
+            (`TooSmallDrawingError`) ink spanning less than `MIN_EXTENT` of the side: a dot.
+        InvertedDrawingError: dark ink on a light background (the border is mostly ink).
         InputError: wrong shape, dtype or range.
     """
     gray = intensity(image)
+    if is_inverted(gray):
+        raise InvertedDrawingError(
+            "the drawing is dark on a light background, but MNIST digits are light strokes on black: "
+            "draw with the white pen on the black square (an inverted image would be read as a blob)"
+        )
     ink = gray > INK_THRESHOLD
     if not ink.any():
         raise EmptyDrawingError("the drawing is empty: draw a digit (or pick a test digit)")
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    extent = max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) / max(gray.shape)
+    if extent < MIN_EXTENT:
+        raise TooSmallDrawingError(
+            f"the drawing is only a dot ({100 * extent:.0f}% of the square's side): draw one digit, "
+            "large, in the middle, and both networks will say what they see"
+        )
     crop = gray[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
     h, w = crop.shape

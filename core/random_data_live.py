@@ -22,7 +22,6 @@ import numpy as np
 
 from core.data import derived_seed, random_data_of_run
 from core.errors import InputError
-from core.linear_part import cosine, least_squares_slope
 from core.probes import random_points
 from core.specs import WIDTH_RULES, get_width_rule
 
@@ -90,7 +89,9 @@ def run_unit(cfg: MiniSweepConfig, d: int, rule: str) -> list[dict]:
     """
     import torch
 
-    from core.random_net import MemorizationRule, TrainSettings, gradient_diagnostics, train_stack
+    from core.random_net import (
+        MemorizationRule, TrainSettings, gradient_diagnostics, least_squares_slopes, train_stack,
+    )
 
     start = time.perf_counter()
     width = get_width_rule(rule)
@@ -109,7 +110,8 @@ def run_unit(cfg: MiniSweepConfig, d: int, rule: str) -> list[dict]:
     with torch.no_grad():
         trained = gradient_diagnostics(outcome.nets, z)
         at_init = gradient_diagnostics(outcome.init_nets, z)
-    betas = [least_squares_slope(*xy) for xy in data]
+    betas = least_squares_slopes(x, y)
+    cosines = torch.nn.functional.cosine_similarity(trained.mean_gradient.double(), betas, dim=1)
     wall = time.perf_counter() - start
     return [
         {"d": int(d), "rule": rule, "seed": int(s), "n": cfg.n, "k": int(k),
@@ -117,8 +119,8 @@ def run_unit(cfg: MiniSweepConfig, d: int, rule: str) -> list[dict]:
          "memorized": outcome.memorized[j], "grad_max": float(trained.grad_max[j]),
          "grad_mean": float(trained.grad_mean[j]), "grad_max_init": float(at_init.grad_max[j]),
          "lin_norm": float(trained.lin_norm[j]), "nonlin_max": float(trained.nonlin_max[j]),
-         "ls_slope_norm": float(np.linalg.norm(betas[j])),
-         "lin_ls_cos": cosine(trained.mean_gradient[j].numpy(), betas[j]), "activation": cfg.activation,
+         "ls_slope_norm": float(betas[j].norm()), "lin_ls_cos": float(cosines[j]),
+         "activation": cfg.activation,
          "wall_s": round(wall, 3)}
         for j, s in enumerate(seeds)
     ]

@@ -342,3 +342,28 @@ def gradient_diagnostics(nets: PlainTwoLayer, z: torch.Tensor, batch_size: int =
     return GradientDiagnostics(grad_max=norms.max(dim=1).values, grad_mean=norms.mean(dim=1),
                                lin_norm=mean.norm(dim=1), nonlin_max=dev.max(dim=1).values,
                                mean_gradient=mean)
+
+
+def least_squares_slopes(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """beta_s of the least-squares fit y_s ~ x_s beta_s + c_s (with an intercept), per network's data.
+
+    The linear function of the data that gradient training on the squared loss fits early; for
+    random labels its expected size is `core.linear_part.expected_ls_slope_norm`. Computed in
+    float64 on x's device (the training device, so a GPU run spends no CPU time on it).
+
+    Args: x [S, n, d], y [S, n]. Returns beta float64 [S, d]. When n - 1 <= d (the data can be
+    interpolated) beta is the minimum-norm solution; otherwise the normal equations of the centred
+    data are solved by Cholesky (condition number about ((1 + sqrt(d/n)) / (1 - sqrt(d/n)))^2 for
+    Gaussian x, small enough for float64).
+    """
+    if x.ndim != 3 or y.shape != x.shape[:2] or x.shape[1] < 2:
+        raise InputError(f"need x [S, n, d] with n >= 2 and y [S, n], got {tuple(x.shape)}, {tuple(y.shape)}")
+    x, y = x.double(), y.double()
+    xc = x - x.mean(dim=1, keepdim=True)
+    yc = (y - y.mean(dim=1, keepdim=True)).unsqueeze(2)
+    n, d = x.shape[1], x.shape[2]
+    if n - 1 > d:
+        factor, info = torch.linalg.cholesky_ex(xc.transpose(1, 2) @ xc)
+        if not bool(info.any()):
+            return torch.cholesky_solve(xc.transpose(1, 2) @ yc, factor).squeeze(2)
+    return (torch.linalg.pinv(xc) @ yc).squeeze(2)  # singular or underdetermined: minimum norm

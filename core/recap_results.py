@@ -1,6 +1,7 @@
 """What the recap page reads from `pretrained/recap/`: the intrinsic dimension of MNIST.
 
     pretrained/recap/intrinsic_dim.json   written by `python -m training.intrinsic_dim`
+    pretrained/recap/manifest.json        its sha256 (checked before every read)
 
 The Levina-Bickel estimate (core.intrinsic_dim) of MNIST's training images, computed once offline
 with its provenance (images used, neighbours k, seed, library versions). json only: the app reads
@@ -13,7 +14,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.pretrained import PRETRAINED_DIR, PretrainedError, read_json
+from core.pretrained import PRETRAINED_DIR, PretrainedError, read_verified_json
 
 RECAP_SUBDIR = "recap"
 INTRINSIC_DIM_FILE = "intrinsic_dim.json"
@@ -55,11 +56,11 @@ class IntrinsicDimResult:
 def load_intrinsic_dim(root: Path | None = None) -> IntrinsicDimResult:
     """The shipped MNIST intrinsic-dimension estimate.
 
-    Raises `PretrainedError` (naming `REGENERATE_RECAP`) when the file is missing, not JSON, or
-    lacks a positive finite estimate.
+    Raises `PretrainedError` (naming `REGENERATE_RECAP`) when the file is missing, does not match
+    its manifest, is not JSON, or lacks a positive finite estimate.
     """
     path = recap_dir(root) / INTRINSIC_DIM_FILE
-    meta = read_json(path, regenerate=REGENERATE_RECAP)
+    meta = read_verified_json(recap_dir(root), INTRINSIC_DIM_FILE, REGENERATE_RECAP)
     try:
         estimate = float(meta["estimate"])
         n_images, k1, k2, seed = (int(meta[f]) for f in ("n_images", "k1", "k2", "seed"))

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from core import live_attack
-from core.digits import EmptyDrawingError, to_mnist
+from core.digits import EmptyDrawingError, InvertedDrawingError, TooSmallDrawingError, decode_canvas_png, to_mnist
 from core.specs import MNIST_MODELS
 from pages import ui
 from pages.navigation import keep_talk_navigation
@@ -82,15 +82,19 @@ def drawn_digit() -> np.ndarray | None:
         height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw",
         return_image_data=True, update_streamlit=True, key="draw_canvas",
     )
-    image = result.image_data
-    if image is None:
+    raw = result.image_bytes  # the PNG as sent: its size is checked before it is decoded
+    if raw is None:
         st.info("Draw a digit on the black square to see what the networks make of it.", icon=":material/draw:")
         return None
     try:
-        return to_mnist(image)
+        return to_mnist(decode_canvas_png(raw, CANVAS_SIZE))
+    except TooSmallDrawingError as exc:
+        st.info(f"Not yet a digit: {exc}.", icon=":material/draw:")
     except EmptyDrawingError:
         st.info("The canvas is empty: draw a digit on the black square.", icon=":material/draw:")
-        return None
+    except InvertedDrawingError as exc:
+        st.warning(f"Inverted drawing: {exc}.", icon=":material/invert_colors:")
+    return None
 
 
 def picked_digit() -> tuple[np.ndarray, int]:
@@ -149,7 +153,7 @@ def attack_panel(x: np.ndarray) -> None:
         if kind == "FGSM":
             budget = c_budget.slider(
                 "eps: largest change of any pixel (pixel values lie in [0, 1])", 0.0, EPS_MAX, step=0.0025,
-                format="%.4f", **TALK.bind("eps"),
+                format="%.4f", **TALK.bind("eps", low=0.0, high=EPS_MAX),
             )
             noise_seed = 0
             what_to_notice(
@@ -162,11 +166,11 @@ def attack_panel(x: np.ndarray) -> None:
             c_std, c_draw = c_budget.columns([3, 1], vertical_alignment="bottom")
             budget = c_std.slider(
                 "noise standard deviation (pixel units)", 0.0, STD_MAX, step=0.01, format="%.2f",
-                **TALK.bind("std"),
+                **TALK.bind("std", low=0.0, high=STD_MAX),
             )
             noise_seed = c_draw.number_input("Noise draw", 0, NOISE_DRAWS, step=1, icon=":material/casino:",
                                              help="Each number is another random noise field.",
-                                             **TALK.bind("noise"))
+                                             **TALK.bind("noise", low=0, high=NOISE_DRAWS))
             what_to_notice(
                 "Noise pushes every pixel in a random direction, the same field for both networks; FGSM "
                 f"picks the most harmful direction for each. Compare with FGSM at eps {budget:.2f}."

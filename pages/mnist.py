@@ -1,11 +1,9 @@
 """MNIST: the talk's two networks, their clean accuracy, and how they break under attack and noise."""
 
-import altair as alt
 import numpy as np
 import streamlit as st
 
 from core import live_attack, mnist_results
-from core.classifier import accuracy
 from core.specs import MNIST_MODELS
 from pages import ui
 from pages.navigation import keep_talk_navigation
@@ -14,8 +12,8 @@ from pages.sharing import TalkSettings, chart_with_downloads, what_to_notice
 keep_talk_navigation()
 
 SMALL, BIG = MNIST_MODELS["f_n"], MNIST_MODELS["f_nd"]
-GALLERY_SIZE = 5
-EPS_MAX = 0.3  # the slider goes past the talk's 0.1 so every digit can be seen to flip
+GALLERY_SIZE = ui.GALLERY_SIZE
+EPS_MAX = ui.GALLERY_EPS_MAX  # the slider goes past the talk's 0.1 so every digit can be seen to flip
 STD_MAX = 0.5
 ATTACKS = ("FGSM", "White noise")
 DIGIT_SETS = 999  # the gallery's "digit set" number: a seed for which test digits are shown
@@ -89,25 +87,9 @@ with ui.shown_errors():
 # --- robustness curves ---------------------------------------------------------------------------
 
 
-def curve_chart(rows: list[dict], title: str, x_title: str) -> alt.Chart:
-    base = alt.Chart(alt.Data(values=rows)).encode(
-        x=alt.X("eps:Q", title=x_title),
-        y=alt.Y("accuracy:Q", title="test accuracy", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("model:N", scale=ui.color_scale(), legend=None),  # the line above the charts
-        tooltip=["model:N", alt.Tooltip("eps:Q", format=".4f", title=x_title),
-                 alt.Tooltip("accuracy:Q", format=".3f"), "n:Q"],
-    )
-    return (base.mark_line() + base.mark_point(filled=True, size=30)).properties(title=title)
-
-
 st.header("Accuracy under attack and under noise", divider="gray")
 with ui.shown_errors():
     sw = ui.sweeps(root)
-    charts = (
-        ("fgsm", "FGSM (one gradient step)", "eps (L-inf budget)"),
-        ("pgd", f"PGD ({sw.get('settings', {}).get('pgd', {}).get('steps', '?')} steps)", "eps (L-inf budget)"),
-        ("noise", "Gaussian white noise", "noise std"),
-    )
     eps_f, fgsm_small = mnist_results.accuracy_at(sw, SMALL.name, "fgsm", 0.1)
     _, fgsm_big = mnist_results.accuracy_at(sw, BIG.name, "fgsm", 0.1)
     eps_p, pgd_small = mnist_results.accuracy_at(sw, SMALL.name, "pgd", 0.1)
@@ -130,10 +112,10 @@ with ui.shown_errors():
         f"{n_pgd} of them."
     )
     st.markdown(" &nbsp; ".join(ui.model_name_html(s) for s in (SMALL, BIG)), unsafe_allow_html=True)
-    for col, (kind, title, x_title) in zip(st.columns(3), charts):
-        curve = mnist_results.curve_rows(sw, kind)
+    for col, kind in zip(st.columns(3), ui.CURVE_KINDS):
+        spec, curve = ui.curve_chart(root, kind)
         with col:
-            chart_with_downloads(curve_chart(curve, title, x_title), curve, f"mnist-{kind}-accuracy", height=300)
+            chart_with_downloads(spec, curve, f"mnist-{kind}-accuracy", height=300)
 
 
 # --- the gallery ---------------------------------------------------------------------------------
@@ -169,33 +151,33 @@ def gallery(root: str) -> None:
         kind = c_kind.radio("Perturbation", ATTACKS, horizontal=True, **TALK.bind("attack", options=ATTACKS))
         if kind == "FGSM":
             budget = c_budget.slider(
-                "eps: largest change of any pixel (pixel values lie in [0, 1])", 0.0, EPS_MAX, step=0.005,
-                format="%.3f", **TALK.bind("eps"),
+                "eps: largest change of any pixel (pixel values lie in [0, 1])", 0.0, EPS_MAX, step=ui.GALLERY_EPS_STEP,
+                format="%.3f", **TALK.bind("eps", low=0.0, high=EPS_MAX),
             )
         else:
             budget = c_budget.slider(
                 "noise standard deviation (pixel units)", 0.0, STD_MAX, step=0.01, format="%.2f",
-                **TALK.bind("std"),
+                **TALK.bind("std", low=0.0, high=STD_MAX),
             )
         seed = c_new.number_input(
-            "Digit set", 0, DIGIT_SETS, step=1, icon=":material/shuffle:", **TALK.bind("digits"),
+            "Digit set", 0, DIGIT_SETS, step=1, icon=":material/shuffle:", **TALK.bind("digits", low=0, high=DIGIT_SETS),
             help="Each number shows five other test digits (and, for noise, another noise draw).",
         )
 
         idx = mnist_results.gallery_indices(labels, GALLERY_SIZE, seed)
-        all_idx = tuple(range(len(labels)))
-        outcomes, whole = {}, {}
+        outcomes, right = {}, {}
         for spec in (SMALL, BIG):
             clf = ui.classifier(root, spec.name)
+            # The five shown digits live; the summary over all shipped digits from a cache keyed
+            # on (model, eps) or (model, std, seed), shared by every student.
             if kind == "FGSM":
                 outcomes[spec.name] = live_attack.fgsm_outcome(clf, ui.sample_fgsm_start(root, spec.name, idx), budget)
-                whole[spec.name] = live_attack.fgsm_outcome(clf, ui.sample_fgsm_start(root, spec.name, all_idx), budget)
+                right[spec.name] = ui.sample_fgsm_accuracy(root, spec.name, round(budget, 6))
             else:
                 outcomes[spec.name] = live_attack.noise_outcome(clf, images[list(idx)], budget, seed=seed)
-                whole[spec.name] = live_attack.noise_outcome(clf, images, budget, seed=seed)
+                right[spec.name] = ui.sample_noise_accuracy(root, spec.name, round(budget, 6), seed)
         clean = {s.name: ui.sample_fgsm_start(root, s.name, idx).clean for s in (SMALL, BIG)}
 
-        right = {name: accuracy(o.prediction.probs, labels) for name, o in whole.items()}
         what = f"eps = {budget:.3f}" if kind == "FGSM" else f"noise std {budget:.2f}"
         if kind == "FGSM":
             what_to_notice(
@@ -251,17 +233,7 @@ st.header("How much eps does each digit need?", divider="gray")
 with ui.shown_errors():
     sw = ui.sweeps(root)
     dists = {s.name: mnist_results.flip_distribution(sw, s.name) for s in (SMALL, BIG)}
-    ecdf = mnist_results.ecdf_rows(sw)
-    chart = (
-        alt.Chart(alt.Data(values=ecdf))
-        .mark_line(interpolate="step-after")
-        .encode(
-            x=alt.X("eps:Q", title="FGSM eps"),
-            y=alt.Y("flipped:Q", title="fraction of test digits flipped", scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color("model:N", scale=ui.color_scale(), legend=ui.legend()),
-            tooltip=["model:N", alt.Tooltip("eps:Q", format=".4f"), alt.Tooltip("flipped:Q", format=".3f")],
-        )
-    )
+    chart, ecdf = ui.flip_chart(root)
     med = {name: d.quantile(0.5) for name, d in dists.items()}
     fmt = {name: (f"{v:.4f}" if v != float("inf") else f"more than {dists[name].grid[-1]:.2f}") for name, v in med.items()}
     bigger = BIG.name if med[BIG.name] > med[SMALL.name] else SMALL.name

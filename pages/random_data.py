@@ -402,7 +402,7 @@ if run and dims:
         st.error(str(exc), icon=":material/error:")
 
 
-@st.fragment(run_every=0.5)
+@st.fragment(run_every=1.0)  # a status poll: cheap, and only while a run is queued or running
 def live_status() -> None:
     """Where the student's run is; when it is done, its rows go to the page (a full rerun)."""
     job_id = st.session_state.get("random_live_job")

@@ -6,7 +6,8 @@ Not a page (the navigation lists only the files in streamlit_app.TALK). Four too
   as its default and `bind="query-params"` (Streamlit >= 1.67), so the URL holds every setting that
   differs from the talk's: opening a shared link restores the view, moving a widget updates the
   address bar, and a URL value that is invalid (not a number, out of range, not an option) is
-  dropped and the talk's value used instead.
+  dropped and the talk's value used instead; a number that is not finite, not whole or out of
+  range (`bind(..., low=, high=)`) also gets a visible warning (`url_value_problem`).
 * `TalkSettings.reset_button`: puts every bound widget back to the talk's value (which also
   clears the URL).
 * `what_to_notice`: the short prompt shown before a result, for students.
@@ -32,6 +33,7 @@ Keys are "<page>_<name>", so they are unique across pages and readable in the UR
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -65,8 +67,14 @@ class TalkSettings:
             raise KeyError(f"{name!r} is not a setting of page {self.page!r}: add it to its defaults")
         return f"{self.page}_{name}"
 
-    def bind(self, name: str, arg: str = "value", options: Sequence[Any] | None = None) -> dict[str, Any]:
+    def bind(self, name: str, arg: str = "value", options: Sequence[Any] | None = None,
+             low: float | None = None, high: float | None = None) -> dict[str, Any]:
         """Keyword arguments that bind a widget to the URL with the talk's value as its default.
+
+        The URL's value is checked first (`url_value_problem`): one that is not a finite number
+        where the talk's value is a number, not whole where it is whole, or outside [low, high],
+        is removed from the URL before the widget reads it, and a warning says so; the widget
+        then shows the talk's value. (Streamlit would otherwise raise on `?x=1e309`.)
 
         Args:
             name: the setting's name (a key of `defaults`).
@@ -74,15 +82,43 @@ class TalkSettings:
                 checkbox, select_slider, text_input) or "default" (segmented_control, pills,
                 multiselect).
             options: for selectbox and radio, their options: the default is passed as `index=`.
+            low, high: the widget's range, for a numeric setting (optional).
         Returns: {"key": ..., "bind": "query-params", arg: default} (or "index": i).
         """
         default = self.defaults[name]
+        if options is None:  # a choice widget's URL holds its option's text: Streamlit checks it
+            self._drop_invalid_url_value(name, low, high)
         kwargs: dict[str, Any] = {"key": self.key(name), "bind": BIND}
         if options is not None:
             kwargs["index"] = list(options).index(default)
         else:
             kwargs[arg] = default
         return kwargs
+
+    def _drop_invalid_url_value(self, name: str, low: float | None, high: float | None) -> None:
+        """Remove a URL value the widget cannot take before the widget reads it, and say so.
+
+        Streamlit seeds a bound widget from the URL as it registers it, and raises on some values
+        (OverflowError for an integer input given 1e309), so the value is removed first: from
+        the query string the widget seeds from, and from the browser's address bar.
+        """
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+        key, default = self.key(name), self.defaults[name]
+        ctx = get_script_run_ctx(suppress_warning=True)
+        if ctx is None:  # outside a running app: no URL
+            return
+        with ctx.session_state.query_params() as params:
+            raw = params.get_initial_value(key)
+            if isinstance(raw, list):
+                raw = raw[-1] if raw else None
+            problem = None if raw is None else url_value_problem(raw, default, low, high)
+            if problem:
+                params._initial_query_params.pop(key, None)  # streamlit 1.67 (pinned): the seed source
+                params.remove_param(key)
+        if problem:
+            st.warning(f"The link's value of **{key}** ({raw[:40]!r}) {problem}: showing the talk's "
+                       f"value, {default}.", icon=":material/link_off:")
 
     def value(self, name: str) -> Any:
         """The widget's current value (the talk's value before the widget has been drawn)."""
@@ -104,6 +140,33 @@ class TalkSettings:
         return clicked
 
 
+WHOLE_MAX = 2**53  # the largest whole number a URL (a JavaScript double) carries exactly
+
+
+def url_value_problem(raw: str, default: Any, low: float | None = None, high: float | None = None) -> str | None:
+    """Why a URL value cannot be a setting whose talk's value is `default` (None: it can).
+
+    Numbers only (where Streamlit itself raises, e.g. OverflowError on 1e309); the choice
+    widgets fall back to the talk's value on their own.
+    """
+    if isinstance(default, bool) or not isinstance(default, (int, float)):
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return "is not a number"
+    if not math.isfinite(value):
+        return "is not a finite number"
+    if isinstance(default, int):
+        if not value.is_integer():
+            return "is not a whole number"
+        if abs(value) > WHOLE_MAX:
+            return f"is larger than {WHOLE_MAX:.0e}"
+    if (low is not None and value < low) or (high is not None and value > high):
+        return f"is outside {low:g} to {high:g}" if low is not None and high is not None else "is out of range"
+    return None
+
+
 def what_to_notice(text: str) -> None:
     """The prompt before a result: what students should look for in it."""
     st.info(f"**What to notice.** {text}", icon=":material/visibility:")
@@ -117,7 +180,8 @@ def vl_convert_available() -> bool:
 
 
 def _spec(chart) -> dict:
-    spec = chart.to_dict()
+    """The Vega-Lite spec of an Altair chart or of a spec dict, on a white background."""
+    spec = dict(chart) if isinstance(chart, Mapping) else chart.to_dict()
     spec.setdefault("background", "white")  # a PNG is transparent otherwise
     return spec
 
@@ -152,8 +216,10 @@ def chart_with_downloads(chart, data, stem: str, key: str | None = None, caption
     nothing for them until then.
 
     Args:
-        chart: an Altair chart. data: the numbers behind it (what the CSV holds): a pandas
-            DataFrame, or a list of row dicts (as `alt.Data(values=rows)` takes).
+        chart: an Altair chart, or its Vega-Lite spec (`chart.to_dict()`, data inline): a page
+            that caches the spec (pages/recap_charts.py) pays for Altair's build and schema
+            validation once, not on every run. data: the numbers behind it (what the CSV
+            holds): a pandas DataFrame, or a list of row dicts (as `alt.Data(values=rows)` takes).
         stem: file name without extension ("recap-double-descent"); also the default key prefix.
         key: prefix of the buttons' keys, unique on the page (default: stem).
         caption: an optional line under the chart.
@@ -161,7 +227,11 @@ def chart_with_downloads(chart, data, stem: str, key: str | None = None, caption
         height: passed to st.altair_chart ("content": the chart's own height).
     """
     key = key or stem
-    st.altair_chart(chart, width="stretch" if stretch else "content", height=height, key=f"{key}__chart")
+    width = "stretch" if stretch else "content"
+    if isinstance(chart, Mapping):
+        st.vega_lite_chart(spec=dict(chart), width=width, height=height, key=f"{key}__chart")
+    else:
+        st.altair_chart(chart, width=width, height=height, key=f"{key}__chart")
     if caption:
         st.caption(caption)
     row = st.container(horizontal=True, gap="small", key=f"{key}__downloads")

@@ -15,7 +15,8 @@ import pandas as pd
 import streamlit as st
 
 import core.pretrained as pretrained
-from core import live_attack
+from core import live_attack, mnist_results
+from core.classifier import accuracy
 from core.errors import RobustnessError
 from core.specs import MNIST_MODELS, MLPSpec
 
@@ -25,6 +26,12 @@ ZOOM = 4
 # several sessions may run at once, and a spinning thread pool on a busy 2-core machine made one
 # eps change 7x slower (benchmarks/app_speed.py).
 ONNX_THREADS = 1
+# The MNIST page's gallery: digits shown, and its eps slider's grid (the summary line over all
+# shipped digits is cached per grid value, and warmed at start-up: pages/warmup.py).
+GALLERY_SIZE = 5
+GALLERY_EPS_STEP = 0.005
+GALLERY_EPS_MAX = 0.3
+GALLERY_EPS_GRID = tuple(round(GALLERY_EPS_STEP * i, 6) for i in range(int(round(GALLERY_EPS_MAX / GALLERY_EPS_STEP)) + 1))
 
 
 def pretrained_root() -> str:
@@ -77,6 +84,27 @@ def sample_fgsm_start(root: str, name: str, indices: tuple[int, ...]) -> live_at
     return live_attack.prepare_fgsm(classifier(root, name), images[idx], labels[idx])
 
 
+@st.cache_data(show_spinner=False, max_entries=512)
+def sample_fgsm_accuracy(root: str, name: str, eps: float) -> float:
+    """Accuracy of one model on all shipped test digits under FGSM at eps (true-label attack).
+
+    Depends only on (model, eps): computed once for the whole class, not on every slider move
+    (`warm_up` fills it for the gallery's grid at start-up).
+    """
+    images, labels = sample(root)
+    start = sample_fgsm_start(root, name, tuple(range(len(labels))))
+    out = live_attack.fgsm_outcome(classifier(root, name), start, eps)
+    return accuracy(out.prediction.probs, labels)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def sample_noise_accuracy(root: str, name: str, std: float, seed: int) -> float:
+    """Accuracy of one model on all shipped test digits under white noise (std, seed)."""
+    images, labels = sample(root)
+    out = live_attack.noise_outcome(classifier(root, name), images, std, seed=seed)
+    return accuracy(out.prediction.probs, labels)
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
 def image_fgsm_start(root: str, name: str, x: np.ndarray) -> live_attack.FgsmStart:
     """Gradient of the loss of a model's own prediction on one unlabelled image [1, 784]."""
@@ -87,6 +115,49 @@ def image_fgsm_start(root: str, name: str, x: np.ndarray) -> live_attack.FgsmSta
 def image_flip_eps(root: str, name: str, x: np.ndarray) -> float:
     """Smallest eps on `live_attack.FLIP_GRID` at which FGSM flips the model on image x [1, 784]."""
     return float(live_attack.smallest_flip_eps(classifier(root, name), x)[0])
+
+
+CURVE_KINDS = ("fgsm", "pgd", "noise")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def curve_chart(root: str, kind: str) -> tuple[dict, list[dict]]:
+    """Accuracy against eps (or noise std) of both models from sweeps.json: a Vega-Lite spec and
+    its rows. Built once (Altair's build and validation cost tens of ms per chart), not per run.
+
+    kind: one of `CURVE_KINDS` (a sweep of `core.mnist_results.curve_rows`).
+    """
+    sw = sweeps(root)
+    steps = sw.get("settings", {}).get("pgd", {}).get("steps", "?")
+    title, x_title = {"fgsm": ("FGSM (one gradient step)", "eps (L-inf budget)"),
+                      "pgd": (f"PGD ({steps} steps)", "eps (L-inf budget)"),
+                      "noise": ("Gaussian white noise", "noise std")}[kind]
+    rows = mnist_results.curve_rows(sw, kind)
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        x=alt.X("eps:Q", title=x_title),
+        y=alt.Y("accuracy:Q", title="test accuracy", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("model:N", scale=color_scale(), legend=None),  # the line above the charts
+        tooltip=["model:N", alt.Tooltip("eps:Q", format=".4f", title=x_title),
+                 alt.Tooltip("accuracy:Q", format=".3f"), "n:Q"],
+    )
+    return (base.mark_line() + base.mark_point(filled=True, size=30)).properties(title=title).to_dict(), rows
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def flip_chart(root: str) -> tuple[dict, list[dict]]:
+    """The fraction of test digits flipped by each FGSM eps, both models: Vega-Lite spec and rows."""
+    rows = mnist_results.ecdf_rows(sweeps(root))
+    chart = (
+        alt.Chart(alt.Data(values=rows))
+        .mark_line(interpolate="step-after")
+        .encode(
+            x=alt.X("eps:Q", title="FGSM eps"),
+            y=alt.Y("flipped:Q", title="fraction of test digits flipped", scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("model:N", scale=color_scale(), legend=legend()),
+            tooltip=["model:N", alt.Tooltip("eps:Q", format=".4f"), alt.Tooltip("flipped:Q", format=".3f")],
+        )
+    )
+    return chart.to_dict(), rows
 
 
 # --- drawing -----------------------------------------------------------------------------------
@@ -106,7 +177,13 @@ def model_name_html(spec: MLPSpec) -> str:
 def digit_image(x: np.ndarray, zoom: int = ZOOM) -> np.ndarray:
     """A 784-pixel image in [0, 1] as uint8 [28 zoom, 28 zoom], each pixel a zoom x zoom block."""
     img = np.rint(np.clip(np.asarray(x, dtype=np.float32).reshape(28, 28), 0, 1) * 255).astype(np.uint8)
-    return np.kron(img, np.ones((zoom, zoom), dtype=np.uint8))
+    return _zoom(img, zoom)
+
+
+def _zoom(img: np.ndarray, zoom: int) -> np.ndarray:
+    """Each pixel of a [H, W] or [H, W, C] image as a zoom x zoom block (np.repeat: a tenth of
+    np.kron's time, and this runs for every image of every slider move)."""
+    return np.repeat(np.repeat(img, zoom, axis=0), zoom, axis=1)
 
 
 # Diverging colours for a perturbation: purple where a pixel got darker, green where it got brighter
@@ -130,7 +207,7 @@ def perturbation_image(delta: np.ndarray, scale: float, zoom: int = ZOOM) -> np.
     scale: the |delta| drawn at full colour (the attack's eps, or 3 std for noise).
     """
     rgb = _diverging(np.asarray(delta).reshape(28, 28), scale)
-    return np.kron(rgb, np.ones((zoom, zoom, 1), dtype=np.uint8))
+    return _zoom(rgb, zoom)
 
 
 def perturbation_legend(scale: float, width: int = 28 * ZOOM, height: int = 10) -> np.ndarray:

@@ -32,14 +32,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(script: Path, port: int, log_path: Path | None = None) -> subprocess.Popen:
-    """`streamlit run script` headless on 127.0.0.1:port, its output to log_path (or nowhere)."""
+def start_app(script: Path, port: int, log_path: Path | None = None,
+              extra_args: list[str] | tuple[str, ...] = ()) -> subprocess.Popen:
+    """`streamlit run script` headless on 127.0.0.1:port, its output to log_path (or nowhere).
+
+    extra_args: more `streamlit run` options ("--server.enableXsrfProtection=false", ...)."""
     log = open(log_path, "w") if log_path else subprocess.DEVNULL
     try:
         return subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
              "--browser.gatherUsageStats", "false", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
+             "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", *extra_args],
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
         )
     finally:

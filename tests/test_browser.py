@@ -130,3 +130,50 @@ def test_mnist_page_renders_its_charts(app_url, browser):
         expect(page).not_to_have_url(re.compile(r"mnist_eps|mnist_digits"), timeout=10_000)
     finally:
         page.close()
+
+
+def _open_draw_page(page, app_url):
+    from playwright.sync_api import expect
+
+    page.goto(app_url, wait_until="domcontentloaded")
+    page.get_by_role("link", name="Draw and attack").click()
+    expect(page.get_by_text("Draw a digit on the black square")).to_be_visible(timeout=60_000)
+    canvas = page.locator("canvas").last
+    expect(canvas).to_be_visible()
+    wait_idle(page)
+    return canvas
+
+
+def test_a_dot_gets_a_hint_not_a_prediction(app_url, browser):
+    from playwright.sync_api import expect
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    try:
+        canvas = _open_draw_page(page, app_url)
+        box = canvas.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] / 2 + 2, box["y"] + box["height"] / 2 + 1)
+        page.mouse.up()
+        expect(page.get_by_text("Not yet a digit").first).to_be_visible(timeout=30_000)
+        wait_idle(page)
+        page.screenshot(path=ARTIFACTS / "draw_dot_hint.png")
+        assert page.get_by_text("What the networks see").count() == 0  # no prediction for a dot
+        assert page.locator("[data-testid='stException'], [data-testid='stAlertContentError']").count() == 0
+    finally:
+        page.close()
+
+
+def test_a_high_density_screen_draws_too(app_url, browser):
+    """A device pixel ratio of 2 (a laptop's retina screen) sends a 560x560 canvas: accepted."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 1400}, device_scale_factor=2)
+    try:
+        canvas = _open_draw_page(page, app_url)
+        draw_seven(page, canvas.bounding_box())
+        expect(page.get_by_text("Smallest FGSM eps").first).to_be_visible(timeout=30_000)
+        assert page.locator("[data-testid='stException'], [data-testid='stAlertContentError']").count() == 0
+    finally:
+        page.close()

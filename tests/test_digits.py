@@ -122,3 +122,84 @@ def test_mnist_test_digits_survive_the_round_trip(mnist_small, tiny_model):
         pred_back = tiny_model(torch.from_numpy(back.reshape(-1, 784))).argmax(1)
     agree = float((pred_orig == pred_back).float().mean())
     assert agree >= 0.95, agree
+
+
+# --- what a client may send ------------------------------------------------------------------------
+
+
+def _png(width: int, height: int, mode: str = "RGBA") -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    Image.new(mode, (width, height)).save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def test_the_canvas_png_is_decoded_at_its_own_size():
+    from core.digits import decode_canvas_png, png_size
+
+    data = _png(280, 280)
+    assert png_size(data) == (280, 280)
+    rgba = decode_canvas_png(data, 280)
+    assert rgba.shape == (280, 280, 4) and rgba.dtype == np.uint8
+    assert decode_canvas_png(_png(560, 560), 280).shape == (560, 560, 4)  # a device pixel ratio of 2
+
+
+@pytest.mark.parametrize("size", [(6000, 6000), (281, 280), (280, 560), (28, 28), (1120, 1120)])
+def test_any_other_size_is_refused_before_decoding(size, monkeypatch):
+    from core import digits
+
+    data = _png(*size, mode="1")  # a 6000x6000 PNG of one bit per pixel is a few kB on the wire
+    assert len(data) < 200_000
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded a PNG of the wrong size")
+
+    monkeypatch.setattr(digits.Image, "open", no_decoding)
+    with pytest.raises(InputError, match=rf"{size[0]}x{size[1]} pixels"):
+        digits.decode_canvas_png(data, 280)
+
+
+@pytest.mark.parametrize("data", [b"", b"GIF89a" + bytes(40), b"\x89PNG\r\n\x1a\n" + bytes(8)])
+def test_not_a_png_is_refused(data):
+    from core.digits import decode_canvas_png
+
+    with pytest.raises(InputError, match="not a PNG"):
+        decode_canvas_png(data, 280)
+
+
+def test_a_truncated_png_of_the_right_size_is_an_input_error():
+    from core.digits import decode_canvas_png
+
+    data = _png(280, 280)
+    with pytest.raises(InputError, match="cannot be read"):
+        decode_canvas_png(data[:60], 280)
+
+
+@pytest.mark.parametrize("box", [(130, 130, 150, 150), (100, 200, 118, 212)], ids=["dot", "speck"])
+def test_a_dot_gets_a_hint_not_a_prediction(box):
+    from core.digits import TooSmallDrawingError
+
+    with pytest.raises(TooSmallDrawingError, match="only a dot"):
+        to_mnist(canvas(lambda d, s: d.ellipse(box, fill="white")))
+    assert issubclass(TooSmallDrawingError, EmptyDrawingError)
+
+
+def test_a_small_but_real_digit_is_still_read():
+    x = to_mnist(canvas(lambda d, s: d.line([(140, 100), (140, 160)], fill="white", width=8)))  # a "1"
+    assert x.max() > 0.5
+
+
+def test_an_inverted_drawing_is_detected():
+    from core.digits import InvertedDrawingError
+
+    def dark_on_light(d, s):
+        d.rectangle([0, 0, 279, 279], fill="white")
+        d.line([(140, 40), (140, 240)], fill="black", width=s)
+
+    with pytest.raises(InvertedDrawingError, match="dark on a light background"):
+        to_mnist(canvas(dark_on_light))
+    light = np.full((28, 28), 0.9, np.float32)
+    light[5:23, 13:15] = 0.0
+    with pytest.raises(InvertedDrawingError):
+        to_mnist(light)

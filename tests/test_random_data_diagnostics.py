@@ -13,10 +13,20 @@ import torch
 import training.random_data as rd
 from core.data import random_data_of_run
 from core.errors import InputError
-from core.linear_part import expected_ls_slope_norm, least_squares_slope, ls_slope_norm
+from core.linear_part import expected_ls_slope_norm
 from core.probes import two_layer_input_gradients
 from core.random_data_results import load_random_data_sweep
-from core.random_net import PlainTwoLayer, StackedTwoLayer, TrainSettings, gradient_diagnostics, train_stack
+from core.random_net import (
+    PlainTwoLayer, StackedTwoLayer, TrainSettings, gradient_diagnostics, least_squares_slopes, train_stack,
+)
+
+
+def least_squares_slope(x, y) -> np.ndarray:
+    return least_squares_slopes(torch.from_numpy(x)[None], torch.from_numpy(y)[None])[0].numpy()
+
+
+def ls_slope_norm(x, y) -> float:
+    return float(np.linalg.norm(least_squares_slope(x, y)))
 from core.sweep_reading import read_split, split_text
 
 from tests.test_random_data import LAPTOP, tiny_config
@@ -94,6 +104,11 @@ def test_ls_slope_norm_follows_d_over_sqrt_n_minus_d():
     assert np.isnan(expected_ls_slope_norm(100, 99))
     with pytest.raises(InputError):
         ls_slope_norm(np.zeros((5, 2)), np.zeros(4))
+    # A stack solves each network's own data, as one by one.
+    xs, ys = zip(*(random_data_of_run(300, 40, s) for s in range(3)))
+    stacked = least_squares_slopes(torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))).numpy()
+    for s in range(3):
+        np.testing.assert_allclose(stacked[s], least_squares_slope(xs[s], ys[s]), atol=1e-10)
 
 
 # --- the even control -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import ModelFileError
+from core.pretrained import write_manifest
 from core.recap_results import INTRINSIC_DIM_FILE, REGENERATE_RECAP, load_intrinsic_dim, recap_dir
 from training.intrinsic_dim import main
 
@@ -23,7 +24,8 @@ def test_smoke_run_writes_the_estimate_with_its_provenance(mnist_root, tmp_path)
     assert 3 < record["estimate"] < 40  # MNIST: about a dozen; far below 784
     assert set(record["estimate_by_k"]) == {"5", "8"}
     assert record["versions"]["numpy"] and record["created"] and record["command"].endswith("--seed 3")
-    assert sorted(p.name for p in out.iterdir()) == [INTRINSIC_DIM_FILE]  # atomic: no temp file left
+    assert sorted(p.name for p in out.iterdir()) == [INTRINSIC_DIM_FILE, "manifest.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["recap"]  # no staging folder left
 
     loaded = load_intrinsic_dim(tmp_path)
     assert loaded.estimate == record["estimate"] and loaded.n_images == 300
@@ -55,6 +57,9 @@ def test_loader_errors_name_the_regenerate_command(tmp_path):
     recap_dir(tmp_path).mkdir()
     (recap_dir(tmp_path) / INTRINSIC_DIM_FILE).write_text(json.dumps({"estimate": -1, "n_images": 10,
                                                                        "k1": 2, "k2": 3, "seed": 0}))
+    with pytest.raises(ModelFileError, match="manifest.json is missing"):
+        load_intrinsic_dim(tmp_path)
+    write_manifest(recap_dir(tmp_path), "test")  # listed, so the content check speaks
     with pytest.raises(ModelFileError, match=REGENERATE_RECAP.split()[2]):
         load_intrinsic_dim(tmp_path)
 
@@ -62,3 +67,34 @@ def test_loader_errors_name_the_regenerate_command(tmp_path):
 def test_the_shipped_estimate_is_readable():
     result = load_intrinsic_dim(REPO / "pretrained")
     assert 5 < result.estimate < 30 and result.n_images >= 1000
+
+
+def test_missing_mnist_is_reported_without_a_download(tmp_path, capsys, monkeypatch):
+    import urllib.request
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("training.intrinsic_dim tried to download MNIST")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    assert main(["--data-dir", str(tmp_path / "nothing"), "--smoke", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: MNIST not found") and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_interrupted_run_leaves_the_old_estimate_whole(mnist_root, tmp_path, monkeypatch):
+    import training.intrinsic_dim as script
+
+    out = tmp_path / "recap"
+    args = ["--data-dir", str(mnist_root), "--n-images", "300", "--k1", "5", "--k2", "8", "--out", str(out)]
+    assert main(args) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def killed(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(script, "write_manifest", killed)  # dies after the new json, before its manifest
+    assert main([*args, "--seed", "7"]) == 130
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["recap"]
+    assert load_intrinsic_dim(tmp_path).seed == 0

@@ -24,10 +24,12 @@ import numpy as np
 
 from core.data import load_mnist
 from core.errors import InputError, RobustnessError
-from core.files import atomic_write_json
+from core.files import atomic_write_json, staged_folder
+from core.pretrained import write_manifest
 from core.intrinsic_dim import levina_bickel, levina_bickel_range
 from core.recap_results import INTRINSIC_DIM_FILE, recap_dir
 from core.specs import MNIST_INPUT_DIM
+from training import cli
 from training.runinfo import library_versions
 
 MNIST_TRAIN_SIZE = 60_000
@@ -66,7 +68,7 @@ class IntrinsicDimConfig:
 
 def mnist_subset(cfg: IntrinsicDimConfig) -> np.ndarray:
     """The seeded subset of training images, float64 [n_images, 784] in [0, 1], in index order."""
-    x, _ = load_mnist(True, cfg.data_dir)
+    x, _ = load_mnist(True, cfg.data_dir, download=False)
     idx = np.sort(np.random.default_rng(cfg.seed).choice(len(x), size=cfg.n_images, replace=False))
     return x[idx].astype(np.float64)
 
@@ -110,30 +112,45 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Writes OUT/intrinsic_dim.json atomically; the recap page reads it.")
     p.add_argument("--data-dir", type=Path, help="folder holding MNIST/raw (default $MNIST_ROOT or ./data)")
-    p.add_argument("--n-images", type=int, help="random training images to use (default 10000)")
-    p.add_argument("--k1", type=int, default=IntrinsicDimConfig.k1, help="smallest neighbour count")
-    p.add_argument("--k2", type=int, default=IntrinsicDimConfig.k2, help="largest neighbour count")
-    p.add_argument("--seed", type=int, default=IntrinsicDimConfig.seed, help="seed of the subset")
-    p.add_argument("--out", type=Path, default=IntrinsicDimConfig.out, help="output folder")
-    p.add_argument("--smoke", action="store_true", help="600 images: the whole pipeline in seconds (tests)")
+    p.add_argument("--n-images", type=cli.positive_int(MNIST_TRAIN_SIZE),
+                   help="random training images to use (default 10000; 600 with --smoke)")
+    p.add_argument("--k1", type=cli.positive_int(MNIST_TRAIN_SIZE), default=IntrinsicDimConfig.k1,
+                   help="smallest neighbour count")
+    p.add_argument("--k2", type=cli.positive_int(MNIST_TRAIN_SIZE), default=IntrinsicDimConfig.k2,
+                   help="largest neighbour count")
+    p.add_argument("--seed", type=cli.seed, default=IntrinsicDimConfig.seed, help="seed of the subset")
+    p.add_argument("--out", type=cli.out_dir, default=IntrinsicDimConfig.out, help="output folder")
+    p.add_argument("--smoke", action="store_true",
+                   help="600 images (unless --n-images is given): the whole pipeline in seconds (tests)")
     return p
+
+
+def write_results(out: Path, record: dict) -> Path:
+    """Write intrinsic_dim.json and the folder's manifest, swapping the folder in whole."""
+    with staged_folder(Path(out)) as stage:
+        atomic_write_json(stage / INTRINSIC_DIM_FILE, record)
+        write_manifest(stage, "training.intrinsic_dim")
+    return Path(out) / INTRINSIC_DIM_FILE
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
+
+    def body() -> int:
         n_images = args.n_images or (600 if args.smoke else IntrinsicDimConfig.n_images)
         cfg = IntrinsicDimConfig(n_images=n_images, k1=args.k1, k2=args.k2, seed=args.seed,
                                  data_dir=args.data_dir, out=args.out)
+        # The training set (float32), the subset (float64, and a copy) and the distance blocks
+        # of core.intrinsic_dim (about 64 MB each).
+        cli.check_memory(4.0 * MNIST_TRAIN_SIZE * MNIST_INPUT_DIM + 16.0 * n_images * MNIST_INPUT_DIM
+                         + 2**28, "the estimate (--n-images)", hint="use a smaller --n-images")
         record = estimate(cfg, log=lambda m: print(m, file=sys.stderr))
-    except RobustnessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    path = Path(cfg.out) / INTRINSIC_DIM_FILE
-    atomic_write_json(path, record)
-    print(f"wrote {path}: intrinsic dimension {record['estimate']:.2f} "
-          f"({record['n_images']} images, k = {cfg.k1}..{cfg.k2}, {record['wall_time_s']} s)")
-    return 0
+        path = write_results(cfg.out, record)
+        print(f"wrote {path}: intrinsic dimension {record['estimate']:.2f} "
+              f"({record['n_images']} images, k = {cfg.k1}..{cfg.k2}, {record['wall_time_s']} s)")
+        return 0
+
+    return cli.run_main(body)
 
 
 if __name__ == "__main__":

@@ -49,17 +49,20 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from core.data import load_mnist, mnist_root
-from core.errors import InputError, ModelFileError, RobustnessError
-from core.files import atomic_write_bytes, atomic_write_json, sha256_file
+from core.errors import InputError, ModelFileError
+from core.files import atomic_write_bytes, atomic_write_json, sha256_file, staged_folder
 from core.models import MLP, build_mlp, mlp_weights, save_weights
 from core.onnx_export import export_mlp_onnx
-from core.pretrained import MANIFEST_FILE, SAMPLE_FILE, SWEEPS_FILE, mnist_dir
+from core.pretrained import SAMPLE_FILE, SWEEPS_FILE, mnist_dir, write_manifest
 from core.specs import MNIST_MODELS, MLPSpec, get_mnist_spec
+from training import cli
 from training.runinfo import device_description, library_versions, resolve_device
 
 COMMAND = "python -m training.mnist"
 CHECKPOINT_FILE = "checkpoint.pt"
 FORMAT_VERSION = 1
+MNIST_TRAIN_IMAGES, MNIST_TEST_IMAGES = 60_000, 10_000  # the bounds of every size option
+MAX_EPOCHS = 10_000
 
 # The talk's grids: 20 equally spaced budgets, zero included.
 FGSM_EPS = tuple(float(e) for e in np.linspace(0.0, 0.1, 20))
@@ -548,9 +551,18 @@ def run(cfg: RunConfig, argv: list[str] | None = None) -> dict:
     if not cfg.evaluate:
         return {}
 
+    # Every file goes to a staging copy of <out>/mnist, swapped in whole at the end: a run killed
+    # while evaluating or writing leaves the shipped results as they were.
+    with staged_folder(mnist_dir(cfg.out)) as out:
+        sweeps = _evaluate_and_write(cfg, trained, specs, out, device, command, t_start)
+    tqdm.write(f"wrote {mnist_dir(cfg.out)} in {time.perf_counter() - t_start:.0f} s")
+    return sweeps
+
+
+def _evaluate_and_write(cfg: RunConfig, trained: dict, specs: list[MLPSpec], out: Path,
+                        device: torch.device, command: str, t_start: float) -> dict:
+    """Evaluate the trained models and write every artifact into the folder `out`."""
     ecfg = cfg.evaluation
-    out = mnist_dir(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
     x_all, y_all = load_mnist(False, cfg.data_dir, download=cfg.download)
     test_idx = seeded_subset(len(x_all), ecfg.test_size, ecfg.subset_seed)
     x_test, y_test = x_all[test_idx], y_all[test_idx]
@@ -558,7 +570,7 @@ def run(cfg: RunConfig, argv: list[str] | None = None) -> dict:
 
     provenance = {"device": device_description(device), "versions": library_versions(),
                   "command": command, "smoke": cfg.smoke}
-    models_out, manifest = {}, {}
+    models_out = {}
     for spec in specs:
         res = trained[spec.name]
         files = write_model_files(out, spec, res.model)
@@ -572,22 +584,12 @@ def run(cfg: RunConfig, argv: list[str] | None = None) -> dict:
                    f"test loss {results['test_loss']:.4f} (evaluated in {eval_s:.0f} s)")
         doc = model_document(spec, res, results, len(y_test), eval_s, {**provenance, "created": _now()}, files)
         atomic_write_json(out / spec.metadata_file, doc)
-        manifest.update(files)
-        manifest[spec.metadata_file] = sha256_file(out / spec.metadata_file)
 
     provenance = {**provenance, "created": _now(), "wall_s": round(time.perf_counter() - t_start, 1)}
     sweeps = sweeps_document(ecfg, models_out, len(y_test), len(y_all), len(s_labels), provenance)
     atomic_write_json(out / SWEEPS_FILE, sweeps)
-    manifest[SWEEPS_FILE] = sha256_file(out / SWEEPS_FILE)
-    manifest[SAMPLE_FILE] = sha256_file(out / SAMPLE_FILE)
-    # Written last: a folder with a manifest is complete.
-    atomic_write_json(out / MANIFEST_FILE, {
-        "format": FORMAT_VERSION,
-        "description": "sha256 of every file this run wrote here (training.mnist)",
-        "created": _now(),
-        "sha256": manifest,
-    })
-    tqdm.write(f"wrote {out} in {time.perf_counter() - t_start:.0f} s")
+    # Written last: the checksums of every file in the folder (models of earlier runs included).
+    write_manifest(out, "training.mnist")
     return sweeps
 
 
@@ -625,31 +627,35 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder holding MNIST/raw (default: $MNIST_ROOT, else ./data)")
     p.add_argument("--download", action="store_true",
                    help="let torchvision download MNIST if it is not in --data-dir")
-    p.add_argument("--out", default=None,
+    p.add_argument("--out", type=cli.out_dir, default=None,
                    help="root of the artifacts; they go to <out>/mnist (default: pretrained, or "
                         "runs/smoke with --smoke)")
-    p.add_argument("--run-dir", default=None,
+    p.add_argument("--run-dir", type=cli.out_dir, default=None,
                    help="checkpoints (default: runs/mnist, or <out>/checkpoints with --smoke)")
-    p.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling, subsets and noise (default: 0)")
+    p.add_argument("--seed", type=cli.seed, default=0, help="seed of initialisation, shuffling, subsets and noise (default: 0)")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="auto: CUDA when available (default: auto)")
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
+    p.add_argument("--threads", type=cli.positive_int(256), default=2, help="torch CPU threads (default: 2)")
     p.add_argument("--max-epochs", nargs="+", default=None, metavar="[NAME=]N",
                    help=f"epoch cap, for all models or per model (default: {DEFAULT_MAX_EPOCHS})")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam's initial learning rate (default: 1e-3)")
+    p.add_argument("--lr", type=cli.finite_float(low=0, high=10), default=1e-3, help="Adam's initial learning rate (default: 1e-3)")
     p.add_argument("--lr-decay", nargs="+", default=None, metavar="[NAME=]F",
                    help=f"learning-rate factor per epoch (default: {DEFAULT_LR_DECAY})")
-    p.add_argument("--batch-size", type=int, default=128, help="images per step (default: 128)")
-    p.add_argument("--target-loss", type=float, default=1e-3,
+    p.add_argument("--batch-size", type=cli.positive_int(MNIST_TRAIN_IMAGES), default=128, help="images per step (default: 128)")
+    p.add_argument("--target-loss", type=cli.finite_float(low=0), default=1e-3,
                    help="stopping rule: mean training loss at most this (default: 1e-3)")
-    p.add_argument("--target-accuracy", type=float, default=1.0,
+    p.add_argument("--target-accuracy", type=cli.finite_float(low=0, high=1), default=1.0,
                    help="stopping rule: training accuracy at least this (default: 1.0, every image right)")
-    p.add_argument("--train-size", type=int, default=None, help="use only the first N training images")
-    p.add_argument("--test-size", type=int, default=None, help="evaluate on a seeded subset of N test images")
-    p.add_argument("--pgd-subset", type=int, default=2000,
-                   help="PGD on a seeded subset of N test images, 0 for all (default: 2000)")
-    p.add_argument("--pgd-steps", type=int, default=10, help="PGD iterations (default: 10)")
-    p.add_argument("--sample-size", type=int, default=300, help="test images in sample.npz (default: 300)")
+    p.add_argument("--train-size", type=cli.positive_int(MNIST_TRAIN_IMAGES), default=None,
+                   help="use only the first N training images (default: all; 2,000 with --smoke)")
+    p.add_argument("--test-size", type=cli.positive_int(MNIST_TEST_IMAGES), default=None,
+                   help="evaluate on a seeded subset of N test images (default: all; 500 with --smoke)")
+    p.add_argument("--pgd-subset", type=cli.positive_int(MNIST_TEST_IMAGES, minimum=0), default=None,
+                   help="PGD on a seeded subset of N test images, 0 for all (default: 2000; 100 with --smoke)")
+    p.add_argument("--pgd-steps", type=cli.positive_int(10_000), default=None,
+                   help="PGD iterations (default: 10; 3 with --smoke)")
+    p.add_argument("--sample-size", type=cli.positive_int(MNIST_TEST_IMAGES), default=None,
+                   help="test images in sample.npz (default: 300; 50 with --smoke)")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                    help="continue from the checkpoints in --run-dir (default: on)")
     p.add_argument("--evaluate", action=argparse.BooleanOptionalAction, default=True,
@@ -658,8 +664,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--smoke", action="store_true",
                    help="the whole pipeline, tiny: 2,000 training images, 2 epochs, 500 test images, "
                         "coarse PGD / noise / flip grids, 50 sample images; writes to runs/smoke "
-                        "unless --out is given")
+                        "unless --out is given. Sizes given explicitly are used as given")
     return p
+
+
+def _or(value, default):
+    """An option's value when it was given, else the (smoke or full) default."""
+    return default if value is None else value
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -676,8 +687,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         if value is not None and value < 1:
             raise InputError(f"{label} must be >= 1, got {value}")
     for m in models:
-        if max_epochs[m] < 1:
-            raise InputError(f"--max-epochs must be >= 1, got {max_epochs[m]} for {m}")
+        if not 1 <= max_epochs[m] <= MAX_EPOCHS:
+            raise InputError(f"--max-epochs must be from 1 to {MAX_EPOCHS:,}, got {max_epochs[m]} for {m}")
         if not 0 < lr_decay[m] <= 1:
             raise InputError(f"--lr-decay must lie in (0, 1], got {lr_decay[m]} for {m}")
     if not (args.lr > 0 and args.target_loss > 0):
@@ -690,9 +701,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
              for m in models}
     evaluation = EvalConfig(
         test_size=args.test_size if args.test_size is not None else (500 if smoke else None),
-        pgd_subset=(args.pgd_subset or None) if not smoke else 100,
-        pgd_steps=args.pgd_steps if not smoke else 3,
-        sample_size=args.sample_size if not smoke else 50,
+        pgd_subset=_or(args.pgd_subset, 100 if smoke else 2000) or None,
+        pgd_steps=_or(args.pgd_steps, 3 if smoke else 10),
+        sample_size=_or(args.sample_size, 50 if smoke else 300),
         subset_seed=args.seed,
         sample_seed=args.seed,
         pgd_seed=args.seed,
@@ -712,12 +723,12 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; errors a user can cause are printed without a traceback."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    try:
+
+    def body() -> int:
         run(config_from_args(args), argv)
-    except RobustnessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        return 0
+
+    return cli.run_main(body)
 
 
 if __name__ == "__main__":

@@ -45,15 +45,14 @@ from tqdm import tqdm
 from core.data import derived_seed, random_data_of_run
 from core.errors import InputError, RobustnessError
 from core.files import atomic_write_bytes, atomic_write_json, sha256_file
-from core.linear_part import cosine, least_squares_slope, ls_slope_norm
 from core.pretrained import PRETRAINED_DIR
 from core.probes import random_points
 from core.random_data_results import (
     COLUMNS, DIAGNOSTIC_COLUMNS, METADATA_FILE, ROWS_FILE, fit_sqrt_d, rows_to_csv,
 )
 from core.random_net import (
-    ACTIVATIONS, MemorizationRule, TrainSettings, gradient_diagnostics, matmul_flops_per_step,
-    train_stack,
+    ACTIVATIONS, MemorizationRule, TrainSettings, gradient_diagnostics, least_squares_slopes,
+    matmul_flops_per_step, train_stack,
 )
 from core.specs import get_width_rule
 from training.runinfo import (
@@ -255,10 +254,10 @@ def run_unit(cfg: SweepConfig, d: int, rule: str, seeds: list[int], device: torc
     k = get_width_rule(rule)(cfg.n, d)
     start = time.perf_counter()
     xs, ys = zip(*(random_data_of_run(cfg.n, d, s) for s in seeds))
-    # The least-squares slope of each run's own data: the linear part training can fit.
-    betas = [least_squares_slope(x_s, y_s) for x_s, y_s in zip(xs, ys)]
     x = torch.from_numpy(np.stack(xs)).to(device)
     y = torch.from_numpy(np.stack(ys)).to(device)
+    # The least-squares slope of each run's own data: the linear part training can fit.
+    betas = least_squares_slopes(x, y)
     outcome = train_stack(x, y, k, [derived_seed(s, d, rule, "init") for s in seeds],
                           cfg.train_settings(), MemorizationRule(cfg.eps), progress=progress)
     z = torch.from_numpy(np.stack([random_points(d, cfg.probe_points, derived_seed(s, d, "probe"))
@@ -269,7 +268,9 @@ def run_unit(cfg: SweepConfig, d: int, rule: str, seeds: list[int], device: torc
     stats = {name: getattr(trained, name).cpu().numpy().astype(np.float64)
              for name in ("grad_max", "grad_mean", "lin_norm", "nonlin_max")}
     stats["grad_max_init"] = at_init.grad_max.cpu().numpy().astype(np.float64)
-    mean_gradients = trained.mean_gradient.cpu().numpy()
+    stats["ls_slope_norm"] = betas.norm(dim=1).cpu().numpy()
+    stats["lin_ls_cos"] = torch.nn.functional.cosine_similarity(
+        trained.mean_gradient.double(), betas, dim=1).cpu().numpy()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     wall = time.perf_counter() - start
@@ -282,8 +283,7 @@ def run_unit(cfg: SweepConfig, d: int, rule: str, seeds: list[int], device: torc
          "p": int(get_width_rule(rule).param_count(cfg.n, d)), "steps": outcome.steps[j],
          "train_mse": outcome.mse[j], "memorized": outcome.memorized[j],
          **{name: float(values[j]) for name, values in stats.items()},
-         "ls_slope_norm": float(np.linalg.norm(betas[j])),
-         "lin_ls_cos": cosine(mean_gradients[j], betas[j]), "activation": cfg.activation,
+         "activation": cfg.activation,
          "wall_s": round(wall, 3), "stack_size": len(seeds), "gflop": round(gflop, 3),
          "device": desc}
         for j, s in enumerate(seeds)
@@ -402,7 +402,8 @@ def complete_rows(rows: list[dict], settings: dict, show_progress: bool = False)
     out, ls_cache = [], {}
     todo = sorted({(r["n"], r["d"], r["seed"]) for r in rows if "ls_slope_norm" not in r})
     for n, d, seed in tqdm(todo, desc="least-squares slopes", disable=not show_progress or not todo):
-        ls_cache[(n, d, seed)] = ls_slope_norm(*random_data_of_run(n, d, seed))
+        x, y = (torch.from_numpy(a)[None] for a in random_data_of_run(n, d, seed))
+        ls_cache[(n, d, seed)] = float(least_squares_slopes(x, y).norm())
     for r in rows:
         r = dict(r)
         r.setdefault("activation", settings.get("activation", "relu"))

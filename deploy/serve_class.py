@@ -1,0 +1,188 @@
+"""Serve the lecture from several app processes behind one address (HAProxy, sticky sessions).
+
+One `streamlit run` process answers every student from one Python interpreter: on a 2-core
+machine it saturates one core (benchmarks/class_load.py). This starts `--processes` app
+processes on loopback ports, and HAProxy (Debian's `haproxy` package) in front of them on
+`--address`:`--port`, with the configuration in deploy/haproxy.cfg: round-robin for new students,
+a cookie that keeps each student on their process, /_stcore/metrics refused.
+
+    python -m deploy.serve_class --processes 2                    # http://127.0.0.1:8501
+    python -m deploy.serve_class --processes 2 --address 0.0.0.0 --public-host 192.168.1.20
+
+`--public-host` is the address students type: each app process is told it
+(`--browser.serverAddress`), so none asks an outside server for this machine's IP. Each process
+opens the title page once and fills its caches before HAProxy starts, so the first students
+find them warm. Ctrl-C stops everything. The app processes only ever listen on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATE = Path(__file__).with_name("haproxy.cfg")
+
+
+def haproxy_config(bind: str, ports: list[int]) -> str:
+    """deploy/haproxy.cfg with its placeholders filled: the frontend's bind and one line per process."""
+    servers = "\n".join(f"    server app{i} 127.0.0.1:{port} check cookie app{i}" for i, port in enumerate(ports, 1))
+    return TEMPLATE.read_text().replace("{bind}", bind).replace("{servers}", servers)
+
+
+def app_command(port: int, public_host: str | None) -> list[str]:
+    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"), "--server.port", str(port),
+           "--server.address", "127.0.0.1"]
+    if public_host:
+        cmd += ["--browser.serverAddress", public_host]
+    return cmd
+
+
+def wait_healthy(port: int, timeout: float = 90.0) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"the app process on port {port} did not become healthy in {timeout:.0f} s")
+
+
+def open_first_page(port: int, timeout: float = 120.0) -> None:
+    """Run the title page once over the websocket, as a browser would: it starts the process's
+    cache warm-up (pages/warmup.py)."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from websockets.sync.client import connect
+
+    with connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
+                 origin=f"http://127.0.0.1:{port}", open_timeout=timeout, max_size=None) as ws:
+        msg = BackMsg()
+        msg.rerun_script.query_string = ""
+        ws.send(msg.SerializeToString())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            fwd = ForwardMsg()
+            fwd.ParseFromString(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
+            if fwd.WhichOneof("type") == "script_finished":
+                return
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def wait_quiet(pids: list[int], busy_below: float = 0.1, window: float = 1.0, timeout: float = 120.0) -> float:
+    """Wait until the processes together use less than `busy_below` of a core over `window` seconds
+    (their warm-up is done); returns the seconds waited (at most `timeout`)."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        before = sum(cpu_seconds(p) for p in pids)
+        time.sleep(window)
+        if sum(cpu_seconds(p) for p in pids) - before < busy_below * window:
+            break
+    return time.monotonic() - start
+
+
+class Class:
+    """The running processes: `start()`, then `stop()` (also on an exception)."""
+
+    def __init__(self, processes: int, address: str, port: int, first_app_port: int,
+                 public_host: str | None = None, haproxy: str = "haproxy", log_dir: Path | None = None,
+                 warm: bool = True):
+        self.ports = [first_app_port + i for i in range(processes)]
+        self.bind = f"{address}:{port}"
+        self.public_host = public_host
+        self.haproxy = shutil.which(haproxy) or haproxy
+        self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="lecture-"))
+        self.apps: list[subprocess.Popen] = []
+        self.proxy: subprocess.Popen | None = None
+        self.warm = warm
+        self.warm_s = 0.0
+
+    def start(self) -> None:
+        if not Path(self.haproxy).is_file():
+            raise SystemExit("error: haproxy not found: install it (apt-get install haproxy), or run one "
+                             "process with `make app`")
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for port in self.ports:
+            log = open(self.log_dir / f"app-{port}.log", "w")
+            self.apps.append(subprocess.Popen(app_command(port, self.public_host), cwd=REPO, stdout=log,
+                                              stderr=subprocess.STDOUT))
+        for port in self.ports:
+            wait_healthy(port)
+        if self.warm:  # every process fills its caches before the first student arrives
+            for port in self.ports:
+                open_first_page(port)
+            self.warm_s = wait_quiet(self.pids)
+        cfg = self.log_dir / "haproxy.cfg"
+        cfg.write_text(haproxy_config(self.bind, self.ports))
+        check = subprocess.run([self.haproxy, "-c", "-q", "-f", str(cfg)], capture_output=True, text=True)
+        if check.returncode != 0:
+            raise SystemExit(f"error: haproxy rejected {cfg}: {check.stderr.strip()}")
+        self.proxy = subprocess.Popen([self.haproxy, "-db", "-f", str(cfg)], stdout=open(self.log_dir / "haproxy.log", "w"),
+                                      stderr=subprocess.STDOUT)
+
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.apps]
+
+    def stop(self) -> None:
+        for proc in [self.proxy, *self.apps]:
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+        for proc in [self.proxy, *self.apps]:
+            if proc is not None:
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m deploy.serve_class", description=__doc__.split("\n\n")[0],
+                                epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--processes", type=int, default=2, help="app processes (default 2: one per core of a 2-core machine)")
+    p.add_argument("--address", default="127.0.0.1", help="where students connect (default 127.0.0.1; 0.0.0.0: every network)")
+    p.add_argument("--port", type=int, default=8501, help="the one port students use (default 8501)")
+    p.add_argument("--first-app-port", type=int, default=8601, help="loopback port of the first app process (default 8601)")
+    p.add_argument("--public-host", default=None, help="the address students type, e.g. 192.168.1.20")
+    args = p.parse_args(argv)
+    if not 1 <= args.processes <= 16:
+        raise SystemExit("error: --processes must be from 1 to 16")
+    lecture = Class(args.processes, args.address, args.port, args.first_app_port, args.public_host)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    try:
+        lecture.start()
+        host = args.public_host or ("127.0.0.1" if args.address in ("0.0.0.0", "::") else args.address)
+        print(f"{args.processes} app processes (ports {lecture.ports}, caches warmed in {lecture.warm_s:.0f} s) "
+              f"behind http://{host}:{args.port}; logs in {lecture.log_dir}. Ctrl-C stops them.", flush=True)
+        while all(proc.poll() is None for proc in [lecture.proxy, *lecture.apps]):
+            time.sleep(1)
+        print("error: a process exited; stopping the others", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        lecture.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""deploy/serve_class.py: several app processes behind HAProxy with sticky sessions, driven by the
+load benchmark's simulated students (loopback only)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+
+import pytest
+
+from benchmarks import class_load
+from deploy.serve_class import Class, haproxy_config
+from tests.live_app import free_port, wait_healthy
+
+
+def haproxy() -> str:
+    path = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    if not shutil.os.path.isfile(path):
+        pytest.fail("haproxy not found: install it with `make browser` (apt-get install haproxy); not skipped")
+    return path
+
+
+def test_the_config_is_valid_and_refuses_the_metrics_endpoint(tmp_path):
+    cfg = haproxy_config("127.0.0.1:8501", [8601, 8602])
+    assert "server app1 127.0.0.1:8601 check cookie app1" in cfg and "server app2 127.0.0.1:8602" in cfg
+    assert "{bind}" not in cfg and "{servers}" not in cfg  # every placeholder filled
+    (tmp_path / "h.cfg").write_text(cfg)
+    check = subprocess.run([haproxy(), "-c", "-f", str(tmp_path / "h.cfg")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+
+
+def test_two_processes_serve_a_class_behind_one_address(tmp_path):
+    haproxy()
+    front, *apps = (free_port() for _ in range(3))
+    lecture = Class(2, "127.0.0.1", front, 0, log_dir=tmp_path)
+    lecture.ports = apps
+    try:
+        lecture.start()
+        wait_healthy(front, lecture.proxy)
+        args = class_load.build_parser().parse_args(
+            ["--students", "4", "--duration", "4", "--ramp", "0.5", "--moves", "2", "--rate", "4",
+             "--timeout", "90", "--max-actions", "20", "--table-rows", "2"])
+        summary = class_load.run_async(class_load.run_class(f"http://127.0.0.1:{front}", lecture.pids, args))
+        assert summary["errors"] == 0 and summary["wrong"] == 0 and summary["disconnects"] == 0, summary
+        # Images are kept per process: every one found means every student stuck to their process.
+        assert summary["images"] > 0 and summary["image_errors"] == 0
+        # Round robin: both processes hold sessions (their own metrics, on loopback only).
+        for port in apps:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/metrics", timeout=10) as r:
+                body = r.read().decode()
+            connections = sum(float(line.rsplit(" ", 1)[1]) for line in body.splitlines()
+                              if line.startswith("session_events_total") and 'type="connect"' in line)
+            assert connections >= 1, (port, [ln for ln in body.splitlines() if ln.startswith("session")])
+        # Students cannot read the metrics through the proxy.
+        with pytest.raises(urllib.error.HTTPError) as denied:
+            urllib.request.urlopen(f"http://127.0.0.1:{front}/_stcore/metrics", timeout=10)
+        assert denied.value.code == 403
+    finally:
+        lecture.stop()
+    assert all(p.poll() is not None for p in [lecture.proxy, *lecture.apps])

@@ -1,0 +1,164 @@
+"""Checking a training script's command line before any work starts: a user's mistake gets one
+line naming the option and the fix, never a traceback.
+
+argparse types (`seed`, `positive_int`, `finite_float`, `out_dir`) reject a bad value as argparse
+does (usage, the message, exit status 2); `check_memory` refuses a run whose arrays cannot fit;
+`run_main` turns the errors a user can still cause once the run has started (`RobustnessError`,
+an unwritable folder) into "error: ..." and exit status 2. No torch import: a typo costs nothing.
+
+    p.add_argument("--seed", type=cli.seed, default=0)
+    p.add_argument("--lr", type=cli.finite_float(low=0), default=1e-3)
+    p.add_argument("--n", type=cli.positive_int(10**7), default=1000)
+    p.add_argument("--out", type=cli.out_dir, default=Path("pretrained"))
+    ...
+    cli.check_memory(4 * n * d, "the data matrix (--n x --d float32)")
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from core.errors import InputError, RobustnessError
+
+SEED_MAX = 2**32 - 1  # numpy's legacy seeding and torch.manual_seed both take this range
+GiB = 1024**3
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _integer(text: str) -> int:
+    """An integer, also written as 1e5 or 100000.0; anything fractional or not finite is refused."""
+    text = str(text).strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    value = _number(text)
+    if not value.is_integer():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return int(value)
+
+
+def seed(text: str) -> int:
+    """argparse type: a seed, a whole number in [0, 2**32 - 1]."""
+    value = _integer(text)
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"a seed must be a whole number from 0 to {SEED_MAX}, got {text}")
+    return value
+
+
+def positive_int(maximum: int, minimum: int = 1) -> Callable[[str], int]:
+    """argparse type: a whole number in [minimum, maximum] (sizes, counts, epochs)."""
+
+    def parse(text: str) -> int:
+        value = _integer(text)
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"must be a whole number from {minimum:,} to {maximum:,}, got {text}")
+        return value
+
+    parse.__name__ = "whole number"  # argparse names the type in its messages
+    return parse
+
+
+def finite_float(low: float | None = None, high: float | None = None, low_open: bool = True,
+                 high_open: bool = False) -> Callable[[str], float]:
+    """argparse type: a finite number in the interval (low, high] (open or closed ends as asked).
+
+    Rejects nan and inf, which `type=float` accepts (`--lr inf` used to train and then fail).
+    """
+
+    def parse(text: str) -> float:
+        value = _number(text)
+        below = low is not None and (value <= low if low_open else value < low)
+        above = high is not None and (value >= high if high_open else value > high)
+        if below or above:
+            left = "-inf" if low is None else f"{low:g}"
+            right = "inf" if high is None else f"{high:g}"
+            interval = f"{'(' if low_open or low is None else '['}{left}, {right}{')' if high_open or high is None else ']'}"
+            raise argparse.ArgumentTypeError(f"must be a finite number in {interval}, got {text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def out_dir(text: str) -> Path:
+    """argparse type: a folder that exists or can be created (no file in the way, writable)."""
+    path = Path(text).expanduser()
+    if str(text).strip() == "":
+        raise argparse.ArgumentTypeError("an empty path")
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        where = "is a file" if probe == path else f"lies under {probe}, which is a file"
+        raise argparse.ArgumentTypeError(f"{text} {where}: give a folder")
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{probe} is not writable: give a folder you can write to")
+    return path
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation (MemAvailable; physical memory elsewhere)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 2**63 - 1
+
+
+def check_memory(nbytes: float, what: str, hint: str = "use smaller sizes",
+                 available: int | None = None, fraction: float = 0.8) -> None:
+    """Refuse a run whose arrays need more than `fraction` of the available memory.
+
+    Args:
+        nbytes: the estimated peak bytes. what: what needs them, with its options
+            ("the data, --n x --d float32"). hint: the fix. available: bytes (default: measured).
+    Raises InputError naming the sizes, before anything is allocated.
+    """
+    have = available_memory() if available is None else available
+    if not math.isfinite(nbytes) or nbytes > fraction * have:
+        raise InputError(f"{what} needs {nbytes / GiB:,.1f} GiB, and this machine has "
+                         f"{have / GiB:,.1f} GiB available: {hint}")
+
+
+def given(argv: list[str], option: str) -> bool:
+    """Whether `option` ("--pgd-steps") was typed on the command line (as `--opt v` or `--opt=v`)."""
+    return any(a == option or a.startswith(option + "=") for a in argv)
+
+
+def run_main(body: Callable[[], int | None]) -> int:
+    """Run a script's body; a user's mistake prints "error: ..." and returns 2, without a traceback."""
+    try:
+        return body() or 0
+    except RobustnessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except (NotADirectoryError, FileExistsError, PermissionError, IsADirectoryError) as exc:
+        print(f"error: cannot write {exc.filename or ''}: {exc.strerror or exc}; check --out", file=sys.stderr)
+    except MemoryError:
+        print("error: out of memory: use smaller sizes", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted: the results folder is unchanged (a checkpointed run resumes)", file=sys.stderr)
+        return 130
+    return 2
