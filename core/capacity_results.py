@@ -13,7 +13,7 @@ import numpy as np
 
 import core.pretrained as pretrained
 from core.errors import InputError
-from core.pretrained import PretrainedError, read_json, verify_checksums
+from core.pretrained import PretrainedError, fixes, read_verified_json, verified_path
 from core.specs import ADVERSARIAL_MODELS, MNIST_MODELS
 
 CAPACITY_SUBDIR = "capacity"
@@ -42,25 +42,18 @@ def capacity_dir(root: Path | str | None = None) -> Path:
 
 
 def load_capacity_results(root: Path | str | None = None) -> dict:
-    """results.json of the sweep, after checking every file in the folder against manifest.json."""
+    """results.json of the sweep, after checking it against the folder's manifest.json."""
     folder = capacity_dir(root)
-    manifest = read_json(folder / MANIFEST_FILE, REGENERATE_CAPACITY)
-    sums = manifest.get("sha256") if isinstance(manifest, dict) else None
-    if not isinstance(sums, dict) or RESULTS_FILE not in sums:
-        raise PretrainedError(f"{folder / MANIFEST_FILE} does not list {RESULTS_FILE}: regenerate with "
-                              f"`{REGENERATE_CAPACITY}`")
-    verify_checksums(folder, sums, REGENERATE_CAPACITY)
-    doc = read_json(folder / RESULTS_FILE, REGENERATE_CAPACITY)
+    doc = read_verified_json(folder, RESULTS_FILE, REGENERATE_CAPACITY)
     try:
         networks, grid = doc["networks"], doc["grids"]["eps"]
         for net in networks:
             net["results"]["fgsm"], net["results"]["pgd"], net["param_count"], net["kind"]
     except (KeyError, TypeError):
-        raise PretrainedError(f"{folder / RESULTS_FILE} lacks networks or grids: regenerate it with "
-                              f"`{REGENERATE_CAPACITY}`") from None
+        raise PretrainedError(f"{folder / RESULTS_FILE} lacks networks or grids. "
+                              f"{fixes(folder, REGENERATE_CAPACITY)}") from None
     if not networks or not grid:
-        raise PretrainedError(f"{folder / RESULTS_FILE} holds no networks: regenerate it with "
-                              f"`{REGENERATE_CAPACITY}`")
+        raise PretrainedError(f"{folder / RESULTS_FILE} holds no networks. {fixes(folder, REGENERATE_CAPACITY)}")
     return doc
 
 
@@ -304,14 +297,9 @@ def adversarial_metadata(base: str, root: Path | str | None = None) -> dict:
     """Metadata of the adversarially trained f_n / f_nd, its files checked against the manifest."""
     folder = capacity_dir(root)
     name = adversarial_name(base)
-    manifest = read_json(folder / MANIFEST_FILE, REGENERATE_CAPACITY)
-    sums = manifest.get("sha256") if isinstance(manifest, dict) else None
-    files = [f"{name}.json", f"{name}.onnx", f"{name}.safetensors"]
-    if not isinstance(sums, dict) or any(f not in sums for f in files):
-        raise PretrainedError(f"{folder / MANIFEST_FILE} does not list the files of {name}: regenerate "
-                              f"them with `{REGENERATE_CAPACITY}`")
-    verify_checksums(folder, {f: sums[f] for f in files}, REGENERATE_CAPACITY)
-    return read_json(folder / f"{name}.json", REGENERATE_CAPACITY)
+    for suffix in (".onnx", ".safetensors"):
+        verified_path(folder, name + suffix, REGENERATE_CAPACITY)
+    return read_verified_json(folder, f"{name}.json", REGENERATE_CAPACITY)
 
 
 def load_adversarial_classifier(base: str, root: Path | str | None = None, threads: int | None = None):

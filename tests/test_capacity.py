@@ -180,7 +180,9 @@ def test_a_tampered_file_is_refused(smoke, tmp_path):
 def test_unknown_jobs_and_bad_sizes_are_refused(mnist_root, tmp_path, capsys):
     assert main(["--smoke", "--data-dir", str(mnist_root), "--run-dir", str(tmp_path), "--jobs", "standard_h7"]) == 2
     assert "unknown" in capsys.readouterr().err
-    assert main(["--smoke", "--data-dir", str(mnist_root), "--run-dir", str(tmp_path), "--adv-epochs", "0"]) == 2
+    with pytest.raises(SystemExit) as stop:  # argparse refuses it, before any work
+        main(["--smoke", "--data-dir", str(mnist_root), "--run-dir", str(tmp_path), "--adv-epochs", "0"])
+    assert stop.value.code == 2 and "--adv-epochs" in capsys.readouterr().err
 
 
 # --- shared with the test of the shipped folder -------------------------------------------------

@@ -48,7 +48,6 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -62,11 +61,12 @@ from tqdm.auto import tqdm
 
 from core.adversarial_training import adversarial_step, catastrophic_overfitting, robust_accuracy
 from core.data import load_mnist, mnist_root
-from core.errors import InputError, RobustnessError
-from core.files import atomic_write_bytes, atomic_write_json, sha256_file
+from core.errors import InputError
+from core.files import atomic_write_bytes, atomic_write_json, staged_folder
 from core.models import MLP, build_mlp, load_mlp
-from core.pretrained import PRETRAINED_DIR, model_metadata, verified_model_files, mnist_dir
+from core.pretrained import PRETRAINED_DIR, mnist_dir, model_metadata, verified_model_files, write_manifest
 from core.specs import CAPACITY_WIDTHS, MNIST_MODELS, MLPSpec, capacity_spec
+from training import cli
 from training.mnist import (
     FGSM_EPS,
     TrainConfig,
@@ -82,12 +82,11 @@ COMMAND = "python -m training.capacity"
 FORMAT_VERSION = 1
 CAPACITY_SUBDIR = "capacity"
 RESULTS_FILE = "results.json"
-MANIFEST_FILE = "manifest.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 EVALUATION_FILE = "evaluation.json"
 BATCH_SIZE = 128
 WIDTHS = CAPACITY_WIDTHS
-N_TRAIN = 60_000
+N_TRAIN, N_TEST = 60_000, 10_000
 ADV_SUFFIX = "_adv"  # f_n_adv, f_nd_adv: the adversarially trained talk models, shipped for the app
 
 # Log-midpoint of f_n's and f_nd's widths: narrower nets take f_n's schedule, wider ones f_nd's.
@@ -462,34 +461,12 @@ def run_job(job: Job, cfg: RunConfig, data: Data, device: torch.device) -> dict:
 
 
 def write_results_folder(out: Path, files: dict[str, bytes]) -> dict[str, str]:
-    """Write a results folder as a whole: build it beside `out`, then swap it in by renames.
-
-    Readers see the old folder or the new one, never a mix. Returns the sha256 of every file; a
-    manifest.json listing them is written last, inside the staged folder.
-    """
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.staging."))
-    try:
-        sums = {}
+    """Write a results folder as a whole (`core.files.staged_folder`: readers see the old folder or
+    the new one, never a mix), its manifest.json of checksums last. Returns the checksums."""
+    with staged_folder(Path(out), keep_existing=False) as stage:
         for name, data in files.items():
-            atomic_write_bytes(staging / name, data)
-            sums[name] = sha256_file(staging / name)
-        atomic_write_json(staging / MANIFEST_FILE, {
-            "format": FORMAT_VERSION, "description": f"sha256 of every file in this folder ({COMMAND})",
-            "created": _now(), "sha256": sums})
-        os.chmod(staging, 0o755)
-        old = None
-        if out.exists():
-            old = out.parent / f".{out.name}.old.{os.getpid()}"
-            os.replace(out, old)
-        os.replace(staging, out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        return sums
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+            atomic_write_bytes(stage / name, data)
+        return write_manifest(stage, "training.capacity")
 
 
 def half_precision_check(model: MLP, data: Data, cfg: EvalConfig, device: torch.device) -> tuple[MLP, dict]:
@@ -639,7 +616,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n\n")[0],
                                 epilog="Full run: python -m training.capacity --data-dir ../shared/data "
                                        "--out pretrained")
-    p.add_argument("--widths", type=int, nargs="+", default=list(WIDTHS),
+    p.add_argument("--widths", type=cli.positive_int(100_000), nargs="+", default=list(WIDTHS),
                    help=f"hidden widths h (default: {' '.join(map(str, WIDTHS))})")
     p.add_argument("--zero-loss", nargs="*", default=list(MNIST_MODELS), choices=list(MNIST_MODELS),
                    help="talk models retrained to the lower loss target (default: f_n f_nd; none: no argument)")
@@ -648,35 +625,35 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: every job of --widths and --zero-loss")
     p.add_argument("--data-dir", default=None,
                    help="folder holding MNIST/raw (default: $MNIST_ROOT, else ./data)")
-    p.add_argument("--out", default=None,
+    p.add_argument("--out", type=cli.out_dir, default=None,
                    help="root of the artifacts, written to <out>/capacity; nothing is written without it")
-    p.add_argument("--run-dir", default=None,
+    p.add_argument("--run-dir", type=cli.out_dir, default=None,
                    help="checkpoints and cached evaluations (default: runs/capacity, or runs/capacity_smoke)")
     p.add_argument("--shipped", default=None,
                    help=f"root of the shipped f_n / f_nd (default: {PRETRAINED_DIR})")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                    help="auto: CUDA when available")
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default: 2)")
-    p.add_argument("--adv-epochs", type=int, default=10, help="adversarial training epochs (default: 10)")
+    p.add_argument("--threads", type=cli.positive_int(256), default=2, help="torch CPU threads (default: 2)")
+    p.add_argument("--adv-epochs", type=cli.positive_int(10_000), default=10, help="adversarial training epochs (default: 10)")
     p.add_argument("--adv-method", default="fgsm_rs", choices=["fgsm_rs", "pgd"],
                    help="fgsm_rs (Wong et al. 2020, default) or pgd (Madry et al. 2018)")
-    p.add_argument("--adv-eps", type=float, default=0.1, help="adversarial training budget (default: 0.1)")
-    p.add_argument("--adv-lr-decay", type=float, default=0.8,
+    p.add_argument("--adv-eps", type=cli.finite_float(low=0, high=1), default=0.1, help="adversarial training budget (default: 0.1)")
+    p.add_argument("--adv-lr-decay", type=cli.finite_float(low=0, high=1), default=0.8,
                    help="lr factor per adversarial epoch (default: 0.8)")
-    p.add_argument("--check-size", type=int, default=1000,
+    p.add_argument("--check-size", type=cli.positive_int(N_TRAIN), default=1000,
                    help="training images in the per-epoch PGD check (default: 1000)")
-    p.add_argument("--standard-cap", nargs=2, type=int, default=None, metavar=("F_N_SCHEDULE", "F_ND_SCHEDULE"),
+    p.add_argument("--standard-cap", nargs=2, type=cli.positive_int(10_000), default=None, metavar=("F_N_SCHEDULE", "F_ND_SCHEDULE"),
                    help="epoch caps of the standard runs on f_n's and f_nd's schedule "
                         "(default: 100 30, the shipped caps)")
-    p.add_argument("--zero-loss-target", type=float, default=1e-5,
+    p.add_argument("--zero-loss-target", type=cli.finite_float(low=0), default=1e-5,
                    help="loss target of --zero-loss (default: 1e-5)")
-    p.add_argument("--zero-loss-cap", nargs=2, type=int, default=None, metavar=("F_N", "F_ND"),
+    p.add_argument("--zero-loss-cap", nargs=2, type=cli.positive_int(10_000), default=None, metavar=("F_N", "F_ND"),
                    help="epoch caps of the zero-loss runs (default: 150 40)")
-    p.add_argument("--pgd-subset", type=int, default=2000,
+    p.add_argument("--pgd-subset", type=cli.positive_int(N_TEST, minimum=0), default=2000,
                    help="PGD on a seeded subset of N test images, 0 for all (default: 2000, as training.mnist)")
-    p.add_argument("--pgd-steps", type=int, default=10, help="PGD iterations of the evaluation (default: 10)")
-    p.add_argument("--test-size", type=int, default=None, help="evaluate on a seeded subset of N test images")
-    p.add_argument("--train-size", type=int, default=None, help="train on the first N training images")
+    p.add_argument("--pgd-steps", type=cli.positive_int(10_000), default=10, help="PGD iterations of the evaluation (default: 10)")
+    p.add_argument("--test-size", type=cli.positive_int(N_TEST), default=None, help="evaluate on a seeded subset of N test images")
+    p.add_argument("--train-size", type=cli.positive_int(N_TRAIN), default=None, help="train on the first N training images")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                    help="continue from the checkpoints in --run-dir (default: on)")
     p.add_argument("--smoke", action="store_true",
@@ -731,12 +708,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; errors a user can cause are printed without a traceback."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    try:
-        run(config_from_args(args), argv)
-    except RobustnessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return cli.run_main(lambda: run(config_from_args(args), argv) and 0)
 
 
 if __name__ == "__main__":
