@@ -169,9 +169,14 @@ TALK_TRAININGS: dict[str, dict[str, MLPSpec]] = {
 }
 
 
+# Every talk model by name, normally and adversarially trained: what the app's pages can show.
+TALK_MODELS: dict[str, MLPSpec] = {**MNIST_MODELS, **ADVERSARIAL_MODELS}
+
+
 def talk_models(training: str) -> tuple[MLPSpec, ...]:
     """f_n and f_nd as trained normally ("standard") or adversarially ("adversarial")."""
     try:
         return tuple(TALK_TRAININGS[training].values())
     except (KeyError, TypeError):
-        raise UnknownModelError(f"unknown training {training!r}: choose one of {', '.join(TALK_TRAININGS)}") from None
+        raise UnknownModelError(f"unknown training {training!r}: choose one of "
+                                f"{', '.join(TALK_TRAININGS)}") from None

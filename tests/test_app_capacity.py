@@ -170,3 +170,48 @@ def test_the_page_never_imports_torch(shipped):
                           env=env, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "NO_TORCH" in proc.stdout
+
+
+# --- the adversarially trained f_n and f_nd on the draw page and in the MNIST gallery -------------
+
+
+def test_the_draw_page_attacks_the_adversarially_trained_models(shipped):
+    import numpy as np
+
+    from core.pretrained import load_sample
+    from core.specs import ADVERSARIAL_MODELS
+
+    images, labels = load_sample(shipped)
+    pick = 7
+    at = AppTest.from_file(str(REPO / "pages/draw.py"), default_timeout=TIMEOUT)
+    for k, v in {"draw_source": "Pick a test digit", "draw_pick": str(pick), "draw_training": "adversarial"}.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    assert at.radio(key="draw_training").value == "adversarial"
+    said = " ".join(m.value for m in at.markdown)
+    for spec in ADVERSARIAL_MODELS.values():
+        clf = cr.load_classifier(spec.name, shipped)
+        pred = int(np.argmax(clf.predict_proba(images[pick:pick + 1])[0]))
+        assert spec.label in said and f"says **{pred}**" in said
+    # Back to the talk's networks: their labels, not the robust ones.
+    at.radio(key="draw_training").set_value("standard").run()
+    said = " ".join(m.value for m in at.markdown)
+    assert MNIST_MODELS["f_n"].label in said and ADVERSARIAL_MODELS["f_n_adv"].label not in said
+
+
+def test_the_mnist_gallery_shows_the_adversarially_trained_models(shipped):
+    from core.attacks import fgsm_sweep
+    from core.pretrained import load_sample
+    from core.specs import ADVERSARIAL_MODELS
+
+    images, labels = load_sample(shipped)
+    at = AppTest.from_file(str(REPO / "pages/mnist.py"), default_timeout=TIMEOUT)
+    at.query_params["mnist_training"] = "adversarial"
+    at.query_params["mnist_eps"] = "0.1"
+    at.run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    line = next(m.value for m in at.markdown if m.value.startswith("On all"))
+    for spec in ADVERSARIAL_MODELS.values():
+        acc = fgsm_sweep(cr.load_classifier(spec.name, shipped), images, labels, [0.1])[0].accuracy
+        assert spec.label in line and f"**{100 * acc:.1f}%** correct" in line
