@@ -32,6 +32,7 @@ MEASURE_LABELS = {
     "PGD": "test accuracy under PGD",
 }
 MEMORIZED = 1.0  # training accuracy of a net that fits every training image
+NOT_LEARNED = 0.2  # below this clean training accuracy a net learned next to nothing (chance: ~0.1)
 # The two training lengths of the talk models: the shipped run, and the rerun past its rule.
 SHORT_LABEL = "shipped: stopped at loss 1e-3"
 LONG_LABEL = "rerun towards loss 0"
@@ -235,6 +236,15 @@ def findings(doc: dict, eps: float) -> list[str]:
             f"{_pct(a1[0])} (h = {a1[2]['hidden']:,}) clean training accuracy and {_pct(a0[1])} to "
             f"{_pct(a1[1])} clean test accuracy."
         )
+        stuck = [net for net in adv if net["results"]["train_accuracy"] < NOT_LEARNED]
+        if stuck:
+            widths = ", ".join(f"{net['hidden']:,}" for net in stuck)
+            out.append(
+                f"At h = {widths} adversarial training did not get off the ground: clean training accuracy "
+                f"{', '.join(_pct(net['results']['train_accuracy']) for net in stuck)}, about what "
+                "predicting one class for every image gives (a net too small to fit the data robustly, "
+                "as Madry et al. saw on MNIST)."
+            )
         overfit = [net["hidden"] for net in adv if net["training"].get("catastrophic_overfitting_epoch")]
         out.append("Catastrophic overfitting (PGD accuracy collapsing during FGSM training) was detected "
                    f"at h = {', '.join(map(str, overfit))}; those nets keep their best epoch."

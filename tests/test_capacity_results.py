@@ -70,3 +70,13 @@ def test_the_threshold_is_where_every_wider_net_fits():
     text = cr.findings(d, 0.1)[0]
     assert text.startswith("Standard training fits every training image from h = 64 (p = 50,890, 0.85 n)")
     assert "(h = 16 also fits it)" in text and "narrower net stops short at 99.0%" in text
+
+
+def test_a_net_that_learned_nothing_is_named():
+    d = doc([net("standard", 16, 0.97, 0.95, [0.95, 0.2, 0.01]),
+             net("standard", 151, 1.0, 0.98, [0.98, 0.3, 0.02]),
+             net("adversarial", 16, 0.1124, 0.1135, [0.1135, 0.1135, 0.1135]),
+             net("adversarial", 151, 0.99, 0.98, [0.98, 0.9, 0.85])])
+    text = " ".join(cr.findings(d, 0.1))
+    assert "At h = 16 adversarial training did not get off the ground: clean training accuracy 11.2%" in text
+    assert "h = 151 adversarial" not in text
