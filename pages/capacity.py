@@ -1,6 +1,7 @@
 """Robustness against size: accuracy of MNIST MLPs of every width, trained normally and adversarially."""
 
 import altair as alt
+import pandas  # noqa: F401  (see below)
 import streamlit as st
 
 from core import capacity_results as cr
@@ -11,6 +12,9 @@ from pages.navigation import keep_talk_navigation
 from pages.sharing import TalkSettings, chart_with_downloads, what_to_notice
 
 keep_talk_navigation()
+# pandas is imported above, fully, before any chart is built: altair looks pandas up in sys.modules
+# without importing it, and on a fresh server the warm-up thread (pages/warmup.py) may be halfway
+# through importing it ("partially initialized module 'pandas' has no attribute 'Timestamp'").
 
 SMALL, BIG = MNIST_MODELS["f_n"], MNIST_MODELS["f_nd"]
 TALK_EPS = 0.1
