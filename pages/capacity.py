@@ -122,7 +122,7 @@ def figure(root: str) -> None:
         return
     eps = st.select_slider("eps: largest change of any pixel (the talk's grid)", options=grid,
                            format_func=lambda e: f"{e:.3f}", **TALK.bind("eps"))
-    what_to_notice(" ".join(cr.findings(doc, eps)))
+    what_to_notice("\n" + "\n".join(f"- {line}" for line in cr.findings(doc, eps)))
     rows = cr.sweep_rows(doc, eps)
     pgd = doc["settings"]["pgd"]
     chart_with_downloads(
