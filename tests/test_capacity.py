@@ -149,6 +149,9 @@ def test_smoke_writes_a_checked_results_folder(smoke):
     by = {n["name"]: n for n in doc["networks"]}
     assert "not retrained" in by["standard_h151"]["training"]["source"]
     assert by["adversarial_h16"]["training"]["epochs"] == 2
+    # Where the epochs were computed: one process, both epochs, with its device and threads.
+    (session,) = by["adversarial_h16"]["training"]["trained_in"]
+    assert session["epochs"] == [1, 2] and session["device"].startswith("cpu") and session["threads"] >= 1
     assert by["zero_loss_f_n"]["training"]["config"]["target_loss"] == 1e-5
 
 

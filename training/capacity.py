@@ -408,10 +408,34 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+SESSIONS_FILE = "trained_in.json"
+
+
+def _checkpoint_epoch(folder: Path) -> int:
+    """Epochs already in a job's checkpoint (0 when there is none)."""
+    path = Path(folder) / CHECKPOINT_FILE
+    return int(load_checkpoint(path)["epoch"]) if path.is_file() else 0
+
+
+def record_session(folder: Path, before: int, after: int, device: torch.device) -> list[dict]:
+    """The processes that trained a job: device, threads, epochs and load, one entry per process
+    that added epochs to its checkpoint (kept in `<folder>/trained_in.json`), so a job resumed or
+    gathered by another process still records where its epochs were computed."""
+    path = Path(folder) / SESSIONS_FILE
+    sessions = json.loads(path.read_text()) if path.is_file() else []
+    if after > before:
+        sessions.append({"device": device_description(device), "threads": torch.get_num_threads(),
+                         "epochs": [before + 1, after], "load_average_at_end": round(os.getloadavg()[0], 2),
+                         "finished": _now()})
+        atomic_write_json(path, sessions)
+    return sessions
+
+
 def run_job(job: Job, cfg: RunConfig, data: Data, device: torch.device) -> dict:
     """Train (or load) one network, evaluate it, and return its JSON record plus the model."""
     spec, folder = job.spec, cfg.run_dir / job.name
     t0 = time.perf_counter()
+    before = _checkpoint_epoch(folder)
     if job.shipped:
         _, meta = verified_model_files(spec.name, cfg.shipped_root)
         model = load_mlp(spec, mnist_dir(cfg.shipped_root) / spec.weights_file).to(device)
@@ -450,9 +474,10 @@ def run_job(job: Job, cfg: RunConfig, data: Data, device: torch.device) -> dict:
                     "history": res.history}
         if job.kind == "standard":
             training["schedule_of"] = schedule_of(job.hidden)
-    training.setdefault("device", device_description(device))
-    training.setdefault("threads", torch.get_num_threads())
-    training.setdefault("load_average_at_end", round(os.getloadavg()[0], 2))
+    if not job.shipped:
+        sessions = record_session(folder, before, training["epochs"], device)
+        training["trained_in"] = sessions
+        training["device"] = "; ".join(dict.fromkeys(f"{s['device']}" for s in sessions)) or "unknown"
     results = evaluate_cached(model, job.name, folder, data, cfg.evaluation, device)
     tqdm.write(f"[{job.name}] done in {time.perf_counter() - t0:.0f} s (load average {os.getloadavg()[0]:.2f})")
     record = {"name": job.name, "kind": job.kind, "hidden": job.hidden, "param_count": spec.param_count,
