@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 import core.pretrained as pretrained
 from core.files import sha256_file
+from core.pretrained import write_manifest
 from core.random_data_results import METADATA_FILE, ROWS_FILE, SHIPPED_GRIDS, rows_to_csv
 from core.specs import get_width_rule
 
@@ -57,6 +58,7 @@ def write_sweep(root: Path, grad, memorized=lambda d, rule, seed: True, grid: st
             "sources": [{"file": f"{grid}.jsonl", "sha256": "0" * 64}],
             "sha256": {ROWS_FILE: sha256_file(folder / ROWS_FILE)}}
     (folder / METADATA_FILE).write_text(json.dumps(meta))
+    write_manifest(folder, "test")
     return folder
 
 
@@ -157,22 +159,25 @@ def test_a_sweep_that_does_not_separate_the_rules_is_read_as_such(tmp_path, monk
     assert "As the paper predicts" not in text
 
 
-@pytest.mark.parametrize("damage", ["missing", "corrupt", "smoke"])
+@pytest.mark.parametrize("damage", ["missing", "corrupt", "no manifest", "smoke"])
 def test_a_damaged_sweep_shows_the_fix_and_the_rest_of_the_page_works(law_sweep, damage):
     folder = SHIPPED_GRIDS["laptop"].path(law_sweep)
     if damage == "missing":
         (folder / METADATA_FILE).unlink()
     elif damage == "corrupt":
         (folder / ROWS_FILE).write_text("d,rule\n1,2\n")
-    else:  # the output of a --smoke run put in place of the shipped results
+    elif damage == "no manifest":
+        (folder / "manifest.json").unlink()
+    else:  # the output of a --smoke run put in place of the shipped results, manifest and all
         meta = json.loads((folder / METADATA_FILE).read_text())
         (folder / METADATA_FILE).write_text(json.dumps({**meta, "preset": "smoke"}))
+        write_manifest(folder, "training.random_data --smoke")
     at = run_page()
     assert not at.exception, at.exception
     errors = [e.value for e in at.error]
     assert len(errors) == 1, errors
-    assert "git checkout -- pretrained/random_data/laptop_n2000" in errors[0]
-    assert "python -m training.random_data" in errors[0]
+    assert errors[0].index("Quick fix") < errors[0].index("Slow fix: regenerate them with "
+                                                          "`python -m training.random_data --quick")
     assert len(at.get("vega_lite_chart")) == 3  # the paper's grid and the control are still drawn
     assert at.button(key="random_run") is not None  # the live experiment is still there
 
