@@ -42,6 +42,10 @@ EXPECTED_LABEL = "d / √(n − d − 2): expected ‖β‖ for random labels"
 EXPECTED_COLOR = "#555555"
 SPLIT_HEIGHT = 330
 
+POINT_COLUMNS = ("d", "√d", "grad_max", "series", "run", "seed", "k", "p", "steps", "train_mse",
+                 "ls_slope_norm", "lin_norm", "nonlin_max")
+ROUNDING = 4  # decimals kept in a chart's inline data
+
 # (Vega-Lite spec, the numbers behind it, file stem of its downloads)
 Figure = tuple[dict, pd.DataFrame, str]
 
@@ -65,7 +69,7 @@ def rows_frame(rows: list[dict]) -> pd.DataFrame:
 
 def fit_frame(readings, d_values: np.ndarray) -> pd.DataFrame:
     parts = []
-    grid = np.linspace(float(np.min(d_values)), float(np.max(d_values)), 120)
+    grid = np.linspace(float(np.min(d_values)), float(np.max(d_values)), 40)
     for rd in readings.values():
         if rd.fitted:
             parts.append(pd.DataFrame({"d": grid, "√d": np.sqrt(grid), "value": rd.line(grid),
@@ -95,12 +99,16 @@ def sweep_figures(rows: list[dict], stem: str, height: int = 320, with_ls: bool 
     shape = alt.Shape("run:N", scale=alt.Scale(
         domain=["memorized", "not memorized"], range=["circle", "cross"]),
         legend=alt.Legend(orient="bottom", title=None, direction="vertical", labelLimit=320))
-    tooltip = ["d:Q", "width rule:N", "seed:Q", "k:Q", "p:Q", "steps:Q", "memorized:N",
+    tooltip = ["d:Q", alt.Tooltip("series:N", title="width rule"), "seed:Q", "k:Q", "p:Q", "steps:Q", "run:N",
                alt.Tooltip("train_mse:Q", format=".3f"), alt.Tooltip("grad_max:Q", format=".2f"),
                alt.Tooltip("ls_slope_norm:Q", title="‖β‖ (least squares)", format=".2f"),
                alt.Tooltip("lin_norm:Q", title="linear part", format=".2f"),
                alt.Tooltip("nonlin_max:Q", title="rest", format=".2f")]
-    points_frame = frame.assign(series=frame["width rule"])
+    # Only what the marks and tooltips use, rounded: the spec goes to every student on every page
+    # open (the CSV download keeps every column at full precision).
+    points_frame = frame.assign(series=frame["width rule"])[
+        list(POINT_COLUMNS)].round(ROUNDING)
+    fits = fits.round(ROUNDING)
     figures = []
     for xname in axes:
         x = alt.X(f"{xname}:Q", title="√d" if xname == "√d" else "input dimension d")
@@ -110,7 +118,7 @@ def sweep_figures(rows: list[dict], stem: str, height: int = 320, with_ls: bool 
             tooltip=tooltip)
         layers = [alt.Chart(fits).mark_line(size=2).encode(x=x, y=y, color=color), points]
         if with_ls:
-            layers.append(alt.Chart(ls_frame(frame)).mark_line(size=2, strokeDash=[6, 3]).encode(
+            layers.append(alt.Chart(ls_frame(frame).round(ROUNDING)).mark_line(size=2, strokeDash=[6, 3]).encode(
                 x=x, y=y, color=color, tooltip=["d:Q", alt.Tooltip("value:Q", title="‖β‖", format=".2f")]))
         suffix = "sqrt-d" if xname == "√d" else "d"
         figures.append((alt.layer(*layers).properties(height=height).to_dict(),
@@ -183,6 +191,7 @@ def split_figure(rows: list[dict], rule: str, stem: str, height: int = SPLIT_HEI
                       legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=360))
     x = alt.X("√d:Q", title="√d")
     y = alt.Y("value:Q", title="gradient norm")
+    frame = frame.round(ROUNDING)
     measured = frame[frame["stat"] != "expected"]
     lines = alt.Chart(measured).mark_line(point=True, size=2).encode(
         x=x, y=y, color=color, tooltip=["d:Q", "series:N", alt.Tooltip("value:Q", format=".2f")])

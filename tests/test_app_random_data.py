@@ -107,12 +107,12 @@ def test_both_grids_are_plotted_against_sqrt_d_and_d_with_fits_and_the_least_squ
                     and set(f["series"]) <= {get_width_rule("f_n").label, get_width_rule("f_nd").label})
         ls = next(f for f in frames if "value" in f.columns and set(f["series"]) == {LS_LABEL})
         assert len(runs) == len(D_GRID) * 2 * 2
-        assert set(runs["width rule"]) == {get_width_rule("f_n").label, get_width_rule("f_nd").label}
+        assert set(runs["series"]) == {get_width_rule("f_n").label, get_width_rule("f_nd").label}
         assert (runs["run"] != "memorized").sum() == 1  # the one failed run is drawn, marked
         assert json.loads(chart.proto.spec)["layer"][0]["encoding"]["x"]["field"] == x
         flat = fits[fits["series"] == get_width_rule("f_nd").label]["value"]
-        assert np.allclose(flat, 3.005, atol=1e-6)
-        assert np.allclose(ls["value"], ls["d"] / np.sqrt(400 - ls["d"]))
+        assert np.allclose(flat, 3.005, atol=1e-4)  # chart data are rounded to 4 decimals
+        assert np.allclose(ls["value"], ls["d"] / np.sqrt(400 - ls["d"]), atol=1e-4)
     grid_text = " ".join(m.value for m in at.markdown)
     assert "d from 10 to 250 (5 values)" in grid_text and "20 runs" in grid_text
 
@@ -122,12 +122,12 @@ def test_the_split_figure_and_the_control_are_drawn_from_their_grids(law_sweep):
     split, control = at.get("vega_lite_chart")[4:6]
     frame = pd.concat(chart_frames(split))
     lin = frame[frame["stat"] == "lin_norm"].sort_values("d")
-    assert np.allclose(lin["value"], 0.1 * np.array(D_GRID))  # the f_nd rows' linear part
+    assert np.allclose(lin["value"], 0.1 * np.array(D_GRID), atol=1e-4)  # the f_nd rows' linear part
     expected = frame[frame["stat"] == "expected"]
-    assert np.allclose(expected["value"], expected["d"] / np.sqrt(400 - expected["d"] - 2))
+    assert np.allclose(expected["value"], expected["d"] / np.sqrt(400 - expected["d"] - 2), atol=1e-3)
     assert {"grad_max", "lin_norm", "nonlin_max", "grad_max_init", "ls_slope_norm"} <= set(frame["stat"])
     runs = next(f for f in chart_frames(control) if "grad_max" in f.columns)
-    assert set(runs["activation"]) == {"abs"}
+    assert np.allclose(runs["grad_max"], 3.0 + 0.01 * runs["seed"])  # the control's own rows
     text = " ".join(m.value for m in at.markdown)
     assert "its linear part ‖mean gradient‖ by" in text  # the split's sentences
     assert "The control's reading" in text and "As the paper predicts" in text
