@@ -7,9 +7,10 @@ sqrt(d) when k = 10 n / d (p ~ 10 n) and stays roughly flat when k = n (p ~ n d)
 Three grids are shipped (`SHIPPED_GRIDS`), each in its own folder under pretrained/random_data/,
 written by `python -m training.random_data ... --out <folder>`:
 
-    sweep.csv    one row per (d, width rule, seed), columns `COLUMNS`
-    sweep.json   metadata: grid, n, seeds, settings, devices, wall time, versions, command, fits,
-                 and the sha256 of sweep.csv
+    sweep.csv       one row per (d, width rule, seed), columns `COLUMNS`
+    sweep.json      metadata: grid, n, seeds, settings, devices, wall time, versions, command, fits,
+                    and the sha256 of sweep.csv
+    manifest.json   the sha256 of both, which the app checks (`core.pretrained.verified_path`)
 
 numpy and json only, so the app can read them without torch.
 """
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -26,8 +26,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from core.errors import InputError
-from core.files import sha256_file
-from core.pretrained import PRETRAINED_DIR, RANDOM_DATA_SUBDIR, PretrainedError
+from core.pretrained import (
+    PRETRAINED_DIR, RANDOM_DATA_SUBDIR, PretrainedError, fixes, read_verified_json, verified_path,
+)
 
 ROWS_FILE = "sweep.csv"
 METADATA_FILE = "sweep.json"
@@ -82,10 +83,9 @@ class ShippedGrid:
     def path(self, root: Path | None = None) -> Path:
         return random_data_dir(root) / self.folder
 
-    def fix(self) -> str:
+    def fix(self, root: Path | None = None) -> str:
         """What to do when its files are missing or damaged: the quick fix first, then the slow one."""
-        return (f"restore the shipped files with `git checkout -- pretrained/{RANDOM_DATA_SUBDIR}/"
-                f"{self.folder}`, or regenerate them with `{self.regenerate}`")
+        return fixes(self.path(root), self.regenerate)
 
 
 SHIPPED_GRIDS: dict[str, ShippedGrid] = {
@@ -166,36 +166,29 @@ def rows_from_csv(text: str) -> list[dict]:
 def load_random_data_sweep(root: Path | None = None, grid: str = "laptop") -> tuple[list[dict], dict]:
     """A shipped sweep: rows (one dict per (d, rule, seed), keys as `COLUMNS`) and its metadata.
 
+    Both files are checked against the folder's manifest.json first (`core.pretrained`).
+
     Args:
         root: the pretrained folder (default `PRETRAINED_DIR`).
         grid: which shipped sweep (`SHIPPED_GRIDS`: "paper", "laptop" or "control").
     Raises:
-        PretrainedError: a file is missing, does not match its checksum, cannot be parsed, or is
-        the output of a `--smoke` run; the message says how to restore or regenerate it.
+        PretrainedError: a file or the manifest is missing, a file does not match its checksum or
+        cannot be parsed, or the folder holds the output of a `--smoke` run; the message gives the
+        quick fix (restore from git) and the slow one (the command that regenerates it).
     """
     spec = get_shipped_grid(grid)
     folder = spec.path(root)
-    meta_path, rows_path = folder / METADATA_FILE, folder / ROWS_FILE
-    for path in (meta_path, rows_path):
-        if not path.is_file():
-            raise PretrainedError(f"{path} is missing: {spec.fix()}")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise PretrainedError(f"{meta_path} is corrupt ({exc}): {spec.fix()}") from None
-    checksums = meta.get("sha256") if isinstance(meta, dict) else None
-    if not isinstance(checksums, dict) or ROWS_FILE not in checksums:
-        raise PretrainedError(f"{meta_path} lists no checksum for {ROWS_FILE}: {spec.fix()}")
+    meta = read_verified_json(folder, METADATA_FILE, spec.regenerate)
+    if not isinstance(meta, dict):
+        raise PretrainedError(f"{folder / METADATA_FILE} is not a sweep's metadata. {spec.fix(root)}")
     if meta.get("preset") == "smoke":
         raise PretrainedError(f"{folder} holds the output of a --smoke run (a tiny pipeline test, not "
-                              f"a result): {spec.fix()}")
-    if sha256_file(rows_path) != checksums[ROWS_FILE]:
-        raise PretrainedError(f"{rows_path} does not match the checksum in {METADATA_FILE} (corrupt "
-                              f"or edited): {spec.fix()}")
+                              f"a result). {spec.fix(root)}")
+    rows_path = verified_path(folder, ROWS_FILE, spec.regenerate)
     try:
         rows = rows_from_csv(rows_path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise PretrainedError(f"{rows_path} is corrupt ({exc}): {spec.fix()}") from None
+        raise PretrainedError(f"{rows_path} is corrupt ({exc}). {spec.fix(root)}") from None
     return rows, meta
 
 

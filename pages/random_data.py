@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 import core.pretrained as pretrained
 from core.errors import RobustnessError
-from core.linear_part import expected_ls_slope_norm
 from core.live_training import TrainingQueue
 from core.random_data_live import MiniSweepConfig
-from core.random_data_results import METADATA_FILE, ROWS_FILE, SHIPPED_GRIDS, load_random_data_sweep
-from core.robustness_law import law_lower_bound
-from core.specs import WIDTH_RULES
 from core.sweep_reading import read_split, read_sweep, split_text, verdict
+from pages import random_data_charts as charts
 from pages.navigation import keep_talk_navigation
-from pages.sharing import TalkSettings, chart_with_downloads, what_to_notice
+from pages.random_data_charts import RULES
+from pages.sharing import TalkSettings, what_to_notice
 
 keep_talk_navigation()
 
-RULES = ("f_n", "f_nd")  # p ~ 10 n first: the one the law says must be steep
 LIVE_DIMS = [10, 20, 40, 80, 160, 320, 640]
 # The live run's network: the experiment, or the even control.
 NETWORKS = {
@@ -31,47 +24,9 @@ NETWORKS = {
     "abs": ("|u|, no hidden biases, no batch norm (the control)",
             dict(activation="abs", hidden_bias=False, batchnorm=False)),
 }
-# Generic curves get neutral colours: orange and blue mean the two models (width rules) only.
-LS_LABEL = "‖β‖: least-squares slope of the data"
-SPLIT_SERIES = {
-    "grad_max": ("maximum gradient", "#000000"),
-    "lin_norm": ("linear part ‖mean ∇f‖", "#CC79A7"),
-    "nonlin_max": ("the rest: max ‖∇f − mean ∇f‖", "#009E73"),
-    "grad_max_init": ("maximum gradient at initialization", "#999999"),
-    "ls_slope_norm": (LS_LABEL, "#7F6000"),
-}
-EXPECTED_LABEL = "d / √(n − d − 2): expected ‖β‖ for random labels"
 
 TALK = TalkSettings("random", {"live_n": 300, "live_dims": [20, 80, 320], "live_seeds": 1,
                                "live_net": "relu", "split_rule": "f_nd"})
-
-
-@st.cache_data(show_spinner="Reading the shipped sweep...", max_entries=16)
-def shipped_sweep(root: str, grid: str, stamp: tuple) -> tuple[list[dict], dict]:
-    """One shipped sweep's rows and metadata; `stamp` (file sizes and times) refreshes the cache."""
-    return load_random_data_sweep(Path(root), grid)
-
-
-def file_stamp(root: str, grid: str) -> tuple:
-    folder = SHIPPED_GRIDS[grid].path(Path(root))
-    out = []
-    for name in (ROWS_FILE, METADATA_FILE):
-        try:
-            st_ = (folder / name).stat()
-            out.append((name, st_.st_size, st_.st_mtime_ns))
-        except OSError:
-            out.append((name, None, None))
-    return tuple(out)
-
-
-def load(grid: str) -> tuple[list[dict] | None, dict | None]:
-    """A shipped sweep, or (None, None) after showing its error (the rest of the page still works)."""
-    root = str(pretrained.PRETRAINED_DIR)
-    try:
-        return shipped_sweep(root, grid, file_stamp(root, grid))
-    except RobustnessError as exc:
-        st.error(str(exc), icon=":material/error:")
-        return None, None
 
 
 @st.cache_resource
@@ -80,114 +35,12 @@ def training_queue() -> TrainingQueue:
     return TrainingQueue()
 
 
-def series_scale(extra: tuple[tuple[str, str], ...] = ()) -> alt.Scale:
-    rules = [WIDTH_RULES[r] for r in RULES]
-    return alt.Scale(domain=[r.label for r in rules] + [e[0] for e in extra],
-                     range=[r.color for r in rules] + [e[1] for e in extra])
-
-
-def rows_frame(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows)
-    frame["width rule"] = frame["rule"].map(lambda r: WIDTH_RULES[r].label)
-    frame["√d"] = np.sqrt(frame["d"].astype(float))
-    frame["run"] = np.where(frame["memorized"], "memorized", "not memorized")
-    return frame
-
-
-def fit_frame(readings, d_values: np.ndarray) -> pd.DataFrame:
-    parts = []
-    grid = np.linspace(float(np.min(d_values)), float(np.max(d_values)), 120)
-    for rd in readings.values():
-        if rd.fitted:
-            parts.append(pd.DataFrame({"d": grid, "√d": np.sqrt(grid), "value": rd.line(grid),
-                                       "series": rd.label}))
-    if not parts:
-        return pd.DataFrame(columns=["d", "√d", "value", "series"])
-    return pd.concat(parts, ignore_index=True)
-
-
-def ls_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The least-squares slope norm per d (a property of the data: the same for both rules)."""
-    ls = frame.groupby("d", as_index=False)["ls_slope_norm"].mean()
-    ls["√d"] = np.sqrt(ls["d"].astype(float))
-    ls["series"] = LS_LABEL
-    return ls.rename(columns={"ls_slope_norm": "value"}).dropna()
-
-
-def sweep_charts(frame: pd.DataFrame, stem: str, height: int = 320, with_ls: bool = False,
-                 axes: tuple[str, ...] = ("√d", "d")) -> None:
-    """The maximum random gradient against sqrt(d) (and d), runs as points, fits as lines; with
-    with_ls, the least-squares slope norm of the same data as a grey line."""
-    readings = read_sweep(frame.to_dict("records"), RULES)
-    fits = fit_frame(readings, frame["d"].to_numpy())
-    extra = ((LS_LABEL, SPLIT_SERIES["ls_slope_norm"][1]),) if with_ls else ()
-    color = alt.Color("series:N", scale=series_scale(extra), title=None,
-                      legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=360))
-    shape = alt.Shape("run:N", scale=alt.Scale(
-        domain=["memorized", "not memorized"], range=["circle", "cross"]),
-        legend=alt.Legend(orient="bottom", title=None, direction="vertical", labelLimit=320))
-    tooltip = ["d:Q", "width rule:N", "seed:Q", "k:Q", "p:Q", "steps:Q", "memorized:N",
-               alt.Tooltip("train_mse:Q", format=".3f"), alt.Tooltip("grad_max:Q", format=".2f"),
-               alt.Tooltip("ls_slope_norm:Q", title="‖β‖ (least squares)", format=".2f"),
-               alt.Tooltip("lin_norm:Q", title="linear part", format=".2f"),
-               alt.Tooltip("nonlin_max:Q", title="rest", format=".2f")]
-    points_frame = frame.assign(series=frame["width rule"])
-    cols = st.columns(len(axes))
-    for col, xname in zip(cols, axes):
-        x = alt.X(f"{xname}:Q", title="√d" if xname == "√d" else "input dimension d")
-        y = alt.Y("value:Q", title="max random gradient")
-        points = alt.Chart(points_frame).mark_point(size=60, filled=True, opacity=0.8).encode(
-            x=x, y=alt.Y("grad_max:Q", title="max random gradient"), color=color, shape=shape,
-            tooltip=tooltip)
-        layers = [alt.Chart(fits).mark_line(size=2).encode(x=x, y=y, color=color), points]
-        if with_ls:
-            layers.append(alt.Chart(ls_frame(frame)).mark_line(size=2, strokeDash=[6, 3]).encode(
-                x=x, y=y, color=color, tooltip=["d:Q", alt.Tooltip("value:Q", title="‖β‖", format=".2f")]))
-        with col:
-            suffix = "sqrt-d" if xname == "√d" else "d"
-            chart_with_downloads(alt.layer(*layers).properties(height=height),
-                                 frame.drop(columns=["√d"]), f"{stem}-vs-{suffix}")
-
-
-def reading_table(readings) -> pd.DataFrame:
-    return pd.DataFrame([{
-        "width rule": rd.label, "memorized runs": f"{rd.memorized}/{rd.runs}",
-        "slope per √d": rd.slope, "intercept": rd.intercept, "r²": rd.r2,
-        "fit at smallest d": rd.fitted_low, "fit at largest d": rd.fitted_high,
-    } for rd in readings.values()])
-
-
-def show_reading(rows: list[dict], key: str) -> None:
-    readings = read_sweep(rows, RULES)
-    v = verdict(readings)
+def show_reading(v, table: pd.DataFrame, key: str) -> None:
     st.markdown(v.text)
     st.caption(f"Criterion: {v.criterion}. Fits: least squares over memorized runs only.")
-    st.dataframe(reading_table(readings), hide_index=True, key=key, column_config={
+    st.dataframe(table, hide_index=True, key=key, column_config={
         c: st.column_config.NumberColumn(format="%.3f")
         for c in ("slope per √d", "intercept", "r²", "fit at smallest d", "fit at largest d")})
-
-
-def law_and_line_text(rows: list[dict]) -> str:
-    """At the largest d: each rule's maximum gradient beside the law's floor and the data's ‖β‖."""
-    d_max = max(r["d"] for r in rows)
-    top = [r for r in rows if r["d"] == d_max and r["memorized"]]
-    if not top:
-        return ""
-    parts = []
-    for rule in RULES:
-        mine = [r for r in top if r["rule"] == rule]
-        if mine:
-            g = float(np.mean([r["grad_max"] for r in mine]))
-            floor = law_lower_bound(mine[0]["n"], d_max, mine[0]["p"])
-            parts.append(f"{WIDTH_RULES[rule].label}: {g:.1f} (the law's √(nd/p) = {floor:.1f})")
-    ls = float(np.nanmean([r["ls_slope_norm"] for r in top]))
-    big = [r["grad_max"] for r in top if r["rule"] == "f_nd"]
-    share = (f" The k = n networks' maximum is {np.mean(big) / ls:.0%} of that: they carry part of the "
-             "line (the split below measures how much)." if big and ls > 0 else "")
-    return (f"At d = {d_max}, the maximum random gradient is " + "; ".join(parts) + ". "
-            f"The least-squares line through the same random labels has slope norm ‖β‖ = {ls:.1f}; "
-            "a network that carried all of it would have a gradient at least that large everywhere."
-            + share)
 
 
 def provenance(meta: dict, rows: list[dict]) -> None:
@@ -214,40 +67,6 @@ def provenance(meta: dict, rows: list[dict]) -> None:
         if sources:
             st.caption("Merged from the progress file(s) " + ", ".join(
                 f"`{s['file']}` (sha256 {s['sha256'][:12]}…)" for s in sources) + ".")
-
-
-def split_frame(rows: list[dict], rule: str) -> pd.DataFrame:
-    """Long format, mean over seeds per d: the split of one rule's maximum gradient."""
-    frame = pd.DataFrame([r for r in rows if r["rule"] == rule and r["memorized"]])
-    stats = [s for s in SPLIT_SERIES if s in frame and frame[s].notna().all()]
-    mean = frame.groupby("d", as_index=False)[stats].mean()
-    long = mean.melt(id_vars="d", var_name="stat", value_name="value")
-    long["series"] = long["stat"].map(lambda s: SPLIT_SERIES[s][0])
-    n = int(frame["n"].iloc[0])
-    grid = np.linspace(mean["d"].min(), mean["d"].max(), 100)
-    expected = pd.DataFrame({"d": grid, "stat": "expected", "value": expected_ls_slope_norm(n, grid),
-                             "series": EXPECTED_LABEL})
-    out = pd.concat([long, expected], ignore_index=True)
-    out["√d"] = np.sqrt(out["d"].astype(float))
-    return out
-
-
-def split_chart(rows: list[dict], rule: str, stem: str, height: int = 330) -> None:
-    frame = split_frame(rows, rule)
-    domain = [lbl for lbl, _ in SPLIT_SERIES.values()] + [EXPECTED_LABEL]
-    colors = [c for _, c in SPLIT_SERIES.values()] + ["#555555"]
-    color = alt.Color("series:N", title=None, scale=alt.Scale(domain=domain, range=colors),
-                      legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=360))
-    x = alt.X("√d:Q", title="√d")
-    y = alt.Y("value:Q", title="gradient norm")
-    measured = frame[frame["stat"] != "expected"]
-    lines = alt.Chart(measured).mark_line(point=True, size=2).encode(
-        x=x, y=y, color=color, tooltip=["d:Q", "series:N", alt.Tooltip("value:Q", format=".2f")])
-    curve = alt.Chart(frame[frame["stat"] == "expected"]).mark_line(size=1.5, strokeDash=[2, 3]).encode(
-        x=x, y=y, color=color)
-    chart = (lines + curve).properties(height=height, title=f"{WIDTH_RULES[rule].label}: the split")
-    # An explicit height: with "content", Streamlit squeezed the plot to make room for the long legend.
-    chart_with_downloads(chart, frame.drop(columns=["√d"]), stem, height=height + 200)
 
 
 # --- page ------------------------------------------------------------------------------------------
@@ -291,11 +110,10 @@ TALK.reset_button()
 
 # --- the paper's scale ---
 
-paper = SHIPPED_GRIDS["paper"]
 st.header("At the paper's scale: n = 10,000", divider="gray")
-rows, meta = load("paper")
-if rows:
-    provenance(meta, rows)
+paper_view = charts.shipped("paper")
+if paper_view:
+    provenance(paper_view["meta"], paper_view["rows"])
     st.caption("Run with this project's own `training/random_data.py` on one NVIDIA H200 (see "
                "`shared/results/random_data_gpu/README.md`); the networks were not kept, so the "
                "per-run split below comes from the laptop-scale grid. ‖β‖ is recomputed from each "
@@ -304,28 +122,22 @@ if rows:
         "The law predicts that the orange runs (p ≈ 10n) climb like √d. Do the blue runs (p ≈ nd) stay "
         "flat, as the paper reports? Compare both with the dashed grey line: the slope of the best "
         "straight line through the same random labels.")
-    frame = rows_frame(rows)
-    sweep_charts(frame, "random-data-paper-scale", with_ls=True)
+    charts.draw(paper_view["figures"])
     st.subheader("What these runs show")
-    show_reading(rows, key="random_paper_table")
-    st.markdown(law_and_line_text(rows))
+    show_reading(paper_view["verdict"], paper_view["table"], key="random_paper_table")
+    st.markdown(paper_view["law_text"])
 
 # --- a laptop's scale ---
 
 st.header("On a laptop: n = 2000, three seeds", divider="gray")
-rows_l, meta_l = load("laptop")
-if rows_l:
-    provenance(meta_l, rows_l)
+laptop_view = charts.shipped("laptop")
+if laptop_view:
+    provenance(laptop_view["meta"], laptop_view["rows"])
     what_to_notice("The same experiment, five times smaller, with three seeds per point: the same picture?")
-    frame_l = rows_frame(rows_l)
-    sweep_charts(frame_l, "random-data-laptop-scale", with_ls=True)
-    show_reading(rows_l, key="random_laptop_table")
+    charts.draw(laptop_view["figures"])
+    show_reading(laptop_view["verdict"], laptop_view["table"], key="random_laptop_table")
     with st.expander("Which runs memorized, per dimension and width rule"):
-        grid = frame_l.groupby(["d", "width rule"]).agg(
-            memorized=("memorized", "sum"), runs=("memorized", "size"), steps=("steps", "median"),
-            k=("k", "first"), p=("p", "first")).reset_index()
-        grid["memorized"] = grid["memorized"].astype(int).astype(str) + "/" + grid["runs"].astype(str)
-        st.dataframe(grid.drop(columns="runs"), hide_index=True, key="random_memorized_table",
+        st.dataframe(laptop_view["memorized"], hide_index=True, key="random_memorized_table",
                      column_config={"p": st.column_config.NumberColumn(format="localized")})
 
 # --- why: the linear part ---
@@ -348,26 +160,28 @@ split_rule = st.segmented_control(
     "Width rule (f_n: k = ⌈10n/d⌉, p ≈ 10n; f_nd: k = n, p ≈ nd)", list(RULES),
     **TALK.bind("split_rule", arg="default"))
 split_rule = split_rule or TALK.defaults["split_rule"]
-rows_c, meta_c = load("control")
+control_view = charts.shipped("control")
 left, right = st.columns(2)
 with left:
     st.subheader("The split (laptop-scale grid)")
-    split = read_split(rows_l, split_rule) if rows_l else None
+    root = str(pretrained.PRETRAINED_DIR)
+    split = (charts.shipped_split(root, "laptop", charts.file_stamp(root, "laptop"), split_rule)
+             if laptop_view else None)
     if split is None:
         st.info("The laptop-scale grid has no per-run split to show.", icon=":material/info:")
     else:
-        split_chart(rows_l, split_rule, f"random-data-split-{split_rule}")
-        st.markdown(split_text(split))
+        figure, text = split
+        charts.draw_split(figure)
+        st.markdown(text)
 with right:
     st.subheader("The control: an even activation")
     st.markdown(
         r"Replace $\mathrm{relu}(u)$ by $|u|$ and drop the hidden biases and batch norm: then "
         r"$f(-x) = f(x)$, so $f$ has **no linear part**. This control isolates the mechanism; it is "
         r"not the paper's setup.")
-    if rows_c:
-        frame_c = rows_frame(rows_c)
-        sweep_charts(frame_c, "random-data-control", axes=("√d",), height=300)
-        v = verdict(read_sweep(rows_c, RULES))
+    if control_view:
+        charts.draw(control_view["figures"])
+        v, meta_c = control_view["verdict"], control_view["meta"]
         st.markdown(f"**The control's reading.** {v.text}")
         st.caption(f"Criterion: {v.criterion}. {meta_c.get('wall_time_s', float('nan')):,.0f} s on "
                    f"{', '.join(meta_c.get('devices', []))}.")
@@ -382,9 +196,9 @@ st.markdown(
     "button together; identical settings share one run."
 )
 c1, c2, c3, c4 = st.columns([1, 2, 1, 2])
-n = c1.slider("Points n", 100, 500, step=50, **TALK.bind("live_n"))
+n = c1.slider("Points n", 100, 500, step=50, **TALK.bind("live_n", low=100, high=500))
 dims = c2.pills("Dimensions d", LIVE_DIMS, selection_mode="multi", **TALK.bind("live_dims", arg="default"))
-n_seeds = c3.slider("Seeds per setting", 1, 3, **TALK.bind("live_seeds"))
+n_seeds = c3.slider("Seeds per setting", 1, 3, **TALK.bind("live_seeds", low=1, high=3))
 net = c4.radio("Network", list(NETWORKS), captions=[label for label, _ in NETWORKS.values()],
                **TALK.bind("live_net", options=list(NETWORKS)))
 run = st.button("Train the networks", type="primary", icon=":material/play_arrow:", key="random_run",
@@ -436,9 +250,9 @@ if live:
         "Is the orange line steeper than the blue one? With a few hundred points the effect is smaller "
         "and noisier than in the shipped sweeps. Try the control: without a linear part, does the blue "
         "line flatten?")
-    live_frame = rows_frame(live["rows"])
-    sweep_charts(live_frame, "random-data-live", height=280)
-    show_reading(live["rows"], key="random_live_table")
+    charts.draw(charts.sweep_figures(live["rows"], "random-data-live", height=280))
+    live_readings = read_sweep(live["rows"], RULES)
+    show_reading(verdict(live_readings), charts.reading_table(live_readings), key="random_live_table")
     for rule in RULES:
         live_split = read_split(live["rows"], rule)
         if live_split is not None:

@@ -88,18 +88,21 @@ def _warm() -> None:
 
 
 def warm_caches(step=lambda: None) -> None:
-    """Fill the shared caches in the order of the talk: the recap's figures, then the MNIST
-    models, digits and gradients, then the gallery's summary at every eps of its slider."""
+    """Fill the shared caches in the order of the talk: the recap's figures, the random-data
+    sweeps' figures, then the MNIST models, digits and gradients, then the gallery's summary at
+    every eps of its slider."""
     import altair  # noqa: F401  (imported once here rather than by the first page that draws a chart)
     import pandas  # noqa: F401
 
     from core import mnist_results
     from core.specs import MNIST_MODELS
-    from pages import recap_charts, ui
+    from pages import random_data_charts, recap_charts, ui
 
     root = ui.pretrained_root()
     step()
     recap_charts.warm()  # the page students open right after the title
+    step()
+    random_data_charts.warm()  # then the random-data sweeps
     step()
     images, labels = ui.sample(root)
     ui.sweeps(root)

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 import core.pretrained as pretrained
 from core.files import sha256_file
+from core.pretrained import write_manifest
 from core.random_data_results import METADATA_FILE, ROWS_FILE, SHIPPED_GRIDS, rows_to_csv
 from core.specs import get_width_rule
 
@@ -57,6 +58,7 @@ def write_sweep(root: Path, grad, memorized=lambda d, rule, seed: True, grid: st
             "sources": [{"file": f"{grid}.jsonl", "sha256": "0" * 64}],
             "sha256": {ROWS_FILE: sha256_file(folder / ROWS_FILE)}}
     (folder / METADATA_FILE).write_text(json.dumps(meta))
+    write_manifest(folder, "test")
     return folder
 
 
@@ -105,12 +107,12 @@ def test_both_grids_are_plotted_against_sqrt_d_and_d_with_fits_and_the_least_squ
                     and set(f["series"]) <= {get_width_rule("f_n").label, get_width_rule("f_nd").label})
         ls = next(f for f in frames if "value" in f.columns and set(f["series"]) == {LS_LABEL})
         assert len(runs) == len(D_GRID) * 2 * 2
-        assert set(runs["width rule"]) == {get_width_rule("f_n").label, get_width_rule("f_nd").label}
+        assert set(runs["series"]) == {get_width_rule("f_n").label, get_width_rule("f_nd").label}
         assert (runs["run"] != "memorized").sum() == 1  # the one failed run is drawn, marked
         assert json.loads(chart.proto.spec)["layer"][0]["encoding"]["x"]["field"] == x
         flat = fits[fits["series"] == get_width_rule("f_nd").label]["value"]
-        assert np.allclose(flat, 3.005, atol=1e-6)
-        assert np.allclose(ls["value"], ls["d"] / np.sqrt(400 - ls["d"]))
+        assert np.allclose(flat, 3.005, atol=1e-4)  # chart data are rounded to 4 decimals
+        assert np.allclose(ls["value"], ls["d"] / np.sqrt(400 - ls["d"]), atol=1e-4)
     grid_text = " ".join(m.value for m in at.markdown)
     assert "d from 10 to 250 (5 values)" in grid_text and "20 runs" in grid_text
 
@@ -120,12 +122,12 @@ def test_the_split_figure_and_the_control_are_drawn_from_their_grids(law_sweep):
     split, control = at.get("vega_lite_chart")[4:6]
     frame = pd.concat(chart_frames(split))
     lin = frame[frame["stat"] == "lin_norm"].sort_values("d")
-    assert np.allclose(lin["value"], 0.1 * np.array(D_GRID))  # the f_nd rows' linear part
+    assert np.allclose(lin["value"], 0.1 * np.array(D_GRID), atol=1e-4)  # the f_nd rows' linear part
     expected = frame[frame["stat"] == "expected"]
-    assert np.allclose(expected["value"], expected["d"] / np.sqrt(400 - expected["d"] - 2))
+    assert np.allclose(expected["value"], expected["d"] / np.sqrt(400 - expected["d"] - 2), atol=1e-3)
     assert {"grad_max", "lin_norm", "nonlin_max", "grad_max_init", "ls_slope_norm"} <= set(frame["stat"])
     runs = next(f for f in chart_frames(control) if "grad_max" in f.columns)
-    assert set(runs["activation"]) == {"abs"}
+    assert np.allclose(runs["grad_max"], 3.0 + 0.01 * runs["seed"])  # the control's own rows
     text = " ".join(m.value for m in at.markdown)
     assert "its linear part ‖mean gradient‖ by" in text  # the split's sentences
     assert "The control's reading" in text and "As the paper predicts" in text
@@ -157,22 +159,25 @@ def test_a_sweep_that_does_not_separate_the_rules_is_read_as_such(tmp_path, monk
     assert "As the paper predicts" not in text
 
 
-@pytest.mark.parametrize("damage", ["missing", "corrupt", "smoke"])
+@pytest.mark.parametrize("damage", ["missing", "corrupt", "no manifest", "smoke"])
 def test_a_damaged_sweep_shows_the_fix_and_the_rest_of_the_page_works(law_sweep, damage):
     folder = SHIPPED_GRIDS["laptop"].path(law_sweep)
     if damage == "missing":
         (folder / METADATA_FILE).unlink()
     elif damage == "corrupt":
         (folder / ROWS_FILE).write_text("d,rule\n1,2\n")
-    else:  # the output of a --smoke run put in place of the shipped results
+    elif damage == "no manifest":
+        (folder / "manifest.json").unlink()
+    else:  # the output of a --smoke run put in place of the shipped results, manifest and all
         meta = json.loads((folder / METADATA_FILE).read_text())
         (folder / METADATA_FILE).write_text(json.dumps({**meta, "preset": "smoke"}))
+        write_manifest(folder, "training.random_data --smoke")
     at = run_page()
     assert not at.exception, at.exception
     errors = [e.value for e in at.error]
     assert len(errors) == 1, errors
-    assert "git checkout -- pretrained/random_data/laptop_n2000" in errors[0]
-    assert "python -m training.random_data" in errors[0]
+    assert errors[0].index("Quick fix") < errors[0].index("Slow fix: regenerate them with "
+                                                          "`python -m training.random_data --quick")
     assert len(at.get("vega_lite_chart")) == 3  # the paper's grid and the control are still drawn
     assert at.button(key="random_run") is not None  # the live experiment is still there
 

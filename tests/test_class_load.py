@@ -14,8 +14,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_a_small_class_gets_every_page_and_every_eps_right():
-    summary = class_load.main(["--students", "3", "--duration", "6", "--ramp", "0.5", "--moves", "2",
-                               "--rate", "4", "--timeout", "90", "--max-actions", "40", "--table-rows", "3"])
+    # Bounded by actions, not time: one round per student (2 MNIST eps moves, 1 draw eps move, a new
+    # digit), with 120 s as the outer limit, so a busy machine cannot end the run before the moves.
+    summary = class_load.main(["--students", "3", "--duration", "120", "--ramp", "0.5", "--moves", "2",
+                               "--rate", "4", "--timeout", "90", "--max-actions", "4", "--table-rows", "3"])
     kinds = summary["kinds"]
     assert summary["errors"] == 0 and summary["wrong"] == 0 and summary["disconnects"] == 0, summary
     assert kinds["first page"]["n"] == 3

@@ -269,7 +269,7 @@ def test_cli_smoke_run_never_touches_pretrained_and_is_refused_by_the_app(tmp_pa
     # ... and smoke results copied there by hand are refused by the app's loader.
     LAPTOP.path(fake_pretrained).parent.mkdir(parents=True)
     out.rename(LAPTOP.path(fake_pretrained))
-    with pytest.raises(PretrainedError, match="--smoke.*git checkout"):
+    with pytest.raises(PretrainedError, match="--smoke.*Quick fix"):
         load_random_data_sweep(root=fake_pretrained, grid="laptop")
 
 
@@ -277,11 +277,19 @@ def test_cli_rejects_bad_input(tmp_path, capsys):
     args = ["--smoke", "--out", str(tmp_path / "o"), "--work-dir", str(tmp_path / "w")]
     assert rd.main(args + ["--shard", "3/2"]) == 2
     assert rd.main(args + ["--rules", "f_n,wide"]) == 2
-    assert rd.main(args + ["--lr", "-1"]) == 2
+    assert rd.main(args + ["--seeds", "-1"]) == 2
+    assert rd.main(args + ["--n", "1e7", "--d", "100000"]) == 2  # refused before anything is allocated
     err = capsys.readouterr().err
-    assert "--shard" in err and "unknown width rule" in err and "lr" in err
-    with pytest.raises(SystemExit):
-        rd.main(["--d", "ten"])
+    assert "--shard" in err and "unknown width rule" in err and "--seeds" in err and "GiB" in err
+    assert "Traceback" not in err
+    (tmp_path / "file").write_text("")
+    for bad in (["--lr", "-1"], ["--lr", "inf"], ["--eps", "nan"], ["--out", str(tmp_path / "file" / "o")],
+                ["--d", "ten"], ["--n", "1.5"]):
+        with pytest.raises(SystemExit) as stop:  # argparse: usage, the option and the problem
+            rd.main(["--smoke"] + bad)
+        assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "'inf' is not a finite number" in err and "which is a file" in err and "Traceback" not in err
 
 
 # --- loader and fit -------------------------------------------------------------------------
@@ -295,6 +303,13 @@ def test_loader_names_the_command_when_files_are_missing_or_corrupt(tmp_path):
     text = rows_file.read_text()
     rows_file.write_text(text.replace("true", "fals", 1))
     with pytest.raises(PretrainedError, match="checksum.*python -m training.random_data"):
+        load_random_data_sweep(root=tmp_path, grid="laptop")
+    # An edited sweep.json (a number changed, its own sha256 entry left alone) is caught too.
+    meta_file = LAPTOP.path(tmp_path) / "sweep.json"
+    rows_file.write_text(text)
+    load_random_data_sweep(root=tmp_path, grid="laptop")
+    meta_file.write_text(meta_file.read_text().replace('"n": 48', '"n": 480', 1))
+    with pytest.raises(PretrainedError, match="sweep.json does not match"):
         load_random_data_sweep(root=tmp_path, grid="laptop")
 
 

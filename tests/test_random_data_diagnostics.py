@@ -4,7 +4,6 @@ slope), the even control, and merging progress files written before the diagnost
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,7 +28,7 @@ def ls_slope_norm(x, y) -> float:
     return float(np.linalg.norm(least_squares_slope(x, y)))
 from core.sweep_reading import read_split, split_text
 
-from tests.test_random_data import LAPTOP, tiny_config
+from tests.test_random_data import tiny_config
 
 
 @pytest.fixture(autouse=True)

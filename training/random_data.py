@@ -43,9 +43,9 @@ import torch
 from tqdm import tqdm
 
 from core.data import derived_seed, random_data_of_run
-from core.errors import InputError, RobustnessError
-from core.files import atomic_write_bytes, atomic_write_json, sha256_file
-from core.pretrained import PRETRAINED_DIR
+from core.errors import InputError
+from core.files import atomic_write_bytes, atomic_write_json, sha256_file, staged_folder
+from core.pretrained import PRETRAINED_DIR, write_manifest
 from core.probes import random_points
 from core.random_data_results import (
     COLUMNS, DIAGNOSTIC_COLUMNS, METADATA_FILE, ROWS_FILE, fit_sqrt_d, rows_to_csv,
@@ -55,6 +55,7 @@ from core.random_net import (
     matmul_flops_per_step, train_stack,
 )
 from core.specs import get_width_rule
+from training import cli
 from training.runinfo import (
     DEVICE_CHOICES, device_description, library_versions, resolve_device, seed_everything,
 )
@@ -299,16 +300,12 @@ def memory_estimate_bytes(n: int, d: int, k: int, stack: int) -> int:
 
 def check_memory(cfg: SweepConfig, device: torch.device) -> None:
     """Refuse, before anything is allocated, a grid whose largest unit cannot fit the device."""
-    if device.type == "cuda":
-        available = torch.cuda.get_device_properties(device).total_memory
-    else:
-        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     need = max(memory_estimate_bytes(cfg.n, d, get_width_rule(rule)(cfg.n, d), len(cfg.seeds))
                for d in cfg.shard_grid() for rule in cfg.rules)
-    if need > 0.8 * available:
-        raise InputError(f"the largest unit of this grid needs about {need / 2**30:,.0f} GiB, more than "
-                         f"this {device.type} has ({available / 2**30:,.0f} GiB): lower --n or the "
-                         "largest --d, or use fewer --seeds")
+    available = torch.cuda.get_device_properties(device).total_memory if device.type == "cuda" else None
+    cli.check_memory(need, f"the largest unit of this grid (--n x the largest --d, per seed, on "
+                           f"{device.type})", hint="lower --n or the largest --d, or use fewer --seeds",
+                     available=available)
 
 
 # --- the sweep ------------------------------------------------------------------------------
@@ -455,8 +452,7 @@ def write_results(progress_files: list[Path], out: Path, grid: list[int] | None 
                          "run the missing shards (or resume this run) before merging")
     rows = complete_rows(rows, settings, show_progress)
     out = Path(out)
-    csv_rows = [{c: r[c] for c in COLUMNS} for r in rows]
-    atomic_write_bytes(out / ROWS_FILE, rows_to_csv(csv_rows).encode())
+    csv_text = rows_to_csv([{c: r[c] for c in COLUMNS} for r in rows])
     cfg = SweepConfig(n=settings["n"], d_grid=tuple(grid), rules=tuple(rules),
                       seeds=tuple(seeds), batchnorm=settings["batchnorm"],
                       lr=settings["lr"], lr_decay=settings["lr_decay"],
@@ -522,9 +518,13 @@ def write_results(progress_files: list[Path], out: Path, grid: list[int] | None 
             "device": "where it ran",
             "NaN": "a diagnostic that the run did not record (progress files of format version 1)",
         },
-        "sha256": {ROWS_FILE: sha256_file(out / ROWS_FILE)},
+        "sha256": {ROWS_FILE: hashlib.sha256(csv_text.encode()).hexdigest()},
     }
-    atomic_write_json(out / METADATA_FILE, meta)
+    # The folder is written whole: a killed merge leaves the old results as they were.
+    with staged_folder(out, keep_existing=False) as stage:
+        atomic_write_bytes(stage / ROWS_FILE, csv_text.encode())
+        atomic_write_json(stage / METADATA_FILE, meta)
+        write_manifest(stage, "training.random_data")
     return rows, meta
 
 
@@ -560,34 +560,37 @@ def build_parser() -> argparse.ArgumentParser:
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="CPU-sized grid: n=2000, d=20..1000, seeds 0,1,2")
     size.add_argument("--smoke", action="store_true", help="tiny grid on CPU in seconds (tests)")
-    p.add_argument("--n", type=int, help="training points (default 10000)")
+    p.add_argument("--n", type=cli.positive_int(10**8, minimum=2), help="training points (default 10000)")
     p.add_argument("--d", type=_int_list, help="dimensions, 10,25,50 or start:stop:step")
     p.add_argument("--rules", type=lambda s: tuple(s.split(",")), default=("f_nd", "f_n"),
                    help="width rules (default f_nd,f_n)")
     p.add_argument("--seeds", type=_int_list, help="seeds, one network each per (d, rule) (default 0)")
     p.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=True,
                    help="batch normalization before the ReLU, as in the paper (default on)")
-    p.add_argument("--lr", type=float, default=SweepConfig.lr, help="Adam learning rate")
-    p.add_argument("--lr-decay", type=float, default=1.0, help="multiply lr by this every --decay-every steps")
-    p.add_argument("--decay-every", type=int, default=1000)
-    p.add_argument("--max-steps", type=int, help=f"step cap (default {SweepConfig.max_steps})")
-    p.add_argument("--check-every", type=int, default=SweepConfig.check_every,
+    p.add_argument("--lr", type=cli.finite_float(low=0, high=10), default=SweepConfig.lr,
+                   help="Adam learning rate")
+    p.add_argument("--lr-decay", type=cli.finite_float(low=0, high=1), default=1.0,
+                   help="multiply lr by this every --decay-every steps")
+    p.add_argument("--decay-every", type=cli.positive_int(10**7), default=1000)
+    p.add_argument("--max-steps", type=cli.positive_int(10**7), help=f"step cap (default {SweepConfig.max_steps})")
+    p.add_argument("--check-every", type=cli.positive_int(10**6), default=SweepConfig.check_every,
                    help="test the memorization rule every this many steps")
-    p.add_argument("--eps", type=float, default=0.1, help="training MSE threshold of the rule")
+    p.add_argument("--eps", type=cli.finite_float(low=0), default=0.1, help="training MSE threshold of the rule")
     p.add_argument("--activation", choices=ACTIVATIONS, default="relu",
                    help="relu (the experiment) or abs (the even control: no linear part; use with "
                         "--no-hidden-bias --no-batchnorm)")
     p.add_argument("--hidden-bias", action=argparse.BooleanOptionalAction, default=True,
                    help="learn hidden biases b_j (default on; off for the even control)")
-    p.add_argument("--probe-points", type=int, help="random points of the gradient probe (default 1000)")
+    p.add_argument("--probe-points", type=cli.positive_int(10**6),
+                   help="random points of the gradient probe (default 1000)")
     p.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     p.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=True,
                    help="allow TF32 matmuls on CUDA (default on)")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice; use 1 on a CPU shared with other jobs)")
+    p.add_argument("--threads", type=cli.positive_int(1024), help="torch CPU threads (default: torch's choice; use 1 on a CPU shared with other jobs)")
     p.add_argument("--shard", type=_shard, default=(1, 1), help="do part i of N of the d-grid, e.g. 2/4")
-    p.add_argument("--out", type=Path, help="folder for sweep.csv/json (default: a folder under "
+    p.add_argument("--out", type=cli.out_dir, help="folder for sweep.csv/json (default: a folder under "
                    "--work-dir; pretrained/ changes only when named here)")
-    p.add_argument("--work-dir", type=Path, default=DEFAULT_WORK_DIR, help="folder for progress files")
+    p.add_argument("--work-dir", type=cli.out_dir, default=DEFAULT_WORK_DIR, help="folder for progress files")
     p.add_argument("--fresh", action="store_true", help="discard this sweep's progress file first")
     p.add_argument("--merge", type=Path, nargs="+", metavar="JSONL",
                    help="merge finished shard progress files into --out instead of training")
@@ -613,7 +616,8 @@ def config_from_args(args: argparse.Namespace) -> SweepConfig:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
+
+    def body() -> int:
         if args.merge:
             if args.out is None:
                 raise InputError("--merge needs --out: the folder to write sweep.csv/json to")
@@ -627,16 +631,15 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             out = cfg.out_dir()
             meta = json.loads((out / METADATA_FILE).read_text())
-    except RobustnessError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {out / ROWS_FILE} and {METADATA_FILE}: {meta['command']}")
-    for rule, fit in meta["fits"].items():
-        gm = fit.get("grad_max")
-        line = (f"slope {gm['slope']:.3f}, intercept {gm['intercept']:.3f}, r^2 {gm['r2']:.3f}"
-                if gm else "too few memorized d values to fit")
-        print(f"  {rule}: {fit['memorized_rows']}/{fit['rows']} memorized; max gradient ~ sqrt(d): {line}")
-    return 0
+        print(f"wrote {out / ROWS_FILE} and {METADATA_FILE}: {meta['command']}")
+        for rule, fit in meta["fits"].items():
+            gm = fit.get("grad_max")
+            line = (f"slope {gm['slope']:.3f}, intercept {gm['intercept']:.3f}, r^2 {gm['r2']:.3f}"
+                    if gm else "too few memorized d values to fit")
+            print(f"  {rule}: {fit['memorized_rows']}/{fit['rows']} memorized; max gradient ~ sqrt(d): {line}")
+        return 0
+
+    return cli.run_main(body)
 
 
 if __name__ == "__main__":
