@@ -60,6 +60,7 @@ import torch
 from tqdm.auto import tqdm
 
 from core.adversarial_training import adversarial_step, catastrophic_overfitting, robust_accuracy
+from core.capacity_results import adversarial_name
 from core.data import load_mnist, mnist_root
 from core.errors import InputError
 from core.files import atomic_write_bytes, atomic_write_json, staged_folder
@@ -87,7 +88,6 @@ EVALUATION_FILE = "evaluation.json"
 BATCH_SIZE = 128
 WIDTHS = CAPACITY_WIDTHS
 N_TRAIN, N_TEST = 60_000, 10_000
-ADV_SUFFIX = "_adv"  # f_n_adv, f_nd_adv: the adversarially trained talk models, shipped for the app
 
 # Log-midpoint of f_n's and f_nd's widths: narrower nets take f_n's schedule, wider ones f_nd's.
 _SCHEDULE_SPLIT = float(np.sqrt(151 * 3774))
@@ -530,7 +530,7 @@ def adversarial_model_files(job_out: dict, data: Data, cfg: RunConfig, device: t
 
     record, model = job_out["record"], job_out["model"]
     base = model.spec
-    name = base.name + ADV_SUFFIX
+    name = adversarial_name(base.name)  # f_n_adv, f_nd_adv: core.specs.ADVERSARIAL_MODELS
     half, check = half_precision_check(model, data, cfg.evaluation, device)
     dtype = torch.float16 if check["unchanged"] else torch.float32
     tensors = {k: v.detach().cpu().to(dtype).contiguous() for k, v in model.state_dict().items()}
