@@ -19,6 +19,7 @@ TALK = (
     ("pages/recap.py", "Recap", ":material/school:"),
     ("pages/random_data.py", "Random data", ":material/scatter_plot:"),
     ("pages/mnist.py", "MNIST", ":material/grid_on:"),
+    ("pages/capacity.py", "Robustness against size", ":material/stacked_line_chart:"),
     ("pages/draw.py", "Draw and attack", ":material/draw:"),
     ("pages/references.py", "References", ":material/menu_book:"),
 )

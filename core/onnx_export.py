@@ -72,23 +72,31 @@ def _check_weights(weights: dict[str, np.ndarray]) -> tuple[int, int, int]:
     return input_dim, hidden, classes
 
 
-def build_mlp_graph(weights: dict[str, np.ndarray], name: str = "mlp") -> onnx.ModelProto:
-    """The forward-and-backward ONNX model of an MLP, with the weights embedded."""
+def build_mlp_graph(weights: dict[str, np.ndarray], name: str = "mlp", half: bool = False) -> onnx.ModelProto:
+    """The forward-and-backward ONNX model of an MLP, with the weights embedded.
+
+    half: store the weights as float16 (half the bytes); the graph casts them to float32 first, so
+    it computes exactly what a float32 model with the float16-rounded weights computes.
+    """
     input_dim, hidden, classes = _check_weights(weights)
+    stored = np.float16 if half else np.float32
     inits = [
-        numpy_helper.from_array(np.ascontiguousarray(weights[k], dtype=np.float32), k)
+        numpy_helper.from_array(np.ascontiguousarray(weights[k], dtype=stored), k)
         for k in WEIGHT_NAMES
     ]
+    # Names the compute nodes read: the weights themselves, or their float32 casts.
+    w = {k: (f"{k}.float32" if half else k) for k in WEIGHT_NAMES}
+    casts = [helper.make_node("Cast", [k], [w[k]], to=TensorProto.FLOAT) for k in WEIGHT_NAMES] if half else []
     inits += [
         numpy_helper.from_array(np.array([classes], dtype=np.int64), "depth"),
         numpy_helper.from_array(np.array([0.0, 1.0], dtype=np.float32), "onehot_values"),
         numpy_helper.from_array(np.array([1], dtype=np.int64), "class_axis"),
         numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero"),
     ]
-    nodes = [
-        helper.make_node("Gemm", ["x", "fc1.weight", "fc1.bias"], ["pre"], transB=1),
+    nodes = casts + [
+        helper.make_node("Gemm", ["x", w["fc1.weight"], w["fc1.bias"]], ["pre"], transB=1),
         helper.make_node("Relu", ["pre"], ["act"]),
-        helper.make_node("Gemm", ["act", "fc2.weight", "fc2.bias"], ["logits"], transB=1),
+        helper.make_node("Gemm", ["act", w["fc2.weight"], w["fc2.bias"]], ["logits"], transB=1),
         helper.make_node("Softmax", ["logits"], ["probs"], axis=1),
         helper.make_node("LogSoftmax", ["logits"], ["logp"], axis=1),
         helper.make_node("OneHot", ["y", "depth", "onehot_values"], ["onehot"], axis=1),
@@ -97,10 +105,10 @@ def build_mlp_graph(weights: dict[str, np.ndarray], name: str = "mlp") -> onnx.M
         helper.make_node("Neg", ["neg_loss"], ["loss"]),
         # Backward pass, by hand: see the module docstring.
         helper.make_node("Sub", ["probs", "onehot"], ["dlogits"]),
-        helper.make_node("MatMul", ["dlogits", "fc2.weight"], ["dact"]),
+        helper.make_node("MatMul", ["dlogits", w["fc2.weight"]], ["dact"]),
         helper.make_node("Greater", ["pre", "zero"], ["active"]),
         helper.make_node("Where", ["active", "dact", "zero"], ["dpre"]),
-        helper.make_node("MatMul", ["dpre", "fc1.weight"], ["grad"]),
+        helper.make_node("MatMul", ["dpre", w["fc1.weight"]], ["grad"]),
     ]
     graph = helper.make_graph(
         nodes,
@@ -136,9 +144,10 @@ def _point_at_safetensors(model: onnx.ModelProto, onnx_path: Path, weights_path:
         if init.name not in offsets:
             raise ModelFileError(f"{weights_path} has no tensor {init.name}")
         offset, length, dtype, shape = offsets[init.name]
-        if dtype != "F32" or list(shape) != list(init.dims):
+        needed = "F16" if init.data_type == TensorProto.FLOAT16 else "F32"
+        if dtype != needed or list(shape) != list(init.dims):
             raise ModelFileError(
-                f"{weights_path}:{init.name} is {dtype}{shape}, the graph needs F32{list(init.dims)}"
+                f"{weights_path}:{init.name} is {dtype}{shape}, the graph needs {needed}{list(init.dims)}"
             )
         init.ClearField("raw_data")
         init.data_location = TensorProto.EXTERNAL
@@ -150,7 +159,8 @@ def _point_at_safetensors(model: onnx.ModelProto, onnx_path: Path, weights_path:
 
 
 def export_mlp_onnx(
-    weights: dict[str, np.ndarray], path: Path, *, weights_file: Path | None = None, name: str = "mlp"
+    weights: dict[str, np.ndarray], path: Path, *, weights_file: Path | None = None, name: str = "mlp",
+    half: bool = False,
 ) -> Path:
     """Write the forward-and-backward ONNX model of an MLP to `path`, atomically.
 
@@ -160,9 +170,11 @@ def export_mlp_onnx(
         path: the .onnx file to write.
         weights_file: if given, a safetensors file in the same folder holding exactly these
             weights; the graph then references its bytes instead of copying them.
+        half: the weights are stored as float16 (in the graph, or in a float16 safetensors file)
+            and cast to float32 inside the graph.
     """
     path = Path(path)
-    model = build_mlp_graph(weights, name=name)
+    model = build_mlp_graph(weights, name=name, half=half)
     if weights_file is not None:
         _point_at_safetensors(model, path, Path(weights_file))
     atomic_write_bytes(path, model.SerializeToString())

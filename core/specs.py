@@ -134,3 +134,49 @@ def get_width_rule(name: str) -> WidthRule:
     except (KeyError, TypeError):
         known = ", ".join(sorted(WIDTH_RULES))
         raise UnknownModelError(f"unknown width rule {name!r}: choose one of {known}") from None
+
+
+# --- the capacity sweep (training.capacity) -----------------------------------------------
+
+# Widths h of the sweep: 151 and 3774 are f_n and f_nd, the others spread evenly in log h.
+CAPACITY_WIDTHS: tuple[int, ...] = (16, 32, 64, 151, 300, 600, 1200, 3774)
+# Curves of widths that are neither f_n nor f_nd are drawn in neutral grey.
+NEUTRAL_COLOR = "#555555"
+
+
+def capacity_spec(hidden: int) -> MLPSpec:
+    """The spec of the width-h MLP of the sweep: f_n or f_nd when h is theirs, else `mlp_h<h>`."""
+    if not isinstance(hidden, int) or hidden < 1:
+        raise InputError(f"hidden width must be a positive integer, got {hidden!r}")
+    for spec in MNIST_MODELS.values():
+        if spec.hidden == hidden:
+            return spec
+    return MLPSpec(name=f"mlp_h{hidden}", hidden=hidden, label=f"h = {hidden}", color=NEUTRAL_COLOR)
+
+
+# --- the adversarially trained talk models (training.capacity, pretrained/capacity/) ---------
+
+# Same architecture and colour as the talk model they are trained from: orange is f_n, blue f_nd.
+ADVERSARIAL_MODELS: dict[str, MLPSpec] = {
+    f"{spec.name}_adv": MLPSpec(name=f"{spec.name}_adv", hidden=spec.hidden,
+                                label=f"{spec.name}, adversarially trained (eps 0.1)", color=spec.color)
+    for spec in MNIST_MODELS.values()
+}
+# Which version of the talk models a page shows: {training: {talk model name: spec}}.
+TALK_TRAININGS: dict[str, dict[str, MLPSpec]] = {
+    "standard": dict(MNIST_MODELS),
+    "adversarial": {base: ADVERSARIAL_MODELS[f"{base}_adv"] for base in MNIST_MODELS},
+}
+
+
+# Every talk model by name, normally and adversarially trained: what the app's pages can show.
+TALK_MODELS: dict[str, MLPSpec] = {**MNIST_MODELS, **ADVERSARIAL_MODELS}
+
+
+def talk_models(training: str) -> tuple[MLPSpec, ...]:
+    """f_n and f_nd as trained normally ("standard") or adversarially ("adversarial")."""
+    try:
+        return tuple(TALK_TRAININGS[training].values())
+    except (KeyError, TypeError):
+        raise UnknownModelError(f"unknown training {training!r}: choose one of "
+                                f"{', '.join(TALK_TRAININGS)}") from None

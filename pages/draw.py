@@ -5,14 +5,12 @@ import streamlit as st
 
 from core import live_attack
 from core.digits import EmptyDrawingError, InvertedDrawingError, TooSmallDrawingError, decode_canvas_png, to_mnist
-from core.specs import MNIST_MODELS
 from pages import ui
 from pages.navigation import keep_talk_navigation
 from pages.sharing import TalkSettings, chart_png, chart_svg, table_csv, vl_convert_available, what_to_notice
 
 keep_talk_navigation()
 
-MODELS = tuple(MNIST_MODELS.values())
 CANVAS_SIZE = 280  # ten canvas pixels per MNIST pixel
 STROKE = 20  # about two MNIST pixels once the digit is scaled into its 20x20 box
 EPS_MAX = live_attack.FLIP_GRID_MAX
@@ -25,7 +23,7 @@ EXPORT_WIDTH = 360  # pixels of an exported bar chart (on the page the chart fil
 # The talk's settings; the URL holds the ones that differ (`?draw_eps=0.1`). The drawing itself is
 # not in the URL: "Pick a test digit" is the shareable input.
 TALK = TalkSettings("draw", {"source": "Draw", "pick": 0, "attack": "FGSM", "eps": 0.05, "std": 0.1,
-                             "noise": 0})
+                             "noise": 0, "training": "standard"})
 
 root = ui.pretrained_root()
 
@@ -108,7 +106,10 @@ def picked_digit() -> tuple[np.ndarray, int]:
     return images[i].reshape(28, 28), int(labels[i])
 
 
-source = st.radio("Input", SOURCES, horizontal=True, **TALK.bind("source", options=SOURCES))
+c_source, c_training = st.columns(2)
+source = c_source.radio("Input", SOURCES, horizontal=True, **TALK.bind("source", options=SOURCES))
+# f_n and f_nd as trained in the talk, or their adversarially trained versions (training.capacity).
+models = ui.training_choice(TALK, c_training)
 left, right = st.columns([1, 1.3], gap="large")
 x, label = None, None
 with left:
@@ -130,22 +131,22 @@ if x is not None:
         )
         c_img, c_txt = st.columns([1, 2], vertical_alignment="center")
         c_img.image(ui.digit_image(x, zoom=5), caption="28x28 input" + (f" (label {label})" if label is not None else ""))
-        starts = {s.name: ui.image_fgsm_start(root, s.name, x) for s in MODELS}
+        starts = {s.name: ui.image_fgsm_start(root, s.name, x) for s in models}
         with c_txt:
-            for s in MODELS:
+            for s in models:
                 p = starts[s.name].clean
                 st.markdown(
                     f"{ui.model_name_html(s)} says **{p.label[0]}** ({pct(p.confidence[0])})",
                     unsafe_allow_html=True,
                 )
         name = "drawing" if label is None else f"test-digit-{TALK.value('pick')}"
-        probability_bars({s.name: starts[s.name].clean.probs for s in MODELS}, f"draw-{name}-probabilities",
+        probability_bars({s.name: starts[s.name].clean.probs for s in models}, f"draw-{name}-probabilities",
                          key="draw_clean_bars", height=220)
         models_ready = True
 
 
 @st.fragment
-def attack_panel(x: np.ndarray) -> None:
+def attack_panel(x: np.ndarray, models: tuple) -> None:
     """FGSM or noise on the input, for both networks side by side, driven by one slider."""
     with ui.shown_errors():
         c_kind, c_budget = st.columns([1, 2], vertical_alignment="bottom")
@@ -160,7 +161,8 @@ def attack_panel(x: np.ndarray) -> None:
                 "FGSM moves every pixel by up to eps, in the direction that raises the network's loss, so "
                 "each network gets its own perturbation. Which network changes its answer first as eps "
                 f"grows? The smallest flipping eps is searched on a grid of step {live_attack.FLIP_GRID_STEP} "
-                f"up to {EPS_MAX:.1f}."
+                f"up to {EPS_MAX:.1f}. Switch the networks between normally and adversarially trained and "
+                "compare the perturbation maps: which one looks like pen strokes of another digit?"
             )
         else:
             c_std, c_draw = c_budget.columns([3, 1], vertical_alignment="bottom")
@@ -175,8 +177,8 @@ def attack_panel(x: np.ndarray) -> None:
                 "Noise pushes every pixel in a random direction, the same field for both networks; FGSM "
                 f"picks the most harmful direction for each. Compare with FGSM at eps {budget:.2f}."
             )
-        cols = st.columns(len(MODELS), gap="large")
-        for col, spec in zip(cols, MODELS):
+        cols = st.columns(len(models), gap="large")
+        for col, spec in zip(cols, models):
             clf = ui.classifier(root, spec.name)
             start = ui.image_fgsm_start(root, spec.name, x)
             if kind == "FGSM":
@@ -206,4 +208,4 @@ def attack_panel(x: np.ndarray) -> None:
 
 if models_ready:  # else the error above already says which file is broken and how to fix it
     st.header("Attack it", divider="gray")
-    attack_panel(x)
+    attack_panel(x, models)

@@ -19,7 +19,7 @@ ATTACKS = ("FGSM", "White noise")
 DIGIT_SETS = 999  # the gallery's "digit set" number: a seed for which test digits are shown
 
 # The talk's settings; the URL holds the ones that differ (`?mnist_eps=0.1`).
-TALK = TalkSettings("mnist", {"attack": "FGSM", "eps": 0.05, "std": 0.1, "digits": 0})
+TALK = TalkSettings("mnist", {"attack": "FGSM", "eps": 0.05, "std": 0.1, "digits": 0, "training": "standard"})
 
 root = ui.pretrained_root()
 
@@ -134,9 +134,10 @@ def fgsm_reading(outcomes: dict, clean_x) -> str:
              + (f" ({pct(m[background].mean())} of the black background)" if background.any() else "")
              for name, m in moved.items()]
     text = f"On these {len(clean_x)} digits FGSM moves {' and '.join(parts)}."
-    both = moved[SMALL.name] & moved[BIG.name]
+    first, second = list(outcomes)[:2]
+    both = moved[first] & moved[second]
     if both.any():
-        same = np.sign(outcomes[SMALL.name].delta[both]) == np.sign(outcomes[BIG.name].delta[both])
+        same = np.sign(outcomes[first].delta[both]) == np.sign(outcomes[second].delta[both])
         text += (f" Each follows its own model's gradient: of the pixels both move, {pct(same.mean())} "
                  f"are pushed the same way by the two models and {pct(1 - same.mean())} opposite ways.")
     return text
@@ -147,6 +148,8 @@ def gallery(root: str) -> None:
     """Test digits, their attacked versions and the perturbations, for both models, live."""
     with ui.shown_errors():
         images, labels = ui.sample(root)
+        # f_n and f_nd as trained in the talk, or adversarially trained (training.capacity).
+        small, big = ui.training_choice(TALK)
         c_kind, c_budget, c_new = st.columns([2, 4, 1], vertical_alignment="bottom")
         kind = c_kind.radio("Perturbation", ATTACKS, horizontal=True, **TALK.bind("attack", options=ATTACKS))
         if kind == "FGSM":
@@ -166,7 +169,7 @@ def gallery(root: str) -> None:
 
         idx = mnist_results.gallery_indices(labels, GALLERY_SIZE, seed)
         outcomes, right = {}, {}
-        for spec in (SMALL, BIG):
+        for spec in (small, big):
             clf = ui.classifier(root, spec.name)
             # The five shown digits live; the summary over all shipped digits from a cache keyed
             # on (model, eps) or (model, std, seed), shared by every student.
@@ -176,7 +179,7 @@ def gallery(root: str) -> None:
             else:
                 outcomes[spec.name] = live_attack.noise_outcome(clf, images[list(idx)], budget, seed=seed)
                 right[spec.name] = ui.sample_noise_accuracy(root, spec.name, round(budget, 6), seed)
-        clean = {s.name: ui.sample_fgsm_start(root, s.name, idx).clean for s in (SMALL, BIG)}
+        clean = {s.name: ui.sample_fgsm_start(root, s.name, idx).clean for s in (small, big)}
 
         what = f"eps = {budget:.3f}" if kind == "FGSM" else f"noise std {budget:.2f}"
         if kind == "FGSM":
@@ -191,8 +194,8 @@ def gallery(root: str) -> None:
             )
         st.markdown(
             f"On all {len(labels)} shipped test digits at {what}: "
-            f"{ui.model_name_html(SMALL)} **{pct(right[SMALL.name])}** correct, "
-            f"{ui.model_name_html(BIG)} **{pct(right[BIG.name])}** correct.",
+            f"{ui.model_name_html(small)} **{pct(right[small.name])}** correct, "
+            f"{ui.model_name_html(big)} **{pct(right[big.name])}** correct.",
             unsafe_allow_html=True,
         )
 
@@ -200,7 +203,7 @@ def gallery(root: str) -> None:
         scale = budget if kind == "FGSM" else 3 * budget
         head = st.columns(widths, vertical_alignment="bottom")
         head[0].markdown("**test digit**")
-        for j, spec in enumerate((SMALL, BIG)):
+        for j, spec in enumerate((small, big)):
             head[1 + 2 * j].markdown(f"{ui.model_name_html(spec)}<br>input it sees", unsafe_allow_html=True)
             head[2 + 2 * j].image(ui.perturbation_legend(scale), width=28 * ui.ZOOM,
                                   caption=f"perturbation: −{scale:.3f} to +{scale:.3f}")
@@ -208,11 +211,11 @@ def gallery(root: str) -> None:
             cols = st.columns(widths)
             cols[0].image(ui.digit_image(images[i]))
             cols[0].caption(
-                f"label {labels[i]} · clean: {SMALL.name} → {clean[SMALL.name].label[row]} "
-                f"({pct(clean[SMALL.name].confidence[row])}), {BIG.name} → {clean[BIG.name].label[row]} "
-                f"({pct(clean[BIG.name].confidence[row])})"
+                f"label {labels[i]} · clean: {small.name} → {clean[small.name].label[row]} "
+                f"({pct(clean[small.name].confidence[row])}), {big.name} → {clean[big.name].label[row]} "
+                f"({pct(clean[big.name].confidence[row])})"
             )
-            for j, spec in enumerate((SMALL, BIG)):
+            for j, spec in enumerate((small, big)):
                 out = outcomes[spec.name]
                 pred, conf = int(out.prediction.label[row]), float(out.prediction.confidence[row])
                 mark = "✓" if pred == labels[i] else "✗"

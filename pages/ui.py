@@ -15,10 +15,10 @@ import pandas as pd
 import streamlit as st
 
 import core.pretrained as pretrained
-from core import live_attack, mnist_results
+from core import capacity_results, live_attack, mnist_results
 from core.classifier import accuracy
 from core.errors import RobustnessError
-from core.specs import MNIST_MODELS, MLPSpec
+from core.specs import MNIST_MODELS, TALK_MODELS, MLPSpec, talk_models
 
 # Pixels per MNIST pixel when a 28x28 digit is shown (nearest neighbour: no blur, pixels visible).
 ZOOM = 4
@@ -56,8 +56,11 @@ def shown_errors():
 
 @st.cache_resource(show_spinner="Loading the model...")
 def classifier(root: str, name: str):
-    """The ONNX Runtime classifier of one model, its files checked against their sha256 once."""
-    return pretrained.load_onnx_classifier(name, root=root, threads=ONNX_THREADS)
+    """The ONNX Runtime classifier of one model, its files checked against their sha256 once.
+
+    f_n and f_nd come from pretrained/mnist, their adversarially trained versions (f_n_adv,
+    f_nd_adv) from pretrained/capacity (`python -m training.capacity`)."""
+    return capacity_results.load_classifier(name, root=root, threads=ONNX_THREADS)
 
 
 @st.cache_data(show_spinner=False)
@@ -229,9 +232,10 @@ def probability_spec(probs_by_model: dict[str, np.ndarray]) -> tuple[pd.DataFram
     """
     data = pd.DataFrame(probability_rows(probs_by_model))
     several = len(probs_by_model) > 1
-    domain = [s.label for s in MNIST_MODELS.values()]
+    specs = [TALK_MODELS[name] for name in probs_by_model]
+    domain = [s.label for s in specs]
     color = {"field": "model", "type": "nominal",
-             "scale": {"domain": domain, "range": [s.color for s in MNIST_MODELS.values()]},
+             "scale": {"domain": domain, "range": [s.color for s in specs]},
              "legend": {"orient": "top", "title": None, "labelLimit": 400} if several else None}
     encoding = {
         "x": {"field": "digit", "type": "ordinal", "title": "digit", "axis": {"labelAngle": 0}},
@@ -248,7 +252,29 @@ def probability_spec(probs_by_model: dict[str, np.ndarray]) -> tuple[pd.DataFram
 def probability_rows(probs_by_model: dict[str, np.ndarray]) -> list[dict]:
     """Rows {model, digit, probability} from {model name: probabilities [10]}."""
     return [
-        {"model": MNIST_MODELS[name].label, "digit": d, "probability": float(p)}
+        {"model": TALK_MODELS[name].label, "digit": d, "probability": float(p)}
         for name, probs in probs_by_model.items()
         for d, p in enumerate(np.asarray(probs).ravel())
     ]
+
+
+# --- normally or adversarially trained ----------------------------------------------------------
+
+TRAININGS = ("standard", "adversarial")  # also the URL's values (`?draw_training=adversarial`)
+
+
+def training_choice(talk, container=None) -> tuple[MLPSpec, ...]:
+    """A URL-bound choice between the talk's models as trained normally and their adversarially
+    trained versions (training.capacity); returns the chosen (f_n, f_nd) specs.
+
+    talk: the page's `TalkSettings`, with a "training" setting ("standard" in the talk).
+    """
+    where = container if container is not None else st
+    # No format_func: a bound radio keeps its option's text in the URL, kept short this way.
+    training = where.radio(
+        "Training of f_n and f_nd", TRAININGS, horizontal=True,
+        help="standard: trained on the clean images, as in the talk. adversarial: trained on FGSM "
+             "examples with a random start at eps = 0.1 (the Robustness against size page).",
+        **talk.bind("training", options=TRAININGS),
+    )
+    return talk_models(training)

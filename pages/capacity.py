@@ -1,0 +1,197 @@
+"""Robustness against size: accuracy of MNIST MLPs of every width, trained normally and adversarially."""
+
+import altair as alt
+import pandas  # noqa: F401  (see below)
+import streamlit as st
+
+from core import capacity_results as cr
+from core.errors import RobustnessError
+from core.mnist_results import TALK_CLEAN
+from core.specs import MNIST_MODELS
+from pages.navigation import keep_talk_navigation
+from pages.sharing import TalkSettings, chart_with_downloads, what_to_notice
+
+keep_talk_navigation()
+# pandas is imported above, fully, before any chart is built: altair looks pandas up in sys.modules
+# without importing it, and on a fresh server the warm-up thread (pages/warmup.py) may be halfway
+# through importing it ("partially initialized module 'pandas' has no attribute 'Timestamp'").
+
+SMALL, BIG = MNIST_MODELS["f_n"], MNIST_MODELS["f_nd"]
+TALK_EPS = 0.1
+# Colours of the measured quantities: none of them is a model's (orange is f_n, blue is f_nd).
+MEASURE_COLORS = {
+    cr.MEASURE_LABELS["train"]: "#9A9A9A",
+    cr.MEASURE_LABELS["clean"]: "#000000",
+    cr.MEASURE_LABELS["FGSM"]: "#009E73",
+    cr.MEASURE_LABELS["PGD"]: "#CC79A7",
+}
+TRAINING_DASH = {"standard": [1, 0], "adversarial": [6, 3]}
+X_DOMAIN = (8e3, 1e8)  # from the narrowest net to beyond p = nd
+
+TALK = TalkSettings("capacity", {"eps": TALK_EPS})
+
+
+@st.cache_data(show_spinner="Reading the capacity sweep...")
+def results(root: str) -> dict:
+    return cr.load_capacity_results(root)
+
+
+def pretrained_root() -> str:
+    import core.pretrained as pretrained
+
+    return str(pretrained.PRETRAINED_DIR)
+
+
+st.title("Robustness against size")
+st.markdown(
+    f"""
+The talk compares two sizes and shows that size alone is not *sufficient*: FGSM breaks both
+networks. The law of robustness also says size is *necessary*: a smooth (robust) fit of n points
+in d dimensions needs about n·d parameters. Madry et al. (2018) saw this on MNIST: adversarial
+training, which asks for a robust fit, only succeeds with enough capacity. Here are one-hidden-layer
+networks 784 → h → 10 of eight widths, from h = 16 to the talk's
+<span style='color:{SMALL.color}; font-weight:600'>f_n</span> (h = {SMALL.hidden}) and
+<span style='color:{BIG.color}; font-weight:600'>f_nd</span> (h = {BIG.hidden:,}), each trained
+twice on the 60,000 training images: normally (until it fits them, or an epoch cap), and
+adversarially (on FGSM examples with a random start at eps = 0.1, Wong et al. 2020).
+""",
+    unsafe_allow_html=True,
+)
+TALK.reset_button()
+
+
+def size_chart(rows: list[dict], eps: float) -> alt.LayerChart:
+    """Accuracy against parameter count (log), one colour per measure, one dash per training."""
+    xscale = alt.Scale(type="log", domain=list(X_DOMAIN))
+    x = alt.X("parameters:Q", title="parameters p (log scale)", scale=xscale, axis=alt.Axis(format="~s"))
+    y = alt.Y("accuracy:Q", title="accuracy", scale=alt.Scale(domain=[0, 1]))
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        x=x, y=y,
+        color=alt.Color("measure:N", title=None, scale=alt.Scale(domain=list(MEASURE_COLORS),
+                                                                 range=list(MEASURE_COLORS.values())),
+                        legend=alt.Legend(orient="bottom", columns=2)),
+        strokeDash=alt.StrokeDash("training:N", title="training",
+                                  scale=alt.Scale(domain=list(TRAINING_DASH),
+                                                  range=list(TRAINING_DASH.values())),
+                                  legend=alt.Legend(orient="bottom")),
+        detail="training:N",
+        tooltip=["training:N", "hidden:Q", alt.Tooltip("parameters:Q", format=","),
+                 alt.Tooltip("p / n:Q", format=".3g"), "measure:N", alt.Tooltip("accuracy:Q", format=".4f")],
+    )
+    lines = base.mark_line(strokeWidth=2) + base.mark_point(filled=True, size=45).encode(
+        shape=alt.Shape("training:N", scale=alt.Scale(domain=list(TRAINING_DASH), range=["circle", "square"]),
+                        legend=None))
+    n, nd = cr.N_TRAIN, cr.N_TRAIN * cr.INPUT_DIM
+    widest = max(r["parameters"] for r in rows)
+    marks = [
+        {"p": n, "label": "p = n", "color": "#555555", "y": 0.04},
+        {"p": SMALL.param_count, "label": "f_n", "color": SMALL.color, "y": 0.12},
+        {"p": BIG.param_count, "label": "f_nd", "color": BIG.color, "y": 0.12},
+        {"p": nd, "label": "p = nd", "color": "#555555", "y": 0.04},
+    ]
+    rule = alt.Chart(alt.Data(values=marks)).encode(x=alt.X("p:Q", scale=xscale),
+                                                     color=alt.Color("color:N", scale=None))
+    rules = rule.mark_rule(strokeDash=[2, 2], strokeWidth=1.5)
+    labels = rule.mark_text(align="left", dx=4, fontSize=12, fontWeight="bold").encode(
+        y=alt.Y("y:Q", scale=alt.Scale(domain=[0, 1])), text="label:N")
+    arrow_rows = [{"from": widest, "to": nd, "y": 0.25,
+                   "label": f"p = nd is {nd / widest:.0f}× the widest net"}]
+    arrow = alt.Chart(alt.Data(values=arrow_rows))
+    shaft = arrow.mark_rule(color="#555555", strokeWidth=1.5).encode(
+        x=alt.X("from:Q", scale=xscale), x2="to:Q", y=alt.Y("y:Q", scale=alt.Scale(domain=[0, 1])))
+    head = arrow.mark_point(shape="triangle-right", size=120, filled=True, color="#555555", opacity=1).encode(
+        x=alt.X("to:Q", scale=xscale), y=alt.Y("y:Q", scale=alt.Scale(domain=[0, 1])))
+    note = arrow.mark_text(align="right", dy=-9, fontSize=11, color="#555555").encode(
+        x=alt.X("to:Q", scale=xscale), y=alt.Y("y:Q", scale=alt.Scale(domain=[0, 1])), text="label:N")
+    return (rules + labels + shaft + head + note + lines).properties(
+        title=f"Accuracy against size at eps = {eps:.3f}", height=420)
+
+
+@st.fragment
+def figure(root: str) -> None:
+    """The closing figure: the slider picks eps, the chart, the sentences and the table follow."""
+    try:
+        doc = results(root)
+    except RobustnessError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    grid = [round(e, 4) for e in cr.eps_grid(doc)]
+    if TALK.defaults["eps"] not in grid:
+        st.error(f"The shipped eps grid {grid} lacks the talk's eps {TALK_EPS}: regenerate it with "
+                 f"`{cr.REGENERATE_CAPACITY}`", icon=":material/error:")
+        return
+    eps = st.select_slider("eps: largest change of any pixel (the talk's grid)", options=grid,
+                           format_func=lambda e: f"{e:.3f}", **TALK.bind("eps"))
+    what_to_notice("\n" + "\n".join(f"- {line}" for line in cr.findings(doc, eps)))
+    rows = cr.sweep_rows(doc, eps)
+    pgd = doc["settings"]["pgd"]
+    chart_with_downloads(
+        size_chart(rows, eps), rows, "capacity-accuracy-vs-size",
+        caption=(f"Solid: standard training, dashed: adversarial. FGSM on {doc['test_set']['n']:,} test "
+                 f"images; PGD ({pgd['steps']} steps, random start) on a seeded {pgd['subset_size']:,} of "
+                 f"them; training accuracy on the {doc['n_train']:,} training images. Dotted lines: p = n, "
+                 f"f_n, f_nd and p = nd."),
+    )
+    if doc.get("provenance", {}).get("smoke"):
+        st.warning("These results come from a smoke run (tiny data, two epochs): they show that the "
+                   f"pipeline works, not the experiment. Ship the full run with `{cr.REGENERATE_CAPACITY}`.",
+                   icon=":material/science:")
+    with st.expander("Every network: numbers, epochs, wall time and device"):
+        st.dataframe(cr.network_rows(doc, eps), hide_index=True, key="capacity_table",
+                     column_config={
+                         "parameters": st.column_config.NumberColumn(format="localized"),
+                         "train loss": st.column_config.NumberColumn(format="%.2e"),
+                         "test loss": st.column_config.NumberColumn(format="%.4f"),
+                         "eps": st.column_config.NumberColumn(format="%.3f"),
+                     })
+
+
+st.header("Accuracy against size", divider="gray")
+figure(pretrained_root())
+
+
+# --- training until the loss is zero ----------------------------------------------------------
+
+st.header("Training until the loss is zero", divider="gray")
+
+
+def length_chart(rows: list[dict], attack: str) -> alt.LayerChart:
+    specs = list(MNIST_MODELS.values())
+    base = alt.Chart(alt.Data(values=[r for r in rows if r["attack"] == attack])).encode(
+        x=alt.X("eps:Q", title="eps (L-inf budget)"),
+        y=alt.Y("accuracy:Q", title="test accuracy", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("model:N",
+                        scale=alt.Scale(domain=[s.label for s in specs], range=[s.color for s in specs]),
+                        legend=alt.Legend(orient="bottom", title=None)),
+        strokeDash=alt.StrokeDash("training length:N", legend=alt.Legend(orient="bottom")),
+        tooltip=["model:N", "training length:N", alt.Tooltip("eps:Q", format=".4f"),
+                 alt.Tooltip("accuracy:Q", format=".4f")],
+    )
+    return (base.mark_line() + base.mark_point(filled=True, size=25)).properties(title=attack, height=300)
+
+
+try:
+    doc = results(pretrained_root())
+    zero = cr.zero_loss_rows(doc)
+    if not any(r["training length"] == cr.LONG_LABEL for r in zero):
+        st.info("The shipped sweep has no runs trained towards zero loss.")
+    else:
+        talk = {name: loss for name, (_, loss) in TALK_CLEAN.items()}
+        what_to_notice(
+            "The talk trained until the loss was 0 and reports test losses of "
+            f"{TALK_CLEAN['f_n'][1]:.3f} (f_n) and {TALK_CLEAN['f_nd'][1]:.3f} (f_nd); the shipped models "
+            "stopped at a training loss of 1e-3. Rerun with the same seed and schedule past that rule: "
+            + " ".join(cr.zero_loss_findings(doc, talk, TALK_EPS))
+        )
+        st.dataframe(zero, hide_index=True, key="capacity_zero_loss_table",
+                     column_config={"train loss": st.column_config.NumberColumn(format="%.2e"),
+                                    "target loss": st.column_config.NumberColumn(format="%.0e"),
+                                    "test loss": st.column_config.NumberColumn(format="%.4f"),
+                                    "max gradient norm": st.column_config.NumberColumn(format="%.3f")})
+        curves = cr.zero_loss_curves(doc)
+        for col, attack in zip(st.columns(2), ("FGSM", "PGD")):
+            with col:
+                chart_with_downloads(length_chart(curves, attack), [r for r in curves if r["attack"] == attack],
+                                     f"capacity-zero-loss-{attack.lower()}")
+except RobustnessError as exc:
+    st.error(str(exc), icon=":material/error:")

@@ -1,0 +1,740 @@
+"""Robustness against size: a width sweep of MNIST MLPs, trained normally and adversarially.
+
+Madry et al. (2018, arXiv:1706.06083, Fig. 4) found on MNIST that adversarial training needs
+capacity to succeed, and that capacity alone does not give robustness. This script measures both
+halves on one-hidden-layer ReLU MLPs 784 -> h -> 10, h in {16, 32, 64, 151, 300, 600, 1200, 3774}
+(151 and 3774 are the talk's f_n and f_nd), each trained two ways on the 60,000 training images:
+
+* standard: Adam and cross-entropy under the shipped stopping rule of `training.mnist` (100%
+  training accuracy and mean training loss <= 1e-3, or an epoch cap; a width that cannot memorize
+  stops at the cap and its record says `rule_met: false`). f_n and f_nd are not retrained: the
+  shipped `pretrained/mnist` weights are evaluated, with their training record.
+* adversarial: FGSM with a random start (Wong, Rice and Kolter 2020) at eps = 0.1 (or PGD,
+  `--adv-method pgd`) for a fixed number of epochs; after every epoch a 10-step PGD check on a
+  seeded subset of training images detects catastrophic overfitting, which stops the run and
+  restores the epoch with the best PGD accuracy.
+
+Beyond the sweep, "training until the loss is zero" (the talk's wording): f_n (and f_nd, when
+asked: `--zero-loss f_n f_nd`) retrained from the shipped seed and schedule past the rule, to a
+mean training loss <= 1e-5 or an epoch cap.
+
+Every network is a job (`standard_h16`, `adversarial_h3774`, `zero_loss_f_n`, ...) with its own
+folder under `--run-dir`: an atomic checkpoint after every epoch (a killed run resumes), and its
+evaluation cached as `evaluation.json` (keyed on the weights' sha256 and the evaluation settings).
+Jobs can therefore be split over processes (`--jobs`) and gathered by a last call with `--out`,
+which retrains and re-evaluates nothing already done.
+
+Evaluation of every network on the 10,000 test images: clean accuracy and loss, FGSM on the talk's
+grid (20 values in [0, 0.1]), PGD-Linf (10 steps, random start) on the same grid on a seeded subset
+of the test images, the largest input-gradient norm ||grad_x p_c(x)||_2 over the test set, and the
+training accuracy and loss (a full eval-mode pass over the training images).
+
+Writes, only when `--out` is given, `<out>/capacity/` (see `core.capacity_results` for the reader):
+
+    results.json                      every network's record, grids, settings, provenance
+    f_n_adv.*, f_nd_adv.*             the adversarially trained f_n and f_nd: safetensors (float16
+                                      where the measured accuracies do not change), ONNX, metadata
+    manifest.json                     sha256 of every file above, written last
+
+Usage:
+    python -m training.capacity --data-dir ../shared/data --out pretrained    # the full sweep
+    python -m training.capacity --smoke --out /tmp/smoke                       # tiny, < 1 min
+    python -m training.capacity --help
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from core.adversarial_training import adversarial_step, catastrophic_overfitting, robust_accuracy
+from core.capacity_results import adversarial_name
+from core.data import load_mnist, mnist_root
+from core.errors import InputError
+from core.files import atomic_write_bytes, atomic_write_json, staged_folder
+from core.models import MLP, build_mlp, load_mlp
+from core.pretrained import PRETRAINED_DIR, mnist_dir, model_metadata, verified_model_files, write_manifest
+from core.specs import CAPACITY_WIDTHS, MNIST_MODELS, MLPSpec, capacity_spec
+from training import cli
+from training.mnist import (
+    FGSM_EPS,
+    TrainConfig,
+    _checkpoint_bytes,
+    full_pass,
+    load_checkpoint,
+    seeded_subset,
+    train_model,
+)
+from training.runinfo import device_description, library_versions, resolve_device
+
+COMMAND = "python -m training.capacity"
+FORMAT_VERSION = 1
+CAPACITY_SUBDIR = "capacity"
+RESULTS_FILE = "results.json"
+CHECKPOINT_FILE = "checkpoint.pt"
+EVALUATION_FILE = "evaluation.json"
+BATCH_SIZE = 128
+WIDTHS = CAPACITY_WIDTHS
+N_TRAIN, N_TEST = 60_000, 10_000
+
+# Log-midpoint of f_n's and f_nd's widths: narrower nets take f_n's schedule, wider ones f_nd's.
+_SCHEDULE_SPLIT = float(np.sqrt(151 * 3774))
+# The shipped models' own schedules and caps (training.mnist DEFAULT_LR_DECAY, DEFAULT_MAX_EPOCHS).
+STANDARD_SCHEDULES = {
+    "f_n": {"lr_decay": 0.97, "max_epochs": 100},
+    "f_nd": {"lr_decay": 0.88, "max_epochs": 30},
+}
+
+
+def width_spec(hidden: int) -> MLPSpec:
+    """The spec of the width-h network (f_n / f_nd for their widths)."""
+    return capacity_spec(hidden)
+
+
+def schedule_of(hidden: int) -> str:
+    """Which shipped model's schedule (lr decay, cap) the standard run of width h follows."""
+    return "f_n" if hidden <= _SCHEDULE_SPLIT else "f_nd"
+
+
+# --- configuration --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdvConfig:
+    """Adversarial training of one network. Everything but `epochs` must match to resume.
+
+    Attributes:
+        seed: initialisation, shuffling and random starts. lr, lr_decay: Adam, lr * decay**epoch.
+        epochs: fixed number of epochs. eps: the L-inf budget in pixel units of [0, 1].
+        method: "fgsm_rs" (Wong et al. 2020, step 1.25 eps) or "pgd" (pgd_steps steps).
+        check_size, check_steps: the per-epoch PGD check on a seeded subset of training images.
+        check_drop: a fall of the check's accuracy by more than this below its best earlier value
+            is catastrophic overfitting: training stops and the best epoch's weights are kept.
+    """
+
+    seed: int = 0
+    lr: float = 1e-3
+    lr_decay: float = 0.8
+    batch_size: int = BATCH_SIZE
+    train_size: int | None = None
+    epochs: int = 10
+    eps: float = 0.1
+    method: str = "fgsm_rs"
+    pgd_steps: int = 10
+    check_size: int = 1000
+    check_steps: int = 10
+    check_drop: float = 0.2
+
+    def resume_key(self) -> dict:
+        key = asdict(self)
+        key.pop("epochs")
+        return key
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """What is measured on the test set (budgets in pixel units of [0, 1]).
+
+    test_size: a seeded subset of the test images (None: all 10,000). pgd_subset: PGD runs on a
+    seeded subset of that many of them. batch_size: images per pass.
+    """
+
+    eps: tuple[float, ...] = FGSM_EPS
+    pgd_steps: int = 10
+    pgd_subset: int | None = 2000
+    seed: int = 0
+    test_size: int | None = None
+    batch_size: int = 1000
+
+
+@dataclass(frozen=True)
+class Job:
+    """One network of the sweep: `kind` is standard, adversarial or zero_loss."""
+
+    kind: str
+    hidden: int
+
+    @property
+    def name(self) -> str:
+        if self.kind == "zero_loss":
+            return f"zero_loss_{capacity_spec(self.hidden).name}"
+        return f"{self.kind}_h{self.hidden}"
+
+    @property
+    def spec(self) -> MLPSpec:
+        return capacity_spec(self.hidden)
+
+    @property
+    def shipped(self) -> bool:
+        """Standard f_n / f_nd: the shipped pretrained/mnist models, not retrained."""
+        return self.kind == "standard" and self.spec.name in MNIST_MODELS
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One invocation: the jobs, the configs, and where data, checkpoints and outputs are."""
+
+    jobs: tuple[Job, ...]
+    adversarial: AdvConfig
+    evaluation: EvalConfig
+    data_dir: Path
+    run_dir: Path
+    out: Path | None
+    shipped_root: Path
+    standard_caps: dict[str, int] = field(
+        default_factory=lambda: {k: v["max_epochs"] for k, v in STANDARD_SCHEDULES.items()})
+    zero_loss_target: float = 1e-5
+    zero_loss_caps: dict[str, int] = field(default_factory=lambda: {"f_n": 150, "f_nd": 40})
+    train_size: int | None = None
+    device: str = "auto"
+    threads: int = 2
+    resume: bool = True
+    smoke: bool = False
+
+
+def standard_config(hidden: int, cfg: RunConfig) -> TrainConfig:
+    """The standard run of width h: the shipped rule with its nearest shipped model's schedule."""
+    sched = schedule_of(hidden)
+    return TrainConfig(seed=0, lr=1e-3, lr_decay=STANDARD_SCHEDULES[sched]["lr_decay"],
+                       batch_size=BATCH_SIZE, train_size=cfg.train_size,
+                       max_epochs=cfg.standard_caps[sched], target_loss=1e-3, target_accuracy=1.0)
+
+
+def zero_loss_config(name: str, cfg: RunConfig, shipped: dict) -> TrainConfig:
+    """The shipped model's own training config, with the loss target lowered and the cap raised."""
+    base = TrainConfig(**shipped["training"]["config"])
+    return replace(base, train_size=cfg.train_size, target_loss=cfg.zero_loss_target,
+                   max_epochs=cfg.zero_loss_caps[name])
+
+
+# --- adversarial training -------------------------------------------------------------------
+
+
+@dataclass
+class AdvResult:
+    """An adversarially trained model and its history (one dict per epoch)."""
+
+    model: MLP
+    config: AdvConfig
+    epochs: int
+    history: list[dict]
+    wall_s: float
+    overfit_epoch: int | None
+    kept_epoch: int
+
+
+def train_adversarial(spec: MLPSpec, cfg: AdvConfig, x: torch.Tensor, y: torch.Tensor, run_dir: Path,
+                      device: torch.device, resume: bool = True) -> AdvResult:
+    """Adversarial training of `spec` on (x, y) for `cfg.epochs` epochs, checkpointing each epoch.
+
+    Args:
+        x: float32 [N, 784] in [0, 1] on `device`; y: int64 [N] on `device`.
+        run_dir: folder of this network's checkpoint (created).
+    Each epoch: Adam steps on adversarial examples of each batch, then a clean full pass over the
+    training set and the PGD check on `cfg.check_size` seeded training images.
+    """
+    ckpt_path = Path(run_dir) / CHECKPOINT_FILE
+    model = build_mlp(spec, seed=cfg.seed).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    shuffle = torch.Generator().manual_seed(cfg.seed)
+    starts = torch.Generator().manual_seed(cfg.seed + 1)
+    epoch, history, wall, overfit, best_state, best_epoch = 0, [], 0.0, None, None, 0
+    check_idx = torch.from_numpy(seeded_subset(len(x), cfg.check_size, cfg.seed)).to(device)
+    x_check, y_check = x[check_idx], y[check_idx]
+
+    if resume and ckpt_path.is_file():
+        ckpt = load_checkpoint(ckpt_path)
+        if ckpt.get("resume_key") != cfg.resume_key() or ckpt.get("model_name") != spec.name:
+            raise InputError(
+                f"checkpoint {ckpt_path} was made with other settings ({ckpt.get('resume_key')}); this "
+                f"run asks for {cfg.resume_key()}: pass --no-resume to start over, or another --run-dir"
+            )
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        shuffle.set_state(ckpt["shuffle_rng"])
+        starts.set_state(ckpt["start_rng"])
+        epoch, history, wall = int(ckpt["epoch"]), list(ckpt["history"]), float(ckpt["wall_s"])
+        overfit, best_state, best_epoch = ckpt["overfit_epoch"], ckpt["best_model"], int(ckpt["best_epoch"])
+        tqdm.write(f"[{spec.name} adversarial] resumed from {ckpt_path} after epoch {epoch}")
+
+    n = len(x)
+    steps = -(-n // cfg.batch_size)
+    bar = tqdm(total=cfg.epochs, initial=min(epoch, cfg.epochs), desc=f"{spec.name} adversarial",
+               unit="epoch", dynamic_ncols=True)
+    while overfit is None and epoch < cfg.epochs:
+        t0 = time.perf_counter()
+        lr = cfg.lr * cfg.lr_decay**epoch
+        for group in opt.param_groups:
+            group["lr"] = lr
+        model.train()
+        perm = torch.randperm(n, generator=shuffle).to(device)
+        running = 0.0
+        inner = tqdm(range(steps), desc=f"{spec.name} adv epoch {epoch + 1}", leave=False,
+                     dynamic_ncols=True, mininterval=1.0)
+        for step in inner:
+            idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+            value = adversarial_step(model, opt, x[idx], y[idx], cfg.eps, cfg.method, cfg.pgd_steps, starts)
+            running += value
+            if step % 20 == 0:
+                inner.set_postfix(adv_loss=f"{value:.3f}", refresh=False)
+        inner.close()
+        model.eval()
+        train_loss, train_acc = full_pass(model, x, y)
+        check = robust_accuracy(model, x_check, y_check, cfg.eps, cfg.check_steps, seed=cfg.seed)
+        epoch += 1
+        seconds = time.perf_counter() - t0
+        wall += seconds
+        history.append({"epoch": epoch, "lr": lr, "adversarial_loss": running / steps,
+                        "train_loss": train_loss, "train_accuracy": train_acc,
+                        "check_pgd_accuracy": check, "seconds": seconds,
+                        "load_average": round(os.getloadavg()[0], 2)})
+        checks = [h["check_pgd_accuracy"] for h in history]
+        if catastrophic_overfitting(checks, cfg.check_drop):
+            overfit = epoch
+        if best_state is None or check >= max(checks[:-1], default=-1.0):
+            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            best_epoch = epoch
+        atomic_write_bytes(ckpt_path, _checkpoint_bytes({
+            "model_name": spec.name, "resume_key": cfg.resume_key(), "epoch": epoch,
+            "model": model.state_dict(), "optimizer": opt.state_dict(),
+            "shuffle_rng": shuffle.get_state(), "start_rng": starts.get_state(),
+            "history": history, "wall_s": wall, "overfit_epoch": overfit,
+            "best_model": best_state, "best_epoch": best_epoch,
+        }))
+        bar.update(1)
+        bar.set_postfix(adv_loss=f"{running / steps:.3f}", pgd=f"{check:.3f}")
+        tqdm.write(f"[{spec.name} adversarial] epoch {epoch}: lr {lr:.2e}, adversarial loss "
+                   f"{running / steps:.4f}, clean train acc {train_acc:.4f}, PGD check {check:.4f}, "
+                   f"{seconds:.1f} s" + (" -> catastrophic overfitting, stopping" if overfit else ""))
+    bar.close()
+    if overfit is not None and best_state is not None:
+        model.load_state_dict(best_state)  # Wong et al.'s early stopping: the last robust epoch
+    model.eval()
+    return AdvResult(model, cfg, epoch, history, wall, overfit, best_epoch if overfit else epoch)
+
+
+# --- evaluation -----------------------------------------------------------------------------
+
+
+def weights_sha256(model: torch.nn.Module) -> str:
+    """sha256 of the model's parameters (float32, C order, in state_dict order)."""
+    digest = hashlib.sha256()
+    for k, v in model.state_dict().items():
+        digest.update(k.encode())
+        digest.update(v.detach().cpu().float().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def evaluate_network(model: MLP, name: str, x_train: torch.Tensor, y_train: torch.Tensor,
+                     x_test: np.ndarray, y_test: np.ndarray, cfg: EvalConfig, device: torch.device) -> dict:
+    """Every measurement of one network, as a JSON-ready dict (torch backend)."""
+    from core.attacks import fgsm_sweep, pgd_sweep
+    from core.probes import probability_gradient_norms
+    from core.torch_runtime import TorchClassifier
+
+    t0 = time.perf_counter()
+    clf = TorchClassifier(model, name=name, device=device)
+    train_loss, train_acc = full_pass(model, x_train, y_train)
+    test_loss, test_acc = full_pass(model, torch.from_numpy(x_test).to(device),
+                                    torch.from_numpy(y_test).to(device))
+    fgsm = fgsm_sweep(clf, x_test, y_test, cfg.eps, batch_size=cfg.batch_size)
+    idx = seeded_subset(len(x_test), cfg.pgd_subset, cfg.seed)
+    pgd = pgd_sweep(clf, x_test[idx], y_test[idx], cfg.eps, steps=cfg.pgd_steps, seed=cfg.seed,
+                    batch_size=cfg.batch_size)
+    grads = probability_gradient_norms(clf, x_test, batch_size=cfg.batch_size)
+    return {
+        "train_loss": train_loss,
+        "train_accuracy": train_acc,
+        "test_loss": test_loss,
+        "test_accuracy": test_acc,
+        "fgsm": [r.to_dict() for r in fgsm],
+        "pgd": [r.to_dict() for r in pgd],
+        "max_gradient_norm": grads.max,
+        "mean_gradient_norm": grads.mean,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+def _eval_key(model: MLP, cfg: EvalConfig, n_test: int) -> dict:
+    return {"weights_sha256": weights_sha256(model), "eval": json.loads(json.dumps(asdict(cfg))),
+            "n_test": n_test}
+
+
+def evaluate_cached(model: MLP, name: str, run_dir: Path, data: "Data", cfg: EvalConfig,
+                    device: torch.device) -> dict:
+    """`evaluate_network`, cached in `<run_dir>/evaluation.json` under the weights' sha256 and the
+    settings, so a gathering call (or a resumed one) re-evaluates nothing."""
+    path = Path(run_dir) / EVALUATION_FILE
+    key = _eval_key(model, cfg, len(data.y_test))
+    if path.is_file():
+        try:
+            cached = json.loads(path.read_text())
+        except (OSError, ValueError):
+            cached = {}
+        if cached.get("key") == key:
+            return cached["results"]
+    results = evaluate_network(model, name, data.x_train, data.y_train, data.x_test, data.y_test, cfg, device)
+    atomic_write_json(path, {"key": key, "results": results})
+    tqdm.write(f"[{name}] test accuracy {results['test_accuracy']:.4f}, PGD@0.1 "
+               f"{results['pgd'][-1]['accuracy']:.4f}, evaluated in {results['seconds']:.0f} s")
+    return results
+
+
+# --- the pipeline ---------------------------------------------------------------------------
+
+
+@dataclass
+class Data:
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: np.ndarray
+    y_test: np.ndarray
+    test_idx: np.ndarray
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+SESSIONS_FILE = "trained_in.json"
+
+
+def _checkpoint_epoch(folder: Path) -> int:
+    """Epochs already in a job's checkpoint (0 when there is none)."""
+    path = Path(folder) / CHECKPOINT_FILE
+    return int(load_checkpoint(path)["epoch"]) if path.is_file() else 0
+
+
+def record_session(folder: Path, before: int, after: int, device: torch.device) -> list[dict]:
+    """The processes that trained a job: device, threads, epochs and load, one entry per process
+    that added epochs to its checkpoint (kept in `<folder>/trained_in.json`), so a job resumed or
+    gathered by another process still records where its epochs were computed."""
+    path = Path(folder) / SESSIONS_FILE
+    sessions = json.loads(path.read_text()) if path.is_file() else []
+    if after > before:
+        sessions.append({"device": device_description(device), "threads": torch.get_num_threads(),
+                         "epochs": [before + 1, after], "load_average_at_end": round(os.getloadavg()[0], 2),
+                         "finished": _now()})
+        atomic_write_json(path, sessions)
+    return sessions
+
+
+def run_job(job: Job, cfg: RunConfig, data: Data, device: torch.device) -> dict:
+    """Train (or load) one network, evaluate it, and return its JSON record plus the model."""
+    spec, folder = job.spec, cfg.run_dir / job.name
+    t0 = time.perf_counter()
+    before = _checkpoint_epoch(folder)
+    if job.shipped:
+        _, meta = verified_model_files(spec.name, cfg.shipped_root)
+        model = load_mlp(spec, mnist_dir(cfg.shipped_root) / spec.weights_file).to(device)
+        t = meta["training"]
+        training = {"how": "standard", "source": f"shipped pretrained/mnist/{spec.weights_file} "
+                    "(training.mnist), not retrained", "config": t["config"],
+                    "stopping_rule": t["stopping_rule"], "rule_met": t["rule_met"], "epochs": t["epochs"],
+                    "wall_s": t["wall_s"], "device": meta.get("device"), "history": t["history"],
+                    "weights_sha256": meta["sha256"][spec.weights_file]}
+    elif job.kind == "adversarial":
+        res = train_adversarial(spec, cfg.adversarial, data.x_train, data.y_train, folder, device, cfg.resume)
+        model = res.model
+        c = res.config
+        training = {"how": "adversarial",
+                    "method": {"fgsm_rs": "FGSM with a uniform random start, step 1.25 eps (Wong, Rice "
+                                          "and Kolter 2020)",
+                               "pgd": f"PGD-Linf, {c.pgd_steps} steps of 2.5 eps / steps, random start "
+                                      "(Madry et al. 2018)"}[c.method],
+                    "config": asdict(c), "epochs": res.epochs,
+                    "catastrophic_overfitting_epoch": res.overfit_epoch, "kept_epoch": res.kept_epoch,
+                    "check": f"after each epoch, PGD-Linf ({c.check_steps} steps, random start) at eps "
+                             f"{c.eps:g} on {c.check_size} seeded training images; a fall of more than "
+                             f"{c.check_drop:g} below the best earlier value counts as catastrophic "
+                             "overfitting and keeps the best epoch's weights",
+                    "wall_s": round(res.wall_s, 1), "history": res.history}
+    else:
+        if job.kind == "zero_loss":
+            tcfg = zero_loss_config(spec.name, cfg, model_metadata(spec.name, cfg.shipped_root))
+        else:
+            tcfg = standard_config(job.hidden, cfg)
+        n = tcfg.train_size or len(data.y_train)
+        res = train_model(spec, tcfg, data.x_train[:n], data.y_train[:n], folder, device, cfg.resume)
+        model = res.model
+        training = {"how": job.kind, "config": asdict(tcfg), "stopping_rule": tcfg.stopping_rule,
+                    "rule_met": res.rule_met, "epochs": res.epochs, "wall_s": round(res.wall_s, 1),
+                    "history": res.history}
+        if job.kind == "standard":
+            training["schedule_of"] = schedule_of(job.hidden)
+    if not job.shipped:
+        sessions = record_session(folder, before, training["epochs"], device)
+        training["trained_in"] = sessions
+        training["device"] = "; ".join(dict.fromkeys(f"{s['device']}" for s in sessions)) or "unknown"
+    results = evaluate_cached(model, job.name, folder, data, cfg.evaluation, device)
+    tqdm.write(f"[{job.name}] done in {time.perf_counter() - t0:.0f} s (load average {os.getloadavg()[0]:.2f})")
+    record = {"name": job.name, "kind": job.kind, "hidden": job.hidden, "param_count": spec.param_count,
+              "model": spec.name, "training": training, "results": results}
+    return {"record": record, "model": model}
+
+
+def write_results_folder(out: Path, files: dict[str, bytes]) -> dict[str, str]:
+    """Write a results folder as a whole (`core.files.staged_folder`: readers see the old folder or
+    the new one, never a mix), its manifest.json of checksums last. Returns the checksums."""
+    with staged_folder(Path(out), keep_existing=False) as stage:
+        for name, data in files.items():
+            atomic_write_bytes(stage / name, data)
+        return write_manifest(stage, "training.capacity")
+
+
+def half_precision_check(model: MLP, data: Data, cfg: EvalConfig, device: torch.device) -> tuple[MLP, dict]:
+    """The model with weights rounded to float16, and whether its measured accuracies are unchanged.
+
+    Compared: clean test accuracy and the FGSM accuracies on the full grid (the whole test set),
+    and PGD at the largest eps on the PGD subset; both models attacked with the same seeds.
+    """
+    from core.attacks import fgsm_sweep, pgd_sweep
+    from core.torch_runtime import TorchClassifier
+
+    half = build_mlp(model.spec).to(device)
+    half.load_state_dict({k: v.half().float() for k, v in model.state_dict().items()})
+    half.eval()
+    idx = seeded_subset(len(data.y_test), cfg.pgd_subset, cfg.seed)
+    numbers = {}
+    for label, m in (("float32", model), ("float16", half)):
+        clf = TorchClassifier(m, name=label, device=device)
+        fgsm = fgsm_sweep(clf, data.x_test, data.y_test, cfg.eps, batch_size=cfg.batch_size)
+        pgd = pgd_sweep(clf, data.x_test[idx], data.y_test[idx], [cfg.eps[-1]], steps=cfg.pgd_steps,
+                        seed=cfg.seed, batch_size=cfg.batch_size)
+        numbers[label] = {"fgsm_accuracy": [r.accuracy for r in fgsm], "pgd_accuracy_max_eps": pgd[0].accuracy}
+    return half, {"unchanged": numbers["float32"] == numbers["float16"], **numbers}
+
+
+def adversarial_model_files(job_out: dict, data: Data, cfg: RunConfig, device: torch.device,
+                            provenance: dict) -> dict[str, bytes]:
+    """safetensors, ONNX and metadata of an adversarially trained f_n / f_nd, for the app.
+
+    Float16 weights when the measured accuracies do not change (`half_precision_check`), else float32.
+    """
+    from safetensors.torch import save
+
+    from core.onnx_export import export_mlp_onnx
+    from core.models import mlp_weights
+
+    record, model = job_out["record"], job_out["model"]
+    base = model.spec
+    name = adversarial_name(base.name)  # f_n_adv, f_nd_adv: core.specs.ADVERSARIAL_MODELS
+    half, check = half_precision_check(model, data, cfg.evaluation, device)
+    dtype = torch.float16 if check["unchanged"] else torch.float32
+    tensors = {k: v.detach().cpu().to(dtype).contiguous() for k, v in model.state_dict().items()}
+    weights = save(tensors, metadata={"model": name})
+    with tempfile.TemporaryDirectory() as tmp:
+        # The graph references the weights in place inside the safetensors file: shipped once.
+        wpath, opath = Path(tmp) / f"{name}.safetensors", Path(tmp) / f"{name}.onnx"
+        wpath.write_bytes(weights)
+        export_mlp_onnx(mlp_weights(half if check["unchanged"] else model), opath, weights_file=wpath,
+                        name=name, half=check["unchanged"])
+        onnx_bytes = opath.read_bytes()
+    meta = {
+        "format": FORMAT_VERSION, "name": name, "base_model": base.name,
+        "spec": {"hidden": base.hidden, "param_count": base.param_count,
+                 "architecture": f"{base.input_dim} -> {base.hidden} (ReLU) -> {base.classes} (softmax)"},
+        "weights_dtype": str(dtype).removeprefix("torch."),
+        "half_precision_check": check,
+        "training": record["training"],
+        "results": {k: record["results"][k]
+                    for k in ("test_accuracy", "test_loss", "train_accuracy", "train_loss")},
+        **provenance,
+        "sha256": {f"{name}.safetensors": hashlib.sha256(weights).hexdigest(),
+                   f"{name}.onnx": hashlib.sha256(onnx_bytes).hexdigest()},
+    }
+    return {f"{name}.safetensors": weights, f"{name}.onnx": onnx_bytes,
+            f"{name}.json": (json.dumps(meta, indent=2) + "\n").encode()}
+
+
+def results_document(cfg: RunConfig, records: list[dict], data: Data, provenance: dict) -> dict:
+    ecfg = cfg.evaluation
+    return {
+        "format": FORMAT_VERSION,
+        "description": "MNIST width sweep, standard and adversarial training (training/capacity.py)",
+        "n_train": int(cfg.train_size or N_TRAIN),
+        "test_set": {"n": int(len(data.y_test)), "subset_seed": ecfg.seed},
+        "grids": {"eps": list(ecfg.eps)},
+        "settings": {
+            "units": "eps in pixel units of [0, 1]",
+            "fgsm": "x + eps * sign(grad_x CE(x, y)), clipped to [0, 1], on every evaluated test image "
+                    "(core.attacks.fgsm_sweep)",
+            "pgd": {"steps": ecfg.pgd_steps, "step_size": "2.5 * eps / steps", "random_start": True,
+                    "seed": ecfg.seed,
+                    "subset_size": int(len(seeded_subset(len(data.y_test), ecfg.pgd_subset, ecfg.seed))),
+                    "subset": "training.mnist.seeded_subset(n_test, subset_size, seed) of the evaluated "
+                              "test images (core.attacks.pgd_sweep)"},
+            "gradient_norm": "||grad_x p_c(x)||_2, c the predicted class, over the evaluated test images "
+                             "(core.probes.probability_gradient_norms)",
+            "train_metrics": "mean cross-entropy and accuracy of a full eval-mode pass over the "
+                             "training images",
+            "adversarial_training": asdict(cfg.adversarial),
+            "zero_loss_target": cfg.zero_loss_target,
+        },
+        "networks": records,
+        "provenance": provenance,
+    }
+
+
+def load_data(cfg: RunConfig, device: torch.device) -> Data:
+    x_train, y_train = load_mnist(True, cfg.data_dir, download=False)
+    n = cfg.train_size or len(x_train)
+    x_all, y_all = load_mnist(False, cfg.data_dir, download=False)
+    test_idx = seeded_subset(len(x_all), cfg.evaluation.test_size, cfg.evaluation.seed)
+    return Data(torch.from_numpy(x_train[:n]).to(device), torch.from_numpy(y_train[:n]).to(device),
+                x_all[test_idx], y_all[test_idx], test_idx)
+
+
+def run(cfg: RunConfig, argv: list[str] | None = None) -> dict | None:
+    """Run every job (train or resume, evaluate or read the cache); with `out`, write the folder."""
+    t_start = time.perf_counter()
+    torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    command = " ".join([COMMAND, *(argv if argv is not None else sys.argv[1:])])
+    tqdm.write(f"device: {device_description(device)}; jobs: {', '.join(j.name for j in cfg.jobs)}")
+    data = load_data(cfg, device)
+    done = {}
+    for job in cfg.jobs:
+        done[job.name] = run_job(job, cfg, data, device)
+    if cfg.out is None:
+        return None
+    provenance = {"device": device_description(device), "threads": cfg.threads, "versions": library_versions(),
+                  "command": command, "smoke": cfg.smoke, "created": _now()}
+    files = {}
+    for job in cfg.jobs:
+        if job.kind == "adversarial" and job.spec.name in MNIST_MODELS:
+            files.update(adversarial_model_files(done[job.name], data, cfg, device, provenance))
+    records = [done[j.name]["record"] for j in cfg.jobs]
+    provenance["wall_s_this_call"] = round(time.perf_counter() - t_start, 1)
+    doc = results_document(cfg, records, data, provenance)
+    files[RESULTS_FILE] = (json.dumps(doc, indent=2) + "\n").encode()
+    target = Path(cfg.out) / CAPACITY_SUBDIR
+    write_results_folder(target, files)
+    tqdm.write(f"wrote {target} in {time.perf_counter() - t_start:.0f} s")
+    return doc
+
+
+# --- command line ---------------------------------------------------------------------------
+
+KINDS = ("standard", "adversarial", "zero_loss")
+
+
+def all_jobs(widths: tuple[int, ...], zero_loss: tuple[str, ...]) -> list[Job]:
+    jobs = [Job(kind, h) for kind in ("standard", "adversarial") for h in widths]
+    jobs += [Job("zero_loss", MNIST_MODELS[m].hidden) for m in zero_loss]
+    return jobs
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n\n")[0],
+                                epilog="Full run: python -m training.capacity --data-dir ../shared/data "
+                                       "--out pretrained")
+    p.add_argument("--widths", type=cli.positive_int(100_000), nargs="+", default=list(WIDTHS),
+                   help=f"hidden widths h (default: {' '.join(map(str, WIDTHS))})")
+    p.add_argument("--zero-loss", nargs="*", default=list(MNIST_MODELS), choices=list(MNIST_MODELS),
+                   help="talk models retrained to the lower loss target (default: f_n f_nd; none: no argument)")
+    p.add_argument("--jobs", nargs="+", default=None, metavar="NAME",
+                   help="run only these jobs (e.g. standard_h16 adversarial_h3774 zero_loss_f_n); "
+                        "default: every job of --widths and --zero-loss")
+    p.add_argument("--data-dir", default=None,
+                   help="folder holding MNIST/raw (default: $MNIST_ROOT, else ./data)")
+    p.add_argument("--out", type=cli.out_dir, default=None,
+                   help="root of the artifacts, written to <out>/capacity; nothing is written without it")
+    p.add_argument("--run-dir", type=cli.out_dir, default=None,
+                   help="checkpoints and cached evaluations (default: runs/capacity, or runs/capacity_smoke)")
+    p.add_argument("--shipped", default=None,
+                   help=f"root of the shipped f_n / f_nd (default: {PRETRAINED_DIR})")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                   help="auto: CUDA when available")
+    p.add_argument("--threads", type=cli.positive_int(256), default=2, help="torch CPU threads (default: 2)")
+    p.add_argument("--adv-epochs", type=cli.positive_int(10_000), default=10, help="adversarial training epochs (default: 10)")
+    p.add_argument("--adv-method", default="fgsm_rs", choices=["fgsm_rs", "pgd"],
+                   help="fgsm_rs (Wong et al. 2020, default) or pgd (Madry et al. 2018)")
+    p.add_argument("--adv-eps", type=cli.finite_float(low=0, high=1), default=0.1, help="adversarial training budget (default: 0.1)")
+    p.add_argument("--adv-lr-decay", type=cli.finite_float(low=0, high=1), default=0.8,
+                   help="lr factor per adversarial epoch (default: 0.8)")
+    p.add_argument("--check-size", type=cli.positive_int(N_TRAIN), default=1000,
+                   help="training images in the per-epoch PGD check (default: 1000)")
+    p.add_argument("--standard-cap", nargs=2, type=cli.positive_int(10_000), default=None, metavar=("F_N_SCHEDULE", "F_ND_SCHEDULE"),
+                   help="epoch caps of the standard runs on f_n's and f_nd's schedule "
+                        "(default: 100 30, the shipped caps)")
+    p.add_argument("--zero-loss-target", type=cli.finite_float(low=0), default=1e-5,
+                   help="loss target of --zero-loss (default: 1e-5)")
+    p.add_argument("--zero-loss-cap", nargs=2, type=cli.positive_int(10_000), default=None, metavar=("F_N", "F_ND"),
+                   help="epoch caps of the zero-loss runs (default: 150 40)")
+    p.add_argument("--pgd-subset", type=cli.positive_int(N_TEST, minimum=0), default=2000,
+                   help="PGD on a seeded subset of N test images, 0 for all (default: 2000, as training.mnist)")
+    p.add_argument("--pgd-steps", type=cli.positive_int(10_000), default=10, help="PGD iterations of the evaluation (default: 10)")
+    p.add_argument("--test-size", type=cli.positive_int(N_TEST), default=None, help="evaluate on a seeded subset of N test images")
+    p.add_argument("--train-size", type=cli.positive_int(N_TRAIN), default=None, help="train on the first N training images")
+    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                   help="continue from the checkpoints in --run-dir (default: on)")
+    p.add_argument("--smoke", action="store_true",
+                   help="the whole pipeline, tiny: widths 16 and 151, 2,000 training images, 2 epochs, "
+                        "500 test images, a coarse eps grid, PGD of 3 steps on 100 images")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    smoke = args.smoke
+    widths = tuple(dict.fromkeys((16, 151) if smoke and args.widths == list(WIDTHS) else args.widths))
+    for h in widths:
+        if h < 1:
+            raise InputError(f"--widths must be positive, got {h}")
+    for label, value in (("--adv-epochs", args.adv_epochs), ("--check-size", args.check_size),
+                         ("--pgd-steps", args.pgd_steps), ("--threads", args.threads),
+                         ("--train-size", args.train_size), ("--test-size", args.test_size)):
+        if value is not None and value < 1:
+            raise InputError(f"{label} must be >= 1, got {value}")
+    if not 0 < args.adv_eps <= 1:
+        raise InputError(f"--adv-eps must lie in (0, 1], got {args.adv_eps}")
+    jobs = all_jobs(widths, tuple(args.zero_loss))
+    if args.jobs:
+        known = {j.name: j for j in jobs}
+        unknown = [n for n in args.jobs if n not in known]
+        if unknown:
+            raise InputError(f"--jobs: unknown {unknown}; with these --widths the jobs are {', '.join(known)}")
+        jobs = [known[n] for n in args.jobs]
+    train_size = args.train_size if args.train_size is not None else (2000 if smoke else None)
+    adv = AdvConfig(epochs=2 if smoke else args.adv_epochs, eps=args.adv_eps, method=args.adv_method,
+                    lr_decay=args.adv_lr_decay, check_size=200 if smoke else args.check_size,
+                    train_size=train_size)
+    evaluation = EvalConfig(
+        eps=FGSM_EPS[::4] + (FGSM_EPS[-1],) if smoke else FGSM_EPS,
+        pgd_steps=3 if smoke else args.pgd_steps,
+        pgd_subset=100 if smoke else (args.pgd_subset or None),
+        test_size=args.test_size if args.test_size is not None else (500 if smoke else None),
+    )
+    caps = dict(zip(("f_n", "f_nd"), args.standard_cap or ((2, 2) if smoke else (100, 30))))
+    zcaps = dict(zip(("f_n", "f_nd"), args.zero_loss_cap or ((2, 2) if smoke else (150, 40))))
+    run_dir = Path(args.run_dir) if args.run_dir else Path("runs/capacity_smoke" if smoke else "runs/capacity")
+    return RunConfig(jobs=tuple(jobs), adversarial=adv, evaluation=evaluation,
+                     data_dir=mnist_root(args.data_dir),
+                     run_dir=run_dir, out=Path(args.out) if args.out else None,
+                     shipped_root=Path(args.shipped) if args.shipped else PRETRAINED_DIR,
+                     standard_caps=caps, zero_loss_target=args.zero_loss_target, zero_loss_caps=zcaps,
+                     train_size=train_size, device=args.device, threads=args.threads,
+                     resume=args.resume, smoke=smoke)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; errors a user can cause are printed without a traceback."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    return cli.run_main(lambda: run(config_from_args(args), argv) and 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
