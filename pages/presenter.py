@@ -60,17 +60,17 @@ def projector_spec(spec: dict, height: int = CHART_HEIGHT) -> dict:
     A shallow merge (the data stay shared with the cached spec): cheap enough for a slider path.
     Fixed-size text marks (`mark_text(fontSize=...)`) keep their size; the rest follow `config`.
     """
-    config = {k: dict(v) if isinstance(v, dict) else v for k, v in (spec.get("config") or {}).items()}
-    for group, values in PROJECTOR_CONFIG.items():
-        config[group] = {**config.get(group, {}), **values}
-    out = {**spec, "config": config, "height": height}
+    from pages.sharing import _merged_config
+
+    out = {**spec, "config": _merged_config(spec, PROJECTOR_CONFIG), "height": height}
     out.pop("width", None)
     return out
 
 
 def chart(spec: dict, key: str, height: int = CHART_HEIGHT) -> None:
-    st.vega_lite_chart(spec=projector_spec(spec, height), width="stretch", height=height,
-                       key=f"present_{key}")
+    from pages.sharing import themed_spec
+
+    st.vega_lite_chart(spec=themed_spec(projector_spec(spec, height)), width="stretch", key=f"present_{key}")
 
 
 # --- the slides ----------------------------------------------------------------------------------

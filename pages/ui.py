@@ -133,10 +133,13 @@ def curve_chart(root: str, kind: str) -> tuple[dict, list[dict]]:
                       "pgd": (f"PGD ({steps} steps)", "eps (L-inf budget)"),
                       "noise": ("Gaussian white noise", "noise std")}[kind]
     rows = mnist_results.curve_rows(sw, kind)
+    # An explicit x domain: Streamlit sends the data after the view, and Vega warns
+    # "Infinite extent for field eps" on the empty first pass otherwise.
     base = alt.Chart(alt.Data(values=rows)).encode(
-        x=alt.X("eps:Q", title=x_title),
+        x=alt.X("eps:Q", title=x_title, scale=alt.Scale(domain=eps_domain(rows))),
         y=alt.Y("accuracy:Q", title="test accuracy", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("model:N", scale=color_scale(), legend=None),  # the line above the charts
+        color=alt.Color("model:N", scale=color_scale(), legend=alt.Legend(
+            orient="bottom", title=None, direction="vertical", labelLimit=400)),
         tooltip=["model:N", alt.Tooltip("eps:Q", format=".4f", title=x_title),
                  alt.Tooltip("accuracy:Q", format=".3f"), "n:Q"],
     )
@@ -148,16 +151,21 @@ def flip_chart(root: str) -> tuple[dict, list[dict]]:
     """The fraction of test digits flipped by each FGSM eps, both models: Vega-Lite spec and rows."""
     rows = mnist_results.ecdf_rows(sweeps(root))
     chart = (
-        alt.Chart(alt.Data(values=rows))
+        alt.Chart(alt.Data(values=rows), title="Smallest FGSM eps that flips each test digit's prediction")
         .mark_line(interpolate="step-after")
         .encode(
-            x=alt.X("eps:Q", title="FGSM eps"),
+            x=alt.X("eps:Q", title="FGSM eps", scale=alt.Scale(domain=eps_domain(rows))),
             y=alt.Y("flipped:Q", title="fraction of test digits flipped", scale=alt.Scale(domain=[0, 1])),
             color=alt.Color("model:N", scale=color_scale(), legend=legend()),
             tooltip=["model:N", alt.Tooltip("eps:Q", format=".4f"), alt.Tooltip("flipped:Q", format=".3f")],
         )
     )
     return chart.to_dict(), rows
+
+
+def eps_domain(rows: list[dict]) -> list[float]:
+    """[0, largest eps] of sweep rows (0 to 1 when there are none)."""
+    return [0.0, max((float(r["eps"]) for r in rows), default=1.0) or 1.0]
 
 
 # --- drawing -----------------------------------------------------------------------------------
