@@ -218,8 +218,12 @@ $\mathrm{Lip}(f) = O(1)$ needs $p \gtrsim n d$.** The law is a lower bound: more
 case where it does not). It needs label noise (condition 3): MNIST's labels are nearly noise-free,
 so applied to MNIST below it is a heuristic, not a theorem.
 
-**Calculator.** The bound $\sqrt{nd/p}$, constants and logarithms dropped, in the units where the
-data have norm about 1. Real images do not fill all $d$ pixel dimensions: the bound with the
+**Calculator.** The bound, constants and logarithms dropped, in the units where the data have norm
+about 1:
+
+$$\mathrm{Lip}(f) \;\gtrsim\; \sqrt{\frac{n\,d}{p}} .$$
+
+Real images do not fill all $d$ pixel dimensions: the bound with the
 data's **effective dimension** (the intrinsic dimension of MNIST, estimated offline with the
 Levina–Bickel estimator) is the other reading.
 """
@@ -254,6 +258,12 @@ def law_panel():
         f"√{ratio:.0f} = {np.sqrt(ratio):.1f} times lower. Only at p ≈ n·d does it reach 1. With an "
         "effective dimension d_eff < d the whole line drops by √(d / d_eff)."
     )
+    if deff > d:
+        st.warning(
+            f"d_eff = {deff:g} is larger than d = {d:g}: an effective dimension counts the directions "
+            "the data actually vary in, so it cannot exceed the input dimension. Using d_eff = d.",
+            icon=":material/warning:")
+        deff = float(d)
     bound = law.law_lower_bound(n, d, p)
     bound_eff = law.law_lower_bound(n, deff, p)
     st.latex(rf"\sqrt{{\frac{{n\,d}}{{p}}}} = \sqrt{{\frac{{{tex_number(n)} \times {tex_number(d)}}}"
