@@ -33,9 +33,12 @@ table below): {ui.model_name_html(SMALL)} with {SMALL.hidden} hidden units and
 {ui.model_name_html(BIG)} with {BIG.hidden:,}, {BIG.param_count / SMALL.param_count:.0f} times
 as many parameters. The law of robustness bounds the Lipschitz constant of any model with $p$
 parameters that fits $n$ **noisily labelled** points in $d$ dimensions below the noise level:
-
-$$\\mathrm{{Lip}}(f) \\;\\gtrsim\\; \\sqrt{{\\frac{{n\\,d}}{{p}}}} .$$
-
+""",
+    unsafe_allow_html=True,
+)
+st.latex(r"\mathrm{Lip}(f) \;\gtrsim\; \sqrt{\frac{n\,d}{p}}")
+st.markdown(
+    f"""
 MNIST's labels are nearly noise-free, so here the law is a heuristic, not a theorem: does the bigger
 network resist attacks better?
 
@@ -152,7 +155,7 @@ with ui.shown_errors():
     for col, kind in zip(st.columns(3), ui.CURVE_KINDS):
         spec, curve = ui.curve_chart(root, kind)
         with col:
-            chart_with_downloads(spec, curve, f"mnist-{kind}-accuracy", height=300)
+            chart_with_downloads(spec, curve, f"mnist-{kind}-accuracy")
 
 
 # --- the gallery ---------------------------------------------------------------------------------
@@ -293,7 +296,7 @@ with ui.shown_errors():
         f"{dists[SMALL.name].never} of {d0.n:,} digits for {SMALL.name}, {dists[BIG.name].never} of "
         f"{dists[BIG.name].n:,} for {BIG.name}."
     )
-    chart_with_downloads(chart, ecdf, "mnist-flip-eps", height=300)
+    chart_with_downloads(chart, ecdf, "mnist-flip-eps")
 
 
 # --- gradients and the Lipschitz constant --------------------------------------------------------

@@ -62,15 +62,19 @@ def projector_spec(spec: dict, height: int = CHART_HEIGHT) -> dict:
     """
     from pages.sharing import _merged_config
 
-    out = {**spec, "config": _merged_config(spec, PROJECTOR_CONFIG), "height": height}
+    config = _merged_config(spec, PROJECTOR_CONFIG)
+    config["view"] = {**config.get("view", {}), "continuousHeight": height}
+    out = {**spec, "config": config}
+    if "height" in spec:
+        out["height"] = height
     out.pop("width", None)
     return out
 
 
 def chart(spec: dict, key: str, height: int = CHART_HEIGHT) -> None:
-    from pages.sharing import themed_spec
+    from pages.sharing import screen_spec
 
-    st.vega_lite_chart(spec=themed_spec(projector_spec(spec, height)), width="stretch", key=f"present_{key}")
+    st.vega_lite_chart(spec=screen_spec(projector_spec(spec, height)), width="stretch", key=f"present_{key}")
 
 
 # --- the slides ----------------------------------------------------------------------------------
@@ -256,8 +260,8 @@ SLIDES: tuple[Slide, ...] = (
                                   "grows; the one with p ≈ nd is allowed to stay smooth.", _random_data),
     Slide("pages/mnist.py", "Two networks fit MNIST: f_nd has {ratio} times the parameters of f_n.",
           _mnist_clean),
-    Slide("pages/mnist.py", "Attacks choose their direction: FGSM and PGD break both networks where "
-                            "noise of the same size barely hurts.", _mnist_curves),
+    Slide("pages/mnist.py", "Attacks choose their direction: FGSM and PGD break both networks; random "
+                            "noise of a larger norm barely hurts.", _mnist_curves),
     Slide("pages/mnist.py", "A change too small to see flips the digit: move eps and watch both "
                             "networks.", _mnist_digit),
     Slide("pages/mnist.py", "Per digit, the smallest eps that flips it: which network needs more?",
@@ -376,13 +380,30 @@ h2.present-claim {font-size: 2.1rem; line-height: 1.2; padding: 0.2rem 0 0.4rem 
 [data-testid="stMetricLabel"] p {font-size: 1.2rem;}
 </style>"""
 
-# Every page: tighter space above the title.
+# Every page: tighter space above the title; a wide formula scrolls inside its own box instead of
+# overflowing the page; on a phone, a row of images (the MNIST gallery: headings, digits,
+# perturbations) stays a row, so each column heading stays above its images.
 PAGE_STYLE = """<style>
 [data-testid="stMainBlockContainer"] {padding-top: 2.5rem;}
+.katex-display {overflow-x: auto; overflow-y: hidden; padding: 0.2rem 0;}
+@media (max-width: 640px) {
+  [data-testid="stHorizontalBlock"]:has([data-testid="stImage"]) {flex-wrap: nowrap; gap: 0.35rem;}
+  [data-testid="stHorizontalBlock"]:has([data-testid="stImage"]) > [data-testid="stColumn"] {
+    min-width: 0; width: auto; flex: 1 1 0;}
+  [data-testid="stHorizontalBlock"]:has([data-testid="stImage"]) [data-testid="stCaptionContainer"],
+  [data-testid="stHorizontalBlock"]:has([data-testid="stImage"]) [data-testid="stMarkdownContainer"] p {
+    font-size: 0.7rem; overflow-wrap: anywhere;}
+  [data-testid="stHorizontalBlock"]:has([data-testid="stImage"]) [data-testid="stImageContainer"] {
+    max-width: 100%;}
+  [data-testid="stHorizontalBlock"]:has([data-testid="stImage"]) [data-testid="stImageContainer"] img,
+  [data-testid="stHorizontalBlock"]:has([data-testid="stImage"]) [data-testid="stImageCaption"] {
+    width: 100% !important; height: auto;}
+}
 </style>"""
 
-# Every page, once per browser tab: the presenter keys, and Material-icon ligatures ("help",
-# "school") hidden from screen readers so they are not read out as part of link names.
+# Every page, once per browser tab: the presenter keys. (Material-icon ligatures, "help" or
+# "school", are not part of link names: Streamlit 1.67 marks the icons aria-hidden itself;
+# tests/test_browser_presenter.py checks the names.)
 KEYS_SCRIPT = """<script>
 (() => {
   if (window.__talkKeys) return;
@@ -405,21 +426,11 @@ KEYS_SCRIPT = """<script>
     if (onSlider) target.blur();
     button.click();
   }, true);
-  let pending = false;
-  const hideIcons = () => {
-    pending = false;
-    document.querySelectorAll('[data-testid="stIconMaterial"]:not([aria-hidden])')
-      .forEach((icon) => icon.setAttribute("aria-hidden", "true"));
-  };
-  hideIcons();
-  new MutationObserver(() => {
-    if (!pending) { pending = true; requestAnimationFrame(hideIcons); }
-  }).observe(document.body, {childList: true, subtree: true});
 })();
 </script>"""
 
 
 def browser_side() -> None:
-    """The page style and the keys script (cheap: two small elements, the script runs once)."""
+    """The page style and the keys script (cheap: two small elements; the script registers once)."""
     st.html(PAGE_STYLE)
     st.html(KEYS_SCRIPT, unsafe_allow_javascript=True)

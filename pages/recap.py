@@ -142,7 +142,11 @@ st.markdown(
     r"""
 A function $f$ is **$L$-Lipschitz** if for all inputs $x, x'$
 
-$$|f(x) - f(x')| \;\leq\; L\,\|x - x'\|_2 .$$
+"""
+)
+st.latex(r"|f(x) - f(x')| \;\leq\; L\,\|x - x'\|_2 .")
+st.markdown(
+    r"""
 
 The smallest such $L$ is $\mathrm{Lip}(f)$; for a differentiable $f$ it is $\sup_x \|\nabla f(x)\|_2$.
 A perturbation of size $\delta$ moves the output by at most $L\delta$: a small $L$ is a
@@ -210,7 +214,11 @@ $x_i \in \mathbb R^d$ and $|y_i| \le 1$, and assume
 
 Then, with high probability, every such $f$ in the class has
 
-$$\mathrm{Lip}(f) \;\ge\; \tilde\Omega\!\left(\frac{\varepsilon}{\sigma}\sqrt{\frac{n\,d}{p}}\right).$$
+"""
+)
+st.latex(r"\mathrm{Lip}(f) \;\ge\; \tilde\Omega\!\left(\frac{\varepsilon}{\sigma}\sqrt{\frac{n\,d}{p}}\right).")
+st.markdown(
+    r"""
 
 Up to constants and logarithms: **$p \approx n$ parameters force $\mathrm{Lip}(f) \gtrsim \sqrt d$;
 $\mathrm{Lip}(f) = O(1)$ needs $p \gtrsim n d$.** The law is a lower bound: more parameters
@@ -221,7 +229,11 @@ so applied to MNIST below it is a heuristic, not a theorem.
 **Calculator.** The bound, constants and logarithms dropped, in the units where the data have norm
 about 1:
 
-$$\mathrm{Lip}(f) \;\gtrsim\; \sqrt{\frac{n\,d}{p}} .$$
+"""
+)
+st.latex(r"\mathrm{Lip}(f) \;\gtrsim\; \sqrt{\frac{n\,d}{p}} .")
+st.markdown(
+    r"""
 
 Real images do not fill all $d$ pixel dimensions: the bound with the
 data's **effective dimension** (the intrinsic dimension of MNIST, estimated offline with the

@@ -236,7 +236,7 @@ def fgsm_charts(d: int, eps: float, flip_eps: float) -> tuple[dict, pd.DataFrame
     dims = np.unique(np.geomspace(1, 784, 40).astype(int))
     flip = pd.DataFrame({"d": dims, "flipping ε": linear_fgsm.flip_eps_by_dimension(dims, 1.0, 0)})
     flip["√(π/2d)"] = np.sqrt(np.pi / (2 * dims))
-    measured, typical = "flipping ε of a random unit w", "√(π/2d): its typical value"
+    measured, typical = "random unit w", "√(π/2d): typical"
     long = pd.concat([flip[["d", "flipping ε"]].assign(series=measured),
                       flip[["d", "√(π/2d)"]].rename(columns={"√(π/2d)": "flipping ε"}).assign(series=typical)])
     legend = alt.Legend(orient="bottom", title=None, labelLimit=400, symbolType="stroke", symbolStrokeWidth=2)
@@ -252,7 +252,7 @@ def fgsm_charts(d: int, eps: float, flip_eps: float) -> tuple[dict, pd.DataFrame
             tooltip=["series:N", "d:Q", alt.Tooltip("flipping ε:Q", format=".4f")])
         + alt.Chart(pd.DataFrame({"d": [d], "flipping ε": [flip_eps]})).mark_point(
             size=200, color=THRESHOLD_COLOR, filled=True).encode(x="d:Q", y="flipping ε:Q")
-    ).properties(height=280, title="FGSM on a linear score: the ε that flips, by dimension")
+    ).properties(height=280, title="ε that flips a linear score")
     ex2 = linear_fgsm.random_example(2, float(eps), margin=1.0, seed=0)
     w = ex2.w
     t = np.linspace(-2.5, 2.5, 2)

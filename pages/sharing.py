@@ -240,6 +240,16 @@ def swap_colors(node, mapping: Mapping[str, str]):
     return node
 
 
+def screen_spec(spec: Mapping) -> dict:
+    """The spec as the page draws it: its colours for the theme, and the plot at its own height.
+
+    `autosize: fit-x`: Streamlit fits a stretched chart into its height otherwise, title, axes
+    and legend included, and a chart with a legend was squeezed to a sliver of a plot."""
+    out = themed_spec(spec)
+    out.setdefault("autosize", {"type": "fit-x", "contains": "padding"})
+    return out
+
+
 def dark_theme() -> bool:
     """Whether this student's app is in a dark theme (Streamlit infers it from the background)."""
     try:
@@ -286,12 +296,8 @@ def chart_with_downloads(chart, data, stem: str, key: str | None = None, caption
     """
     key = key or stem
     width = "stretch" if stretch else "content"
-    if isinstance(chart, Mapping):
-        st.vega_lite_chart(spec=themed_spec(chart), width=width, height=height, key=f"{key}__chart")
-    elif dark_theme():
-        st.vega_lite_chart(spec=themed_spec(chart.to_dict()), width=width, height=height, key=f"{key}__chart")
-    else:
-        st.altair_chart(chart, width=width, height=height, key=f"{key}__chart")
+    spec = screen_spec(chart if isinstance(chart, Mapping) else chart.to_dict())
+    st.vega_lite_chart(spec=spec, width=width, height=height, key=f"{key}__chart")
     if caption:
         st.caption(caption)
     row = st.container(horizontal=True, gap="small", key=f"{key}__downloads")

@@ -138,12 +138,15 @@ def curve_chart(root: str, kind: str) -> tuple[dict, list[dict]]:
     base = alt.Chart(alt.Data(values=rows)).encode(
         x=alt.X("eps:Q", title=x_title, scale=alt.Scale(domain=eps_domain(rows))),
         y=alt.Y("accuracy:Q", title="test accuracy", scale=alt.Scale(domain=[0, 1])),
+        # The legend in short ("f_n", "f_nd"): three charts share a row. (No explicit height:
+        # with one and a legend, Streamlit squeezed the plot to a sliver.)
         color=alt.Color("model:N", scale=color_scale(), legend=alt.Legend(
-            orient="bottom", title=None, direction="vertical", labelLimit=400)),
+            orient="top", title=None, labelExpr="split(datum.label, ':')[0]")),
         tooltip=["model:N", alt.Tooltip("eps:Q", format=".4f", title=x_title),
                  alt.Tooltip("accuracy:Q", format=".3f"), "n:Q"],
     )
-    return (base.mark_line() + base.mark_point(filled=True, size=30)).properties(title=title).to_dict(), rows
+    chart = (base.mark_line() + base.mark_point(filled=True, size=30)).properties(title=title)
+    return chart.to_dict(), rows
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

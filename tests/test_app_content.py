@@ -38,7 +38,7 @@ def test_mnist_page_explains_pgd_losses_norms_and_the_names():
     assert "Training length" in text and "0.587" in text
     assert "‖δ‖₂" in text  # FGSM against noise compared as norms of the perturbation
     assert "47,040,000" in text and "not** p ≈ nd" in text
-    assert "$$" in text  # the key bound in display math
+    assert any("Lip" in x.value for x in at.latex)  # the key bound in display math (st.latex)
     assert "p ~ n·d can be" not in text  # the conclusion claims no more than the law
 
 
@@ -56,3 +56,12 @@ def test_mnist_noise_gallery_compares_norms_and_its_colour_bar_is_honest():
         assert 0 < high <= 1.0, bar  # 3 std would be 1.5
     captions = [c for c in text.split("\n") if c.startswith("‖δ‖∞")]
     assert captions and all(float(c.split()[1]) <= high for c in captions)
+
+
+def test_recap_key_bound_and_definition_are_display_math():
+    at = run("recap.py")
+    assert not at.exception
+    latex = [x.value for x in at.latex]
+    assert any("L\\,\\|x - x'\\|_2" in x for x in latex)  # the Lipschitz definition
+    assert any("tilde\\Omega" in x for x in latex)  # the theorem's bound
+    assert not any("$$" in m.value for m in at.markdown)  # no display math left inside markdown

@@ -126,3 +126,32 @@ def test_every_page_has_its_own_tab_title_and_talk_links(app_url, browser):
         assert len(set(titles)) == len(pages), titles
     finally:
         page.close()
+
+
+def test_phone_layout_keeps_gallery_headings_with_their_images(app_url, browser):
+    """At 390x844 the gallery's rows stay rows: each "input it sees" heading sits above its own
+    column of digits; no formula is wider than the screen."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        page.goto(f"{app_url}/mnist", wait_until="domcontentloaded")
+        page.wait_for_selector("h1", timeout=90_000)
+        headings = page.get_by_text("input it sees")
+        expect(headings).to_have_count(2, timeout=90_000)
+        wait_idle(page, 120)
+        images = page.locator("[data-testid='stHorizontalBlock'] [data-testid='stImage'] img")
+        expect(images.nth(6)).to_be_visible(timeout=60_000)
+        first_row = [b for b in (img.bounding_box() for img in images.all()[2:7]) if b]
+        assert len({round(b["y"]) for b in first_row}) == 1, first_row  # five images side by side
+        for heading in headings.all():
+            hb = heading.bounding_box()
+            below = [b for b in first_row if b["y"] > hb["y"] and abs(b["x"] - hb["x"]) < 30]
+            assert below, (hb, first_row)  # an image right under the heading, same column
+        assert all(b["x"] + b["width"] <= 390 + 1 for b in first_row)
+        for formula in page.locator(".katex-display").all():
+            box = formula.bounding_box()
+            assert box is None or box["x"] + box["width"] <= 390 + 1, box
+        page.screenshot(path=ARTIFACTS / "phone_mnist_gallery.png", full_page=False)
+    finally:
+        page.close()

@@ -78,5 +78,5 @@ def test_projector_spec_has_large_fonts_and_keeps_the_cached_spec():
     assert big["config"]["axis"]["labelFontSize"] >= 16
     assert big["config"]["axis"]["titleFontSize"] >= 16
     assert big["config"]["legend"]["labelFontSize"] >= 16
-    assert big["height"] == 300
+    assert big["height"] == 300 and big["config"]["view"]["continuousHeight"] == 300
     assert repr(spec) == before  # the cached spec is not modified
