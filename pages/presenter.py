@@ -20,8 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import streamlit as st
+
+from pages.sharing import model_color
 
 PRESENT_PARAM, SLIDE_PARAM = "present", "slide"
 NEXT_KEY, PREVIOUS_KEY = "present_next", "present_previous"
@@ -93,7 +94,7 @@ def _title() -> None:
 
     cols = st.columns(len(MNIST_MODELS))
     for col, spec in zip(cols, MNIST_MODELS.values()):
-        col.markdown(f"<div class='present-big' style='color:{spec.color}'>■ {spec.name}</div>"
+        col.markdown(f"<div class='present-big' style='color:{model_color(spec)}'>■ {spec.name}</div>"
                      f"<div class='present-big'>{spec.param_count:,} parameters</div>",
                      unsafe_allow_html=True)
     st.markdown("<div class='present-big'>Two networks, one question: does the bigger one resist "
@@ -181,7 +182,7 @@ def _mnist_clean() -> None:
     with ui.shown_errors():
         rows = mnist_results.clean_rows({name: ui.metadata(root, name) for name in MNIST_MODELS})
         for col, spec, row in zip(st.columns(len(rows)), MNIST_MODELS.values(), rows):
-            col.markdown(f"<div class='present-big' style='color:{spec.color}'>■ {spec.name}: "
+            col.markdown(f"<div class='present-big' style='color:{model_color(spec)}'>■ {spec.name}: "
                          f"{spec.param_count:,} parameters</div>", unsafe_allow_html=True)
             col.metric("training accuracy", f"{100 * row['train accuracy']:.2f}%")
             col.metric("test accuracy", f"{100 * row['test accuracy']:.2f}%")
@@ -220,7 +221,7 @@ def _mnist_digit() -> None:
             pred, conf = int(out.prediction.label[0]), float(out.prediction.confidence[0])
             col.image(ui.digit_image(out.x[0], zoom=DIGIT_ZOOM), width=28 * DIGIT_ZOOM)
             mark = "✓" if pred == labels[i] else "✗"
-            col.markdown(f"<div class='present-big' style='color:{spec.color}'>{spec.name} sees "
+            col.markdown(f"<div class='present-big' style='color:{model_color(spec)}'>{spec.name} sees "
                          f"{pred} {mark} ({100 * conf:.0f}%)</div>", unsafe_allow_html=True)
 
 

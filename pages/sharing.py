@@ -258,6 +258,11 @@ def dark_theme() -> bool:
         return False
 
 
+def model_color(spec) -> str:
+    """A model's colour (core.specs.MLPSpec) for this student's theme: its dark variant on a dark one."""
+    return spec.color_on_dark if dark_theme() else spec.color
+
+
 def themed_spec(spec: Mapping) -> dict:
     """The spec for the current theme: on a dark background the model colours' dark variants
     (core.specs.DARK_MODE_COLORS: blue #0072B2 has 3.7:1 contrast there, its variant 7:1)."""

@@ -182,7 +182,9 @@ def color_scale() -> alt.Scale:
 
 def model_name_html(spec: MLPSpec) -> str:
     """The model's label in its colour, for st.markdown(..., unsafe_allow_html=True)."""
-    return f"<span style='color:{spec.color}; font-weight:600'>&#9632; {spec.label}</span>"
+    from pages.sharing import model_color
+
+    return f"<span style='color:{model_color(spec)}; font-weight:600'>&#9632; {spec.label}</span>"
 
 
 def digit_image(x: np.ndarray, zoom: int = ZOOM) -> np.ndarray:
