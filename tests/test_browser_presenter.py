@@ -65,6 +65,11 @@ def test_presenter_mode_steps_with_the_keyboard(app_url, browser):
         page.keyboard.press("ArrowLeft")
         wait_slide(page, first)
         assert "/recap" in page.url
+        # Leaving presenter mode gives the page back, with its sidebar and its own title.
+        page.get_by_role("button", name="Leave presenter mode").click()
+        expect(page.locator("h1").first).to_contain_text("Recap", timeout=60_000)
+        page.wait_for_function("() => !location.search.includes('present=')", timeout=30_000)
+        expect(page.locator("[data-testid='stSidebarNav']")).to_be_visible(timeout=30_000)
     finally:
         page.close()
 
