@@ -94,7 +94,7 @@ def _title() -> None:
 
     cols = st.columns(len(MNIST_MODELS))
     for col, spec in zip(cols, MNIST_MODELS.values()):
-        col.markdown(f"<div class='present-big' style='color:{model_color(spec)}'>■ {spec.name}</div>"
+        col.markdown(f"<div class='present-big talk-model-{spec.name}' style='color:{model_color(spec)}'>■ {spec.name}</div>"
                      f"<div class='present-big'>{spec.param_count:,} parameters</div>",
                      unsafe_allow_html=True)
     st.markdown("<div class='present-big'>Two networks, one question: does the bigger one resist "
@@ -182,7 +182,7 @@ def _mnist_clean() -> None:
     with ui.shown_errors():
         rows = mnist_results.clean_rows({name: ui.metadata(root, name) for name in MNIST_MODELS})
         for col, spec, row in zip(st.columns(len(rows)), MNIST_MODELS.values(), rows):
-            col.markdown(f"<div class='present-big' style='color:{model_color(spec)}'>■ {spec.name}: "
+            col.markdown(f"<div class='present-big talk-model-{spec.name}' style='color:{model_color(spec)}'>■ {spec.name}: "
                          f"{spec.param_count:,} parameters</div>", unsafe_allow_html=True)
             col.metric("training accuracy", f"{100 * row['train accuracy']:.2f}%")
             col.metric("test accuracy", f"{100 * row['test accuracy']:.2f}%")
@@ -221,7 +221,7 @@ def _mnist_digit() -> None:
             pred, conf = int(out.prediction.label[0]), float(out.prediction.confidence[0])
             col.image(ui.digit_image(out.x[0], zoom=DIGIT_ZOOM), width=28 * DIGIT_ZOOM)
             mark = "✓" if pred == labels[i] else "✗"
-            col.markdown(f"<div class='present-big' style='color:{model_color(spec)}'>{spec.name} sees "
+            col.markdown(f"<div class='present-big talk-model-{spec.name}' style='color:{model_color(spec)}'>{spec.name} sees "
                          f"{pred} {mark} ({100 * conf:.0f}%)</div>", unsafe_allow_html=True)
 
 
@@ -384,8 +384,16 @@ h2.present-claim {font-size: 2.1rem; line-height: 1.2; padding: 0.2rem 0 0.4rem 
 # Every page: tighter space above the title; a wide formula scrolls inside its own box instead of
 # overflowing the page; on a phone, a row of images (the MNIST gallery: headings, digits,
 # perturbations) stays a row, so each column heading stays above its images.
+def _dark_model_rules() -> str:
+    from core.specs import MNIST_MODELS
+
+    return "\n".join(f'html[data-talk-theme="dark"] .talk-model-{m.name} {{color: {m.color_on_dark} !important;}}'
+                     for m in MNIST_MODELS.values() if m.dark_color)
+
+
 PAGE_STYLE = """<style>
 [data-testid="stMainBlockContainer"] {padding-top: 2.5rem;}
+""" + _dark_model_rules() + """
 .katex-display {overflow-x: auto; overflow-y: hidden; padding: 0.2rem 0;}
 @media (max-width: 640px) {
   [data-testid="stHorizontalBlock"]:has([data-testid="stImage"]) {flex-wrap: nowrap; gap: 0.35rem;}
@@ -402,13 +410,24 @@ PAGE_STYLE = """<style>
 }
 </style>"""
 
-# Every page, once per browser tab: the presenter keys. (Material-icon ligatures, "help" or
+# Every page, once per browser tab: the theme as an attribute of <html> (data-talk-theme: dark
+# where the app's background is dark; Streamlit tells the script only from a session's second
+# run on), and the presenter keys. (Material-icon ligatures, "help" or
 # "school", are not part of link names: Streamlit 1.67 marks the icons aria-hidden itself;
 # tests/test_browser_presenter.py checks the names.)
 KEYS_SCRIPT = """<script>
 (() => {
   if (window.__talkKeys) return;
   window.__talkKeys = true;
+  const markTheme = () => {
+    const app = document.querySelector(".stApp");
+    if (!app) return;
+    const rgb = (getComputedStyle(app).backgroundColor.match(/[\d.]+/g) || [255, 255, 255]).map(Number);
+    const dark = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2] < 128;
+    document.documentElement.dataset.talkTheme = dark ? "dark" : "light";
+  };
+  markTheme();
+  setInterval(markTheme, 1000);  // the reader may switch the theme in the settings menu
   const NEXT = new Set(["ArrowRight", "PageDown"]), PREVIOUS = new Set(["ArrowLeft", "PageUp"]);
   document.addEventListener("keydown", (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey) return;

@@ -184,7 +184,10 @@ def model_name_html(spec: MLPSpec) -> str:
     """The model's label in its colour, for st.markdown(..., unsafe_allow_html=True)."""
     from pages.sharing import model_color
 
-    return f"<span style='color:{model_color(spec)}; font-weight:600'>&#9632; {spec.label}</span>"
+    # The class lets the page's style switch to the dark variant even on a session's first run,
+    # before Streamlit knows the theme (pages/presenter.py, PAGE_STYLE).
+    return (f"<span class='talk-model-{spec.name}' style='color:{model_color(spec)}; font-weight:600'>"
+            f"&#9632; {spec.label}</span>")
 
 
 def digit_image(x: np.ndarray, zoom: int = ZOOM) -> np.ndarray:

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from pages.presenter import SLIDES
-from tests.live_app import ARTIFACTS, running_app, wait_idle
+from tests.live_app import ARTIFACTS, REPO, running_app, wait_idle
 from tests.test_browser_pages import talk_pages
 
 pytestmark = pytest.mark.browser
@@ -160,3 +160,34 @@ def test_phone_layout_keeps_gallery_headings_with_their_images(app_url, browser)
         page.screenshot(path=ARTIFACTS / "phone_mnist_gallery.png", full_page=False)
     finally:
         page.close()
+
+
+def test_dark_theme_model_names_keep_their_contrast(browser, tmp_path):
+    """On a dark theme, from the session's first run, f_nd's name is drawn in its dark variant
+    and both model colours keep at least 4.5:1 against the app's background."""
+    from playwright.sync_api import expect
+
+    from core.specs import MNIST_MODELS
+    from tests.live_app import free_port, start_app, stop, wait_healthy
+    from tests.test_chart_exports import contrast
+
+    port = free_port()
+    proc = start_app(REPO / "streamlit_app.py", port, tmp_path / "streamlit.log", ["--theme.base", "dark"])
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        wait_healthy(port, proc)
+        page.goto(f"http://127.0.0.1:{port}/mnist", wait_until="domcontentloaded")
+        page.wait_for_selector("h1", timeout=90_000)
+        page.wait_for_function("() => document.documentElement.dataset.talkTheme === 'dark'", timeout=30_000)
+        to_hex = "e => '#' + getComputedStyle(e).color.match(/\\d+/g).slice(0, 3).map(v => (+v).toString(16).padStart(2, '0')).join('')"
+        background = page.evaluate("() => '#' + getComputedStyle(document.querySelector('.stApp')).backgroundColor"
+                                   ".match(/\\d+/g).slice(0, 3).map(v => (+v).toString(16).padStart(2, '0')).join('')")
+        for spec in MNIST_MODELS.values():
+            name = page.locator(f".talk-model-{spec.name}").first
+            expect(name).to_be_visible(timeout=60_000)
+            color = name.evaluate(to_hex)
+            assert color.upper() == spec.color_on_dark.upper(), (spec.name, color)
+            assert contrast(color.upper(), background.upper()) >= 4.5, (spec.name, color, background)
+    finally:
+        page.close()
+        stop(proc)
