@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import posture, warmup
+from pages import posture, presenter, warmup
 
 st.set_page_config(
     page_title="Adversarial robustness through overparameterization",
@@ -31,4 +31,15 @@ pages = [
 ]
 posture.protect_shared_caches()  # a client's "clear cache" would empty every student's caches
 warmup.start()  # once per server process: capped BLAS threads, shared caches filled in the background
-st.navigation(pages).run()
+presenting = presenter.presenting()
+current = st.navigation(pages, position="hidden" if presenting else "sidebar")
+# Each page its own browser-tab title (the config above is the app's default).
+st.set_page_config(page_title=f"{current.title} · Adversarial robustness through overparameterization")
+presenter.browser_side()  # the presenter keys, tighter titles, icon names not read out
+page_file = next(path for path, title, _ in TALK if title == current.title)
+if presenting:
+    presenter.show(page_file)  # one slide of the talk instead of the page
+else:
+    presenter.presenter_toggle()
+    current.run()
+    presenter.page_links(page_file, [(path, title) for path, title, _ in TALK if (HERE / path).is_file()])

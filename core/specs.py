@@ -36,7 +36,10 @@ class MLPSpec:
         name: registry key, also the stem of every file of the model in `pretrained/mnist/`.
         hidden: width h of the hidden layer.
         label: how the talk calls it ("120k parameters").
-        color: the model's colour everywhere in the app (Okabe-Ito, colour-blind safe).
+        color: the model's colour everywhere in the app (Okabe-Ito, colour-blind safe), on a
+            light background.
+        dark_color: the same colour for a dark background (at least 4.5:1 contrast against
+            Streamlit's dark theme, #0E1117); empty: `color` already passes.
         input_dim, classes: 784 and 10 for MNIST.
     """
 
@@ -46,6 +49,11 @@ class MLPSpec:
     color: str
     input_dim: int = MNIST_INPUT_DIM
     classes: int = MNIST_CLASSES
+    dark_color: str = ""
+
+    @property
+    def color_on_dark(self) -> str:
+        return self.dark_color or self.color
 
     @property
     def param_count(self) -> int:
@@ -64,14 +72,22 @@ class MLPSpec:
         return f"{self.name}.json"
 
 
-# Okabe & Ito (2008) palette: orange for the small model, blue for the big one.
+# Okabe & Ito (2008) palette: orange for the small model, blue for the big one (its sky blue on a
+# dark background, where #0072B2 has only 3.7:1 contrast).
+# The names come from the talk (and the random-data experiment): f_n has p of the order of n
+# parameters, f_nd "more". For MNIST (n = 60,000, d = 784) n·d = 47,040,000, so f_nd's 3,000,340
+# parameters are about 50 n, or n·d / 16: never label it p ~ nd.
 MNIST_MODELS: dict[str, MLPSpec] = {
     spec.name: spec
     for spec in (
-        MLPSpec(name="f_n", hidden=151, label="f_n: 120k parameters (p ~ n)", color="#E69F00"),
-        MLPSpec(name="f_nd", hidden=3774, label="f_nd: 3M parameters (p ~ nd)", color="#0072B2"),
+        MLPSpec(name="f_n", hidden=151, label="f_n: 120k parameters (p ≈ 2n)", color="#E69F00"),
+        MLPSpec(name="f_nd", hidden=3774, label="f_nd: 3M parameters (p ≈ 50n ≈ nd/16)", color="#0072B2",
+                dark_color="#56B4E9"),
     )
 }
+# Colours on a dark background, for every colour that means a model (charts are swapped by
+# pages.sharing.themed_spec).
+DARK_MODE_COLORS: dict[str, str] = {s.color: s.color_on_dark for s in MNIST_MODELS.values() if s.dark_color}
 
 
 def get_mnist_spec(name: str) -> MLPSpec:

@@ -121,7 +121,8 @@ def sweep_figures(rows: list[dict], stem: str, height: int = 320, with_ls: bool 
             layers.append(alt.Chart(ls_frame(frame).round(ROUNDING)).mark_line(size=2, strokeDash=[6, 3]).encode(
                 x=x, y=y, color=color, tooltip=["d:Q", alt.Tooltip("value:Q", title="‖β‖", format=".2f")]))
         suffix = "sqrt-d" if xname == "√d" else "d"
-        figures.append((alt.layer(*layers).properties(height=height).to_dict(),
+        title = f"Max random gradient against {'√d' if xname == '√d' else 'd'}, n = {frame['n'].iloc[0]:,}"
+        figures.append((alt.layer(*layers).properties(height=height, title=title).to_dict(),
                         frame.drop(columns=["√d"]), f"{stem}-vs-{suffix}"))
     return figures
 

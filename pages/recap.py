@@ -142,7 +142,11 @@ st.markdown(
     r"""
 A function $f$ is **$L$-Lipschitz** if for all inputs $x, x'$
 
-$$|f(x) - f(x')| \;\leq\; L\,\|x - x'\|_2 .$$
+"""
+)
+st.latex(r"|f(x) - f(x')| \;\leq\; L\,\|x - x'\|_2 .")
+st.markdown(
+    r"""
 
 The smallest such $L$ is $\mathrm{Lip}(f)$; for a differentiable $f$ it is $\sup_x \|\nabla f(x)\|_2$.
 A perturbation of size $\delta$ moves the output by at most $L\delta$: a small $L$ is a
@@ -210,7 +214,11 @@ $x_i \in \mathbb R^d$ and $|y_i| \le 1$, and assume
 
 Then, with high probability, every such $f$ in the class has
 
-$$\mathrm{Lip}(f) \;\ge\; \tilde\Omega\!\left(\frac{\varepsilon}{\sigma}\sqrt{\frac{n\,d}{p}}\right).$$
+"""
+)
+st.latex(r"\mathrm{Lip}(f) \;\ge\; \tilde\Omega\!\left(\frac{\varepsilon}{\sigma}\sqrt{\frac{n\,d}{p}}\right).")
+st.markdown(
+    r"""
 
 Up to constants and logarithms: **$p \approx n$ parameters force $\mathrm{Lip}(f) \gtrsim \sqrt d$;
 $\mathrm{Lip}(f) = O(1)$ needs $p \gtrsim n d$.** The law is a lower bound: more parameters
@@ -218,8 +226,16 @@ $\mathrm{Lip}(f) = O(1)$ needs $p \gtrsim n d$.** The law is a lower bound: more
 case where it does not). It needs label noise (condition 3): MNIST's labels are nearly noise-free,
 so applied to MNIST below it is a heuristic, not a theorem.
 
-**Calculator.** The bound $\sqrt{nd/p}$, constants and logarithms dropped, in the units where the
-data have norm about 1. Real images do not fill all $d$ pixel dimensions: the bound with the
+**Calculator.** The bound, constants and logarithms dropped, in the units where the data have norm
+about 1:
+
+"""
+)
+st.latex(r"\mathrm{Lip}(f) \;\gtrsim\; \sqrt{\frac{n\,d}{p}} .")
+st.markdown(
+    r"""
+
+Real images do not fill all $d$ pixel dimensions: the bound with the
 data's **effective dimension** (the intrinsic dimension of MNIST, estimated offline with the
 Levina–Bickel estimator) is the other reading.
 """
@@ -254,6 +270,12 @@ def law_panel():
         f"√{ratio:.0f} = {np.sqrt(ratio):.1f} times lower. Only at p ≈ n·d does it reach 1. With an "
         "effective dimension d_eff < d the whole line drops by √(d / d_eff)."
     )
+    if deff > d:
+        st.warning(
+            f"d_eff = {deff:g} is larger than d = {d:g}: an effective dimension counts the directions "
+            "the data actually vary in, so it cannot exceed the input dimension. Using d_eff = d.",
+            icon=":material/warning:")
+        deff = float(d)
     bound = law.law_lower_bound(n, d, p)
     bound_eff = law.law_lower_bound(n, deff, p)
     st.latex(rf"\sqrt{{\frac{{n\,d}}{{p}}}} = \sqrt{{\frac{{{tex_number(n)} \times {tex_number(d)}}}"

@@ -28,6 +28,10 @@ SMALL, BIG = MNIST_MODELS["f_n"], MNIST_MODELS["f_nd"]
 MNIST = law.MNIST_SCALE
 THRESHOLD_COLOR = "#D55E00"  # Okabe-Ito vermillion: the interpolation threshold and the law's bound
 NEUTRAL = "#555555"
+# Generic curves (not a model): a mid grey, readable on a light and on a dark background. Orange
+# and blue mean the two MNIST models only.
+CURVE = "#808080"
+POINT = "#009E73"  # Okabe-Ito bluish green: the clean point of the 2-d FGSM picture
 POWER_OF_TEN = "'10^' + round(log(datum.value) / LN10)"  # axis labels 10^3, 10^4, ... (ticks at powers of 10)
 GEOMETRY_POINTS = 200
 
@@ -66,7 +70,9 @@ def talk_defaults() -> dict:
         "geo_d": 784,
         "law_n": MNIST.n, "law_d": MNIST.d, "law_p": BIG.param_count,
         "law_deff": round(result.estimate, 1) if result else float(FALLBACK_DIM),
-        "fgsm_d": 784, "fgsm_eps": 0.05,
+        # 0.2: the 2-d picture's point visibly moves (at 0.05 its move was a few pixels); at
+        # d = 784 an eps of about 0.045 already flips, as the page says.
+        "fgsm_d": 784, "fgsm_eps": 0.2,
     }
 
 
@@ -89,7 +95,7 @@ def double_descent_chart(n: int, noise: float, seed: int) -> tuple[dict, pd.Data
         x="from:Q", x2="to:Q", color=alt.Color("shade:N", scale=None))
     band_labels = alt.Chart(regions).mark_text(align="left", dx=6, dy=10, color=NEUTRAL).encode(
         x="from:Q", y=alt.Y("y:Q", scale=y_scale), text="regime:N")
-    line = alt.Chart(frame).mark_line(point=True, color=BIG.color).encode(
+    line = alt.Chart(frame).mark_line(point=True, color=CURVE).encode(
         x=x, y=alt.Y("test error:Q", scale=y_scale, title="test error (MSE, log scale)"),
         tooltip=["features p:Q", alt.Tooltip("p/n:Q", format=".2f"),
                  alt.Tooltip("test error:Q", format=".3g"), alt.Tooltip("train error:Q", format=".2g")])
@@ -97,7 +103,8 @@ def double_descent_chart(n: int, noise: float, seed: int) -> tuple[dict, pd.Data
     threshold = rule.mark_rule(color=THRESHOLD_COLOR, strokeDash=[6, 3], size=2).encode(x="p/n:Q")
     threshold_label = rule.mark_text(align="left", dx=5, dy=-8, color=THRESHOLD_COLOR).encode(
         x="p/n:Q", y=alt.value(40), text="label:N")
-    chart = (bands + band_labels + line + threshold + threshold_label).properties(height=340)
+    chart = (bands + band_labels + line + threshold + threshold_label).properties(
+        height=340, title=f"Double descent: test error of min-norm least squares (n = {n}, label noise {noise:g})")
     return chart.to_dict(), frame
 
 
@@ -127,7 +134,7 @@ def gauge_chart() -> tuple[dict, pd.DataFrame]:
                     axis=alt.Axis(values=log_ticks(1e4, 1e12), labelExpr=POWER_OF_TEN),
                     title="parameters (log scale)")
     points = alt.Chart(gauge).mark_point(size=220, filled=True, opacity=0.9).encode(
-        x=x_gauge, y=alt.Y("data set:N", title=None, sort=[d.name for d in law.DATASET_SCALES]),
+        x=x_gauge, y=alt.Y("data set:N", title="data set", sort=[d.name for d in law.DATASET_SCALES]),
         shape=alt.Shape("what:N", scale=alt.Scale(domain=list(marks), range=[m[0] for m in marks.values()]),
                         legend=alt.Legend(title=None, orient="bottom", columns=3, labelLimit=320)),
         color=alt.Color("what:N", scale=alt.Scale(domain=list(marks), range=[m[1] for m in marks.values()])),
@@ -136,7 +143,8 @@ def gauge_chart() -> tuple[dict, pd.DataFrame]:
     gpt_rule = alt.Chart(gpt).mark_rule(strokeDash=[4, 4], color=NEUTRAL).encode(x="parameters:Q")
     gpt_text = alt.Chart(gpt).mark_text(align="right", dx=-6, color=NEUTRAL).encode(
         x="parameters:Q", y=alt.value(10), text="label:N")
-    gauge_chart = (points + gpt_rule + gpt_text).properties(height=240)
+    gauge_chart = (points + gpt_rule + gpt_text).properties(
+        height=240, title="Parameters to memorize (n) and to memorize smoothly (n·d), beside real models")
     rows = pd.concat([gauge, pd.DataFrame([{
         "data set": "", "what": law.GPT3.name, "parameters": law.GPT3.params, "kind": "model for scale",
         "source": law.GPT3.source}])], ignore_index=True)
@@ -157,7 +165,7 @@ def distances_chart(d: int) -> tuple[dict, pd.DataFrame, float, float]:
     counts, edges = np.histogram(dist, bins=edges)
     bins = pd.DataFrame({"distance": edges[:-1], "to": edges[1:], "pairs": counts})
     bins = bins[bins["pairs"] > 0]  # empty bins draw nothing
-    hist = alt.Chart(bins).mark_bar(color=BIG.color, opacity=0.8).encode(
+    hist = alt.Chart(bins).mark_bar(color=CURVE, opacity=0.9).encode(
         x=alt.X("distance:Q", axis=alt.Axis(values=[0, 0.5, 1, 1.5, 2, 2.5, 3]),
                 scale=alt.Scale(domain=[0.0, float(edges[-1])], nice=False),
                 title=f"distance ‖x_i − x_j‖ between {n} random points, d = {d}"),
@@ -169,7 +177,7 @@ def distances_chart(d: int) -> tuple[dict, pd.DataFrame, float, float]:
     chart = (hist + sqrt2.mark_rule(color=THRESHOLD_COLOR, strokeDash=[6, 3]).encode(x="distance:Q")
              + sqrt2.mark_text(dx=12, color=THRESHOLD_COLOR).encode(x="distance:Q", y=alt.value(12),
                                                                      text="label:N")
-             ).properties(height=260)
+             ).properties(height=260, title=f"Distances between {n} random points x ~ N(0, I/d), d = {d}")
     return chart.to_dict(), frame, float(dist.min()), float(floor)
 
 
@@ -197,8 +205,11 @@ def law_chart(n: int, d: int, p: int, deff: float) -> tuple[dict, pd.DataFrame]:
     lines = alt.Chart(curves).mark_line().encode(
         x=xs, y=ys, strokeDash=alt.StrokeDash("dimension:N", legend=alt.Legend(orient="bottom", title=None)),
         color=alt.value(NEUTRAL))
+    model_colors = alt.Scale(domain=[SMALL.label, BIG.label], range=[SMALL.color, BIG.color])
     dots = alt.Chart(models).mark_point(size=160, filled=True).encode(
-        x=xs, y=ys, color=alt.Color("color:N", scale=None), shape=alt.Shape("model:N", legend=None),
+        x=xs, y=ys, color=alt.Color("model:N", scale=model_colors,
+                                    legend=alt.Legend(orient="bottom", title=None, labelLimit=400)),
+        shape=alt.Shape("model:N", legend=None),
         tooltip=["model:N", "dimension:N", alt.Tooltip("p:Q", format=",.0f"),
                  alt.Tooltip("bound:Q", format=".3g")])
     labels = alt.Chart(models[models["dimension"].str.startswith("d =")]).mark_text(
@@ -212,7 +223,8 @@ def law_chart(n: int, d: int, p: int, deff: float) -> tuple[dict, pd.DataFrame]:
     v_rules = alt.Chart(marks_frame).mark_rule(strokeDash=[6, 3], color=THRESHOLD_COLOR).encode(x="p:Q")
     v_text = alt.Chart(marks_frame).mark_text(align="left", dx=4, y=12, color=THRESHOLD_COLOR).encode(
         x="p:Q", text="label:N")
-    chart = (lines + v_rules + v_text + dots + labels + ring).properties(height=340)
+    chart = (lines + v_rules + v_text + dots + labels + ring).properties(
+        height=340, title=f"Law of robustness: the lower bound √(nd/p) on Lip(f), n = {n:,.0f}")
     data = pd.concat([curves.assign(model=""), models.drop(columns="color"), yours])
     return chart.to_dict(), data
 
@@ -224,16 +236,23 @@ def fgsm_charts(d: int, eps: float, flip_eps: float) -> tuple[dict, pd.DataFrame
     dims = np.unique(np.geomspace(1, 784, 40).astype(int))
     flip = pd.DataFrame({"d": dims, "flipping ε": linear_fgsm.flip_eps_by_dimension(dims, 1.0, 0)})
     flip["√(π/2d)"] = np.sqrt(np.pi / (2 * dims))
-    base = alt.Chart(flip).encode(
-        x=alt.X("d:Q", scale=alt.Scale(type="log"), title="dimension d (log scale)"))
+    measured, typical = "random unit w", "√(π/2d): typical"
+    long = pd.concat([flip[["d", "flipping ε"]].assign(series=measured),
+                      flip[["d", "√(π/2d)"]].rename(columns={"√(π/2d)": "flipping ε"}).assign(series=typical)])
+    legend = alt.Legend(orient="bottom", title=None, labelLimit=400, symbolType="stroke", symbolStrokeWidth=2)
+    series = alt.Color("series:N", scale=alt.Scale(domain=[measured, typical], range=[CURVE, NEUTRAL]),
+                       legend=legend)
+    x_d = alt.X("d:Q", scale=alt.Scale(type="log"), title="dimension d (log scale)")
+    y_eps = alt.Y("flipping ε:Q", scale=alt.Scale(type="log"), title="ε that flips a margin-1 point")
     flip_chart = (
-        base.mark_line(color=BIG.color, point=True).encode(
-            y=alt.Y("flipping ε:Q", scale=alt.Scale(type="log"), title="ε that flips a margin-1 point"),
-            tooltip=["d:Q", alt.Tooltip("flipping ε:Q", format=".4f")])
-        + base.mark_line(color=NEUTRAL, strokeDash=[4, 4]).encode(y="√(π/2d):Q")
+        alt.Chart(long).mark_line(point=True).encode(
+            x=x_d, y=y_eps, color=series,
+            strokeDash=alt.StrokeDash("series:N", scale=alt.Scale(domain=[measured, typical], range=[[1, 0], [4, 4]]),
+                                      legend=legend),
+            tooltip=["series:N", "d:Q", alt.Tooltip("flipping ε:Q", format=".4f")])
         + alt.Chart(pd.DataFrame({"d": [d], "flipping ε": [flip_eps]})).mark_point(
             size=200, color=THRESHOLD_COLOR, filled=True).encode(x="d:Q", y="flipping ε:Q")
-    ).properties(height=280)
+    ).properties(height=280, title="ε that flips a linear score")
     ex2 = linear_fgsm.random_example(2, float(eps), margin=1.0, seed=0)
     w = ex2.w
     t = np.linspace(-2.5, 2.5, 2)
@@ -253,9 +272,9 @@ def fgsm_charts(d: int, eps: float, flip_eps: float) -> tuple[dict, pd.DataFrame
         + alt.Chart(pts).mark_line(color=THRESHOLD_COLOR).encode(x="x1:Q", y="x2:Q")
         + alt.Chart(pts).mark_point(size=45, filled=True).encode(
             x="x1:Q", y="x2:Q", color=alt.Color("point:N", scale=alt.Scale(
-                domain=["x (clean)", "x_adv (FGSM)"], range=[BIG.color, THRESHOLD_COLOR]),
+                domain=["x (clean)", "x_adv (FGSM)"], range=[POINT, THRESHOLD_COLOR]),
                 legend=alt.Legend(orient="bottom", title=None)))
-    ).properties(height=300, width=300)
+    ).properties(height=300, width=300, title=f"FGSM in d = 2, ε = {eps:g}")
     pic_data = pd.concat([pts, boundary.assign(point="decision boundary")])
     return flip_chart.to_dict(), flip, pic.to_dict(), pic_data, ex2
 

@@ -11,8 +11,9 @@ Not a page (the navigation lists only the files in streamlit_app.TALK). Four too
 * `TalkSettings.reset_button`: puts every bound widget back to the talk's value (which also
   clears the URL).
 * `what_to_notice`: the short prompt shown before a result, for students.
-* `chart_with_downloads`: an Altair chart with PNG, SVG (drawn server-side by vl-convert-python)
-  and CSV downloads of the data behind it.
+* `chart_with_downloads`: an Altair chart with PNG, SVG (drawn server-side by vl-convert-python,
+  as a 1200x675 slide: `export_spec`) and CSV downloads of the data behind it; on a dark theme the
+  model colours become their dark variants (`themed_spec`).
 
 Applying it to a page (e.g. pages/mnist.py):
 
@@ -179,25 +180,97 @@ def vl_convert_available() -> bool:
     return importlib.util.find_spec("vl_convert") is not None
 
 
-def _spec(chart) -> dict:
-    """The Vega-Lite spec of an Altair chart or of a spec dict, on a white background."""
+# Exported images: one landscape slide (16:9), whatever the chart's on-screen size.
+EXPORT_WIDTH, EXPORT_HEIGHT = 1200, 675
+# Fonts of an exported chart: a slide is read from afar.
+EXPORT_CONFIG = {
+    "axis": {"labelFontSize": 16, "titleFontSize": 18, "labelOverlap": True},
+    "legend": {"labelFontSize": 16, "titleFontSize": 16, "labelLimit": 600},
+    "title": {"fontSize": 22},
+}
+
+
+def _merged_config(spec: Mapping, extra: Mapping) -> dict:
+    config = {k: dict(v) if isinstance(v, Mapping) else v for k, v in (spec.get("config") or {}).items()}
+    for group, values in extra.items():
+        config[group] = {**config.get(group, {}), **values}
+    return config
+
+
+def export_spec(chart) -> dict:
+    """The Vega-Lite spec of an Altair chart or of a spec dict, as a 1200x675 slide on white.
+
+    The whole figure (title and legend included) fits 1200x675 (`autosize: fit`), not Vega's
+    default portrait; a single view or a layer only (a concatenation keeps its own layout)."""
     spec = dict(chart) if isinstance(chart, Mapping) else chart.to_dict()
     spec.setdefault("background", "white")  # a PNG is transparent otherwise
+    spec["config"] = _merged_config(spec, EXPORT_CONFIG)
+    if not any(k in spec for k in ("hconcat", "vconcat", "concat", "facet", "repeat")):
+        spec.update(width=EXPORT_WIDTH, height=EXPORT_HEIGHT,
+                    autosize={"type": "fit", "contains": "padding"})
     return spec
 
 
-def chart_png(chart, scale: float = 2.0) -> bytes:
-    """The chart as PNG bytes, drawn server-side by vl-convert-python (scale 2: sharp on slides)."""
+def chart_png(chart, scale: float = 1.0) -> bytes:
+    """The chart as a 1200x675 PNG (times scale), drawn server-side by vl-convert-python."""
     import vl_convert
 
-    return vl_convert.vegalite_to_png(_spec(chart), scale=scale)
+    return vl_convert.vegalite_to_png(export_spec(chart), scale=scale)
 
 
 def chart_svg(chart) -> str:
-    """The chart as SVG text, drawn server-side by vl-convert-python."""
+    """The chart as a 1200x675 SVG, drawn server-side by vl-convert-python."""
     import vl_convert
 
-    return vl_convert.vegalite_to_svg(_spec(chart))
+    return vl_convert.vegalite_to_svg(export_spec(chart))
+
+
+_DATA_KEYS = frozenset({"data", "datasets", "values"})
+
+
+def swap_colors(node, mapping: Mapping[str, str]):
+    """A copy of a Vega-Lite spec with each colour in `mapping` replaced (case-insensitive);
+    the data are not walked (they are shared with the cached spec, and can be large)."""
+    if isinstance(node, str):
+        return mapping.get(node.upper(), node)
+    if isinstance(node, Mapping):
+        return {k: (v if k in _DATA_KEYS else swap_colors(v, mapping)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [swap_colors(v, mapping) for v in node]
+    return node
+
+
+def screen_spec(spec: Mapping) -> dict:
+    """The spec as the page draws it: its colours for the theme, and the plot at its own height.
+
+    `autosize: fit-x`: Streamlit fits a stretched chart into its height otherwise, title, axes
+    and legend included, and a chart with a legend was squeezed to a sliver of a plot."""
+    out = themed_spec(spec)
+    out.setdefault("autosize", {"type": "fit-x", "contains": "padding"})
+    return out
+
+
+def dark_theme() -> bool:
+    """Whether this student's app is in a dark theme (Streamlit infers it from the background)."""
+    try:
+        return st.context.theme.type == "dark"
+    except Exception:  # outside a running app (a unit test): the light theme
+        return False
+
+
+def model_color(spec) -> str:
+    """A model's colour (core.specs.MLPSpec) for this student's theme: its dark variant on a dark one."""
+    return spec.color_on_dark if dark_theme() else spec.color
+
+
+def themed_spec(spec: Mapping) -> dict:
+    """The spec for the current theme: on a dark background the model colours' dark variants
+    (core.specs.DARK_MODE_COLORS: blue #0072B2 has 3.7:1 contrast there, its variant 7:1)."""
+    if not dark_theme():
+        return dict(spec)
+    from core.specs import DARK_MODE_COLORS
+
+    return swap_colors(spec, {k.upper(): v for k, v in DARK_MODE_COLORS.items()})
 
 
 def table_csv(data) -> str:
@@ -228,10 +301,8 @@ def chart_with_downloads(chart, data, stem: str, key: str | None = None, caption
     """
     key = key or stem
     width = "stretch" if stretch else "content"
-    if isinstance(chart, Mapping):
-        st.vega_lite_chart(spec=dict(chart), width=width, height=height, key=f"{key}__chart")
-    else:
-        st.altair_chart(chart, width=width, height=height, key=f"{key}__chart")
+    spec = screen_spec(chart if isinstance(chart, Mapping) else chart.to_dict())
+    st.vega_lite_chart(spec=spec, width=width, height=height, key=f"{key}__chart")
     if caption:
         st.caption(caption)
     row = st.container(horizontal=True, gap="small", key=f"{key}__downloads")

@@ -136,14 +136,20 @@ def curve_chart(root: str, kind: str) -> tuple[dict, list[dict]]:
                       "pgd": (f"PGD ({steps} steps)", "eps (L-inf budget)"),
                       "noise": ("Gaussian white noise", "noise std")}[kind]
     rows = mnist_results.curve_rows(sw, kind)
+    # An explicit x domain: Streamlit sends the data after the view, and Vega warns
+    # "Infinite extent for field eps" on the empty first pass otherwise.
     base = alt.Chart(alt.Data(values=rows)).encode(
-        x=alt.X("eps:Q", title=x_title),
+        x=alt.X("eps:Q", title=x_title, scale=alt.Scale(domain=eps_domain(rows))),
         y=alt.Y("accuracy:Q", title="test accuracy", scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color("model:N", scale=color_scale(), legend=None),  # the line above the charts
+        # The legend in short ("f_n", "f_nd"): three charts share a row. (No explicit height:
+        # with one and a legend, Streamlit squeezed the plot to a sliver.)
+        color=alt.Color("model:N", scale=color_scale(), legend=alt.Legend(
+            orient="top", title=None, labelExpr="split(datum.label, ':')[0]")),
         tooltip=["model:N", alt.Tooltip("eps:Q", format=".4f", title=x_title),
                  alt.Tooltip("accuracy:Q", format=".3f"), "n:Q"],
     )
-    return (base.mark_line() + base.mark_point(filled=True, size=30)).properties(title=title).to_dict(), rows
+    chart = (base.mark_line() + base.mark_point(filled=True, size=30)).properties(title=title)
+    return chart.to_dict(), rows
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -151,16 +157,21 @@ def flip_chart(root: str) -> tuple[dict, list[dict]]:
     """The fraction of test digits flipped by each FGSM eps, both models: Vega-Lite spec and rows."""
     rows = mnist_results.ecdf_rows(sweeps(root))
     chart = (
-        alt.Chart(alt.Data(values=rows))
+        alt.Chart(alt.Data(values=rows), title="Smallest FGSM eps that flips each test digit's prediction")
         .mark_line(interpolate="step-after")
         .encode(
-            x=alt.X("eps:Q", title="FGSM eps"),
+            x=alt.X("eps:Q", title="FGSM eps", scale=alt.Scale(domain=eps_domain(rows))),
             y=alt.Y("flipped:Q", title="fraction of test digits flipped", scale=alt.Scale(domain=[0, 1])),
             color=alt.Color("model:N", scale=color_scale(), legend=legend()),
             tooltip=["model:N", alt.Tooltip("eps:Q", format=".4f"), alt.Tooltip("flipped:Q", format=".3f")],
         )
     )
     return chart.to_dict(), rows
+
+
+def eps_domain(rows: list[dict]) -> list[float]:
+    """[0, largest eps] of sweep rows (0 to 1 when there are none)."""
+    return [0.0, max((float(r["eps"]) for r in rows), default=1.0) or 1.0]
 
 
 # --- drawing -----------------------------------------------------------------------------------
@@ -174,7 +185,12 @@ def color_scale() -> alt.Scale:
 
 def model_name_html(spec: MLPSpec) -> str:
     """The model's label in its colour, for st.markdown(..., unsafe_allow_html=True)."""
-    return f"<span style='color:{spec.color}; font-weight:600'>&#9632; {spec.label}</span>"
+    from pages.sharing import model_color
+
+    # The class lets the page's style switch to the dark variant even on a session's first run,
+    # before Streamlit knows the theme (pages/presenter.py, PAGE_STYLE).
+    return (f"<span class='talk-model-{spec.name}' style='color:{model_color(spec)}; font-weight:600'>"
+            f"&#9632; {spec.label}</span>")
 
 
 def digit_image(x: np.ndarray, zoom: int = ZOOM) -> np.ndarray:

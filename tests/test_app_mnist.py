@@ -103,7 +103,7 @@ def test_mnist_page_shows_the_shipped_numbers_and_curves(shipped):
     assert len(specs) == 4, "FGSM, PGD, noise and flip-eps charts"
     sweeps = pretrained.load_mnist_sweeps(shipped)
     for spec in specs:
-        dumped = json.dumps(spec)
+        dumped = json.dumps(spec, ensure_ascii=False)
         for model in MNIST_MODELS.values():  # one colour per model, in every chart
             assert model.color in dumped and model.label in dumped
     fgsm = chart_frame(at, 0)

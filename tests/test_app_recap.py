@@ -129,13 +129,13 @@ def test_invalid_query_params_fall_back_to_the_talk_settings():
 
 def test_reset_restores_the_talk_settings():
     at = run_page({"recap_dd_n": "300"})
-    at.slider(key="recap_fgsm_eps").set_value(0.2)
+    at.slider(key="recap_fgsm_eps").set_value(0.3)
     at.number_input(key="recap_law_n").set_value(1234).run()
-    assert at.slider(key="recap_fgsm_eps").value == 0.2
+    assert at.slider(key="recap_fgsm_eps").value == 0.3
     at.button(key="recap__reset").click().run()
     assert not at.exception
     assert at.slider(key="recap_dd_n").value == 200
-    assert at.slider(key="recap_fgsm_eps").value == 0.05
+    assert at.slider(key="recap_fgsm_eps").value == 0.2
     assert at.number_input(key="recap_law_n").value == 60_000
 
 
@@ -164,5 +164,22 @@ def test_fgsm_example_moves_the_score_by_eps_times_l1(default_run):
     clean = float(metric(default_run, "Clean score"))
     attacked = float(metric(default_run, "Attacked score"))
     assert clean == 1.0
-    assert attacked == pytest.approx(clean - 0.05 * l1, abs=2e-3)
+    eps = default_run.slider(key="recap_fgsm_eps").value
+    assert attacked == pytest.approx(clean - eps * l1, abs=2e-3)
     assert l1 == pytest.approx(np.sqrt(2 * 784 / np.pi), rel=0.1)
+
+
+def test_the_2d_fgsm_picture_moves_the_point_visibly_at_the_talks_eps(default_run):
+    """At the default eps the attacked point is at least 5% of the picture's width from the clean one."""
+    from core import linear_fgsm
+
+    eps = default_run.slider(key="recap_fgsm_eps").value
+    ex = linear_fgsm.random_example(2, eps, margin=1.0, seed=0)
+    assert float(np.linalg.norm(ex.x_adv - ex.x)) >= 0.05 * 3.2  # the picture spans [-1.6, 1.6]
+
+
+def test_an_effective_dimension_above_d_is_refused():
+    at = run_page({"recap_law_d": "10", "recap_law_deff": "12.5"})
+    assert not at.exception
+    assert any("cannot exceed the input dimension" in w.value for w in at.warning)
+    assert metric(at, "With d_eff") == metric(at, "Lower bound on Lip(f)")

@@ -121,7 +121,7 @@ def test_recap_settings_travel_in_the_url(app_url, browser):
         page.get_by_role("button", name="Reset to the talk's settings").click()
         expect(thumb).to_have_value("200", timeout=30_000)
         eps = page.locator(".st-key-recap_fgsm_eps input[type='range']")
-        expect(eps).to_have_value("0.05", timeout=30_000)
+        expect(eps).to_have_value("0.2", timeout=30_000)
         # Every setting is back to the talk's, so the URL holds none (widgets update it one by one).
         page.wait_for_function("() => !/recap_(dd_n|fgsm_eps)/.test(location.search)", timeout=15_000)
     finally:
