@@ -8,6 +8,7 @@ from core import capacity_results as cr
 from core.errors import RobustnessError
 from core.mnist_results import TALK_CLEAN
 from core.specs import MNIST_MODELS
+from pages.capacity_charts import BIG, SMALL, TALK_EPS, pretrained_root, results, size_figure
 from pages.navigation import keep_talk_navigation
 from pages.sharing import TalkSettings, chart_with_downloads, what_to_notice
 
@@ -16,30 +17,7 @@ keep_talk_navigation()
 # without importing it, and on a fresh server the warm-up thread (pages/warmup.py) may be halfway
 # through importing it ("partially initialized module 'pandas' has no attribute 'Timestamp'").
 
-SMALL, BIG = MNIST_MODELS["f_n"], MNIST_MODELS["f_nd"]
-TALK_EPS = 0.1
-# Colours of the measured quantities: none of them is a model's (orange is f_n, blue is f_nd).
-MEASURE_COLORS = {
-    cr.MEASURE_LABELS["train"]: "#9A9A9A",
-    cr.MEASURE_LABELS["clean"]: "#000000",
-    cr.MEASURE_LABELS["FGSM"]: "#009E73",
-    cr.MEASURE_LABELS["PGD"]: "#CC79A7",
-}
-TRAINING_DASH = {"standard": [1, 0], "adversarial": [6, 3]}
-X_DOMAIN = (8e3, 1e8)  # from the narrowest net to beyond p = nd
-
 TALK = TalkSettings("capacity", {"eps": TALK_EPS})
-
-
-@st.cache_data(show_spinner="Reading the capacity sweep...")
-def results(root: str) -> dict:
-    return cr.load_capacity_results(root)
-
-
-def pretrained_root() -> str:
-    import core.pretrained as pretrained
-
-    return str(pretrained.PRETRAINED_DIR)
 
 
 st.title("Robustness against size")
@@ -60,53 +38,6 @@ adversarially (on FGSM examples with a random start at eps = 0.1, Wong et al. 20
 TALK.reset_button()
 
 
-def size_chart(rows: list[dict], eps: float) -> alt.LayerChart:
-    """Accuracy against parameter count (log), one colour per measure, one dash per training."""
-    xscale = alt.Scale(type="log", domain=list(X_DOMAIN))
-    x = alt.X("parameters:Q", title="parameters p (log scale)", scale=xscale, axis=alt.Axis(format="~s"))
-    y = alt.Y("accuracy:Q", title="accuracy", scale=alt.Scale(domain=[0, 1]))
-    base = alt.Chart(alt.Data(values=rows)).encode(
-        x=x, y=y,
-        color=alt.Color("measure:N", title=None, scale=alt.Scale(domain=list(MEASURE_COLORS),
-                                                                 range=list(MEASURE_COLORS.values())),
-                        legend=alt.Legend(orient="bottom", columns=2)),
-        strokeDash=alt.StrokeDash("training:N", title="training",
-                                  scale=alt.Scale(domain=list(TRAINING_DASH),
-                                                  range=list(TRAINING_DASH.values())),
-                                  legend=alt.Legend(orient="bottom")),
-        detail="training:N",
-        tooltip=["training:N", "hidden:Q", alt.Tooltip("parameters:Q", format=","),
-                 alt.Tooltip("p / n:Q", format=".3g"), "measure:N", alt.Tooltip("accuracy:Q", format=".4f")],
-    )
-    lines = base.mark_line(strokeWidth=2) + base.mark_point(filled=True, size=45).encode(
-        shape=alt.Shape("training:N", scale=alt.Scale(domain=list(TRAINING_DASH), range=["circle", "square"]),
-                        legend=None))
-    n, nd = cr.N_TRAIN, cr.N_TRAIN * cr.INPUT_DIM
-    widest = max(r["parameters"] for r in rows)
-    marks = [
-        {"p": n, "label": "p = n", "color": "#555555", "y": 0.04},
-        {"p": SMALL.param_count, "label": "f_n", "color": SMALL.color, "y": 0.12},
-        {"p": BIG.param_count, "label": "f_nd", "color": BIG.color, "y": 0.12},
-        {"p": nd, "label": "p = nd", "color": "#555555", "y": 0.04},
-    ]
-    rule = alt.Chart(alt.Data(values=marks)).encode(x=alt.X("p:Q", scale=xscale),
-                                                     color=alt.Color("color:N", scale=None))
-    rules = rule.mark_rule(strokeDash=[2, 2], strokeWidth=1.5)
-    labels = rule.mark_text(align="left", dx=4, fontSize=12, fontWeight="bold").encode(
-        y=alt.Y("y:Q", scale=alt.Scale(domain=[0, 1])), text="label:N")
-    arrow_rows = [{"from": widest, "to": nd, "y": 0.25,
-                   "label": f"p = nd is {nd / widest:.0f}× the widest net"}]
-    arrow = alt.Chart(alt.Data(values=arrow_rows))
-    shaft = arrow.mark_rule(color="#555555", strokeWidth=1.5).encode(
-        x=alt.X("from:Q", scale=xscale), x2="to:Q", y=alt.Y("y:Q", scale=alt.Scale(domain=[0, 1])))
-    head = arrow.mark_point(shape="triangle-right", size=120, filled=True, color="#555555", opacity=1).encode(
-        x=alt.X("to:Q", scale=xscale), y=alt.Y("y:Q", scale=alt.Scale(domain=[0, 1])))
-    note = arrow.mark_text(align="right", dy=-9, fontSize=11, color="#555555").encode(
-        x=alt.X("to:Q", scale=xscale), y=alt.Y("y:Q", scale=alt.Scale(domain=[0, 1])), text="label:N")
-    return (rules + labels + shaft + head + note + lines).properties(
-        title=f"Accuracy against size at eps = {eps:.3f}", height=420)
-
-
 @st.fragment
 def figure(root: str) -> None:
     """The closing figure: the slider picks eps, the chart, the sentences and the table follow."""
@@ -123,10 +54,10 @@ def figure(root: str) -> None:
     eps = st.select_slider("eps: largest change of any pixel (the talk's grid)", options=grid,
                            format_func=lambda e: f"{e:.3f}", **TALK.bind("eps"))
     what_to_notice("\n" + "\n".join(f"- {line}" for line in cr.findings(doc, eps)))
-    rows = cr.sweep_rows(doc, eps)
+    spec, rows = size_figure(root, eps)
     pgd = doc["settings"]["pgd"]
     chart_with_downloads(
-        size_chart(rows, eps), rows, "capacity-accuracy-vs-size",
+        spec, rows, "capacity-accuracy-vs-size",
         caption=(f"Solid: standard training, dashed: adversarial. FGSM on {doc['test_set']['n']:,} test "
                  f"images; PGD ({pgd['steps']} steps, random start) on a seeded {pgd['subset_size']:,} of "
                  f"them; training accuracy on the {doc['n_train']:,} training images. Dotted lines: p = n, "

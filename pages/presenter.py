@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+import core.pretrained as pretrained
+from core.errors import RobustnessError
 from pages.sharing import model_color
 
 PRESENT_PARAM, SLIDE_PARAM = "present", "slide"
@@ -168,6 +170,35 @@ def _random_data() -> None:
         chart(spec, "random_data", height=330)
 
 
+def _random_split() -> None:
+    from pages import random_data_charts as rdc
+
+    root = str(pretrained.PRETRAINED_DIR)
+    try:
+        split = rdc.shipped_split(root, "laptop", rdc.file_stamp(root, "laptop"), "f_nd")
+        control = rdc.shipped_view(root, "control", rdc.file_stamp(root, "control"))
+    except RobustnessError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    left, right = st.columns(2)
+    if split is not None:
+        with left:
+            chart(split[0][0], "random_split", height=330)
+    with right:
+        chart(control["figures"][0][0], "random_control", height=330)
+
+
+def _capacity() -> None:
+    from pages import capacity_charts
+
+    try:
+        spec, _ = capacity_charts.size_figure(capacity_charts.pretrained_root(), capacity_charts.TALK_EPS)
+    except RobustnessError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    chart(spec, "capacity", height=380)
+
+
 def _mnist_root():
     from pages import ui
 
@@ -259,6 +290,9 @@ SLIDES: tuple[Slide, ...] = (
                             "ε‖w‖₁ ≈ ε√d.", _fgsm),
     Slide("pages/random_data.py", "Memorizing random labels: the network with p ≈ 10n gets steeper as d "
                                   "grows; the one with p ≈ nd is allowed to stay smooth.", _random_data),
+    Slide("pages/random_data.py", "Why the k = n curve is not flat here: its gradient carries the "
+                                  "least-squares line of the random labels; without a linear part "
+                                  "(an even activation) it falls.", _random_split),
     Slide("pages/mnist.py", "Two networks fit MNIST: f_nd has {ratio} times the parameters of f_n.",
           _mnist_clean),
     Slide("pages/mnist.py", "Attacks choose their direction: FGSM and PGD break both networks; random "
@@ -267,6 +301,8 @@ SLIDES: tuple[Slide, ...] = (
                             "networks.", _mnist_digit),
     Slide("pages/mnist.py", "Per digit, the smallest eps that flips it: which network needs more?",
           _mnist_flip),
+    Slide("pages/capacity.py", "Size is necessary, not sufficient: adversarial training needs width to "
+                               "work, and width alone does not make a network robust.", _capacity),
     Slide("pages/draw.py", "Your turn: draw a digit and attack it.", _draw),
     Slide("pages/references.py", "References", _references),
 )

@@ -96,13 +96,15 @@ def warm_caches(step=lambda: None) -> None:
 
     from core import mnist_results
     from core.specs import MNIST_MODELS
-    from pages import random_data_charts, recap_charts, ui
+    from pages import capacity_charts, random_data_charts, recap_charts, ui
 
     root = ui.pretrained_root()
     step()
     recap_charts.warm()  # the page students open right after the title
     step()
     random_data_charts.warm()  # then the random-data sweeps
+    step()
+    capacity_charts.warm()  # and the closing figure, at the talk's eps
     step()
     images, labels = ui.sample(root)
     ui.sweeps(root)

@@ -69,9 +69,13 @@ def test_the_page_is_in_the_talk_right_after_mnist():
     at.switch_page(PAGE).run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Robustness against size"
-    import streamlit_app  # noqa: F401  (the TALK order)
+    # The TALK order, read from the entry point's source: importing it would run the app outside a
+    # server (its navigation returns no current page there).
+    import ast
 
-    talk = [p for p, _, _ in streamlit_app.TALK]
+    tree = ast.parse((REPO / "streamlit_app.py").read_text())
+    node = next(n for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "TALK")
+    talk = [p for p, _, _ in ast.literal_eval(node.value)]
     assert talk.index(PAGE) == talk.index("pages/mnist.py") + 1
 
 
@@ -108,7 +112,7 @@ def test_the_figure_shows_the_shipped_numbers(doc):
     assert colors["f_n"] == MNIST_MODELS["f_n"].color
     assert sorted(marks["p"]) == sorted([cr.N_TRAIN, MNIST_MODELS["f_n"].param_count,
                                          MNIST_MODELS["f_nd"].param_count, cr.N_TRAIN * cr.INPUT_DIM])
-    from pages.capacity import MEASURE_COLORS
+    from pages.capacity_charts import MEASURE_COLORS
 
     assert not {m.color for m in MNIST_MODELS.values()} & set(MEASURE_COLORS.values())
     # Every chart can be downloaded: PNG, SVG and CSV.
