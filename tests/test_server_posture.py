@@ -96,7 +96,8 @@ def test_the_config_file_holds_the_lecture_settings():
             "import json\n"
             "names = ['server.address', 'server.headless', 'server.showEmailPrompt', 'client.showErrorDetails',"
             " 'client.toolbarMode', 'browser.gatherUsageStats', 'runner.postScriptGC', 'server.maxWidgetStateSize',"
-            " 'server.enableExpensiveMemoryStats', 'server.enableAgentApi', 'server.enableXsrfProtection']\n"
+            " 'server.enableExpensiveMemoryStats', 'server.enableAgentApi', 'server.enableXsrfProtection',"
+            " 'server.fileWatcherType']\n"
             "print(json.dumps({n: config.get_option(n) for n in names}))\n")
     got = json.loads(subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                                      timeout=60, check=True).stdout.strip().splitlines()[-1])
@@ -105,7 +106,7 @@ def test_the_config_file_holds_the_lecture_settings():
         "client.showErrorDetails": "none", "client.toolbarMode": "viewer", "browser.gatherUsageStats": False,
         "runner.postScriptGC": False, "server.maxWidgetStateSize": 2,
         "server.enableExpensiveMemoryStats": False, "server.enableAgentApi": False,
-        "server.enableXsrfProtection": True,
+        "server.enableXsrfProtection": True, "server.fileWatcherType": "none",
     }
 
 
