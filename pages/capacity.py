@@ -88,13 +88,16 @@ st.header("Training until the loss is zero", divider="gray")
 
 def length_chart(rows: list[dict], attack: str) -> alt.LayerChart:
     specs = list(MNIST_MODELS.values())
-    base = alt.Chart(alt.Data(values=[r for r in rows if r["attack"] == attack])).encode(
-        x=alt.X("eps:Q", title="eps (L-inf budget)"),
+    mine = [r for r in rows if r["attack"] == attack]
+    top = max((r["eps"] for r in mine), default=0.1)
+    # An explicit eps domain: without it Vega warned "Infinite extent for field eps" on a layer.
+    base = alt.Chart(alt.Data(values=mine)).encode(
+        x=alt.X("eps:Q", title="eps (L-inf budget)", scale=alt.Scale(domain=[0, top])),
         y=alt.Y("accuracy:Q", title="test accuracy", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("model:N",
                         scale=alt.Scale(domain=[s.label for s in specs], range=[s.color for s in specs]),
-                        legend=alt.Legend(orient="bottom", title=None)),
-        strokeDash=alt.StrokeDash("training length:N", legend=alt.Legend(orient="bottom")),
+                        legend=alt.Legend(orient="bottom", title=None, labelLimit=360)),
+        strokeDash=alt.StrokeDash("training length:N", legend=alt.Legend(orient="bottom", labelLimit=360)),
         tooltip=["model:N", "training length:N", alt.Tooltip("eps:Q", format=".4f"),
                  alt.Tooltip("accuracy:Q", format=".4f")],
     )
