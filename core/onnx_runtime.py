@@ -57,9 +57,13 @@ class OnnxClassifier:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         x = as_image_batch(x)
-        if self._zeros.shape[0] != x.shape[0]:
-            self._zeros = np.zeros(x.shape[0], dtype=np.int64)
-        (probs,) = self._session.run(["probs"], {"x": x, "y": self._zeros})
+        # A local reference: one classifier serves every session's thread, and another thread may
+        # swap self._zeros for its own batch size between the check and the run.
+        zeros = self._zeros
+        if zeros.shape[0] != x.shape[0]:
+            zeros = np.zeros(x.shape[0], dtype=np.int64)
+            self._zeros = zeros
+        (probs,) = self._session.run(["probs"], {"x": x, "y": zeros})
         return probs
 
     def loss_and_grad(self, x: np.ndarray, y: np.ndarray) -> LossGrad:

@@ -14,6 +14,7 @@ import streamlit as st
 
 from core import capacity_results as cr
 from core.specs import MNIST_MODELS
+from pages.sharing import chart_spec
 
 SMALL, BIG = MNIST_MODELS["f_n"], MNIST_MODELS["f_nd"]
 TALK_EPS = 0.1
@@ -90,7 +91,7 @@ def size_chart(rows: list[dict], eps: float) -> alt.LayerChart:
 def size_figure(root: str, eps: float) -> tuple[dict, list[dict]]:
     """(Vega-Lite spec, its rows) of the accuracy-against-size figure at eps."""
     rows = cr.sweep_rows(results(root), eps)
-    return size_chart(rows, eps).to_dict(), rows
+    return chart_spec(size_chart(rows, eps)), rows
 
 
 def warm() -> None:

@@ -250,11 +250,11 @@ def gallery(root: str) -> None:
         head[0].markdown("**test digit**")
         for j, spec in enumerate((small, big)):
             head[1 + 2 * j].markdown(f"{ui.model_name_html(spec)}<br>input it sees", unsafe_allow_html=True)
-            head[2 + 2 * j].image(ui.perturbation_legend(scale), width=28 * ui.ZOOM,
+            head[2 + 2 * j].image(ui.png_url(ui.perturbation_legend(scale)), width=28 * ui.ZOOM,
                                   caption=f"perturbation: −{scale:.3f} to +{scale:.3f}")
         for row, i in enumerate(idx):
             cols = st.columns(widths)
-            cols[0].image(ui.digit_image(images[i]))
+            cols[0].image(ui.png_url(ui.digit_image(images[i])))
             cols[0].caption(
                 f"label {labels[i]} · clean: {small.name} → {clean[small.name].label[row]} "
                 f"({pct(clean[small.name].confidence[row])}), {big.name} → {clean[big.name].label[row]} "
@@ -264,9 +264,9 @@ def gallery(root: str) -> None:
                 out = outcomes[spec.name]
                 pred, conf = int(out.prediction.label[row]), float(out.prediction.confidence[row])
                 mark = "✓" if pred == labels[i] else "✗"
-                cols[1 + 2 * j].image(ui.digit_image(out.x[row]))
+                cols[1 + 2 * j].image(ui.png_url(ui.digit_image(out.x[row])))
                 cols[1 + 2 * j].caption(f"{spec.name}: {mark} {pred} ({pct(conf)})")
-                cols[2 + 2 * j].image(ui.perturbation_image(out.delta[row], scale))
+                cols[2 + 2 * j].image(ui.png_url(ui.perturbation_image(out.delta[row], scale)))
                 cols[2 + 2 * j].caption(f"‖δ‖∞ {out.max_change[row]:.3f} · ‖δ‖₂ "
                                         f"{float(np.linalg.norm(out.delta[row])):.2f}")
         st.caption("Green: pixel made brighter, purple: darker, white: unchanged (a pixel already at 0 "

@@ -244,13 +244,13 @@ def _mnist_digit() -> None:
         seed = c2.number_input("Digit set", 0, 999, step=1, **talk.bind("digits", low=0, high=999))
         i = mnist_results.gallery_indices(labels, ui.GALLERY_SIZE, int(seed))[0]
         cols = st.columns(3)
-        cols[0].image(ui.digit_image(images[i], zoom=DIGIT_ZOOM), width=28 * DIGIT_ZOOM)
+        cols[0].image(ui.png_url(ui.digit_image(images[i], zoom=DIGIT_ZOOM)), width=28 * DIGIT_ZOOM)
         cols[0].markdown(f"<div class='present-big'>test digit: {labels[i]}</div>", unsafe_allow_html=True)
         for col, spec in zip(cols[1:], MNIST_MODELS.values()):
             start = ui.sample_fgsm_start(root, spec.name, (i,))
             out = live_attack.fgsm_outcome(ui.classifier(root, spec.name), start, float(eps))
             pred, conf = int(out.prediction.label[0]), float(out.prediction.confidence[0])
-            col.image(ui.digit_image(out.x[0], zoom=DIGIT_ZOOM), width=28 * DIGIT_ZOOM)
+            col.image(ui.png_url(ui.digit_image(out.x[0], zoom=DIGIT_ZOOM)), width=28 * DIGIT_ZOOM)
             mark = "✓" if pred == labels[i] else "✗"
             col.markdown(f"<div class='present-big talk-model-{spec.name}' style='color:{model_color(spec)}'>{spec.name} sees "
                          f"{pred} {mark} ({100 * conf:.0f}%)</div>", unsafe_allow_html=True)
@@ -451,7 +451,7 @@ PAGE_STYLE = """<style>
 # run on), and the presenter keys. (Material-icon ligatures, "help" or
 # "school", are not part of link names: Streamlit 1.67 marks the icons aria-hidden itself;
 # tests/test_browser_presenter.py checks the names.)
-KEYS_SCRIPT = """<script>
+KEYS_SCRIPT = r"""<script>
 (() => {
   if (window.__talkKeys) return;
   window.__talkKeys = true;

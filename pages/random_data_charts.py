@@ -26,7 +26,7 @@ from core.random_data_results import METADATA_FILE, ROWS_FILE, SHIPPED_GRIDS, lo
 from core.robustness_law import law_lower_bound
 from core.specs import WIDTH_RULES
 from core.sweep_reading import read_split, read_sweep, split_text, verdict
-from pages.sharing import chart_with_downloads
+from pages.sharing import chart_spec, chart_with_downloads
 
 RULES = ("f_n", "f_nd")  # p ~ 10 n first: the one the law says must be steep
 # Generic curves get neutral colours: orange and blue mean the two models (width rules) only.
@@ -122,7 +122,7 @@ def sweep_figures(rows: list[dict], stem: str, height: int = 320, with_ls: bool 
                 x=x, y=y, color=color, tooltip=["d:Q", alt.Tooltip("value:Q", title="‖β‖", format=".2f")]))
         suffix = "sqrt-d" if xname == "√d" else "d"
         title = f"Max random gradient against {'√d' if xname == '√d' else 'd'}, n = {frame['n'].iloc[0]:,}"
-        figures.append((alt.layer(*layers).properties(height=height, title=title).to_dict(),
+        figures.append((chart_spec(alt.layer(*layers).properties(height=height, title=title)),
                         frame.drop(columns=["√d"]), f"{stem}-vs-{suffix}"))
     return figures
 
@@ -199,7 +199,7 @@ def split_figure(rows: list[dict], rule: str, stem: str, height: int = SPLIT_HEI
     curve = alt.Chart(frame[frame["stat"] == "expected"]).mark_line(size=1.5, strokeDash=[2, 3]).encode(
         x=x, y=y, color=color)
     chart = (lines + curve).properties(height=height, title=f"{WIDTH_RULES[rule].label}: the split")
-    return chart.to_dict(), frame.drop(columns=["√d"]), stem
+    return chart_spec(chart), frame.drop(columns=["√d"]), stem
 
 
 # --- drawing ----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from core.double_descent import double_descent_curve
 from core.errors import RobustnessError
 from core.recap_results import FALLBACK_DIM, INTRINSIC_DIM_FILE, load_intrinsic_dim, recap_dir
 from core.specs import MNIST_MODELS
+from pages.sharing import chart_spec
 
 SMALL, BIG = MNIST_MODELS["f_n"], MNIST_MODELS["f_nd"]
 MNIST = law.MNIST_SCALE
@@ -105,7 +106,7 @@ def double_descent_chart(n: int, noise: float, seed: int) -> tuple[dict, pd.Data
         x="p/n:Q", y=alt.value(40), text="label:N")
     chart = (bands + band_labels + line + threshold + threshold_label).properties(
         height=340, title=f"Double descent: test error of min-norm least squares (n = {n}, label noise {noise:g})")
-    return chart.to_dict(), frame
+    return chart_spec(chart), frame
 
 
 @st.cache_data(show_spinner=False)
@@ -148,7 +149,7 @@ def gauge_chart() -> tuple[dict, pd.DataFrame]:
     rows = pd.concat([gauge, pd.DataFrame([{
         "data set": "", "what": law.GPT3.name, "parameters": law.GPT3.params, "kind": "model for scale",
         "source": law.GPT3.source}])], ignore_index=True)
-    return gauge_chart.to_dict(), rows
+    return chart_spec(gauge_chart), rows
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -178,7 +179,7 @@ def distances_chart(d: int) -> tuple[dict, pd.DataFrame, float, float]:
              + sqrt2.mark_text(dx=12, color=THRESHOLD_COLOR).encode(x="distance:Q", y=alt.value(12),
                                                                      text="label:N")
              ).properties(height=260, title=f"Distances between {n} random points x ~ N(0, I/d), d = {d}")
-    return chart.to_dict(), frame, float(dist.min()), float(floor)
+    return chart_spec(chart), frame, float(dist.min()), float(floor)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -226,7 +227,7 @@ def law_chart(n: int, d: int, p: int, deff: float) -> tuple[dict, pd.DataFrame]:
     chart = (lines + v_rules + v_text + dots + labels + ring).properties(
         height=340, title=f"Law of robustness: the lower bound √(nd/p) on Lip(f), n = {n:,.0f}")
     data = pd.concat([curves.assign(model=""), models.drop(columns="color"), yours])
-    return chart.to_dict(), data
+    return chart_spec(chart), data
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -276,7 +277,7 @@ def fgsm_charts(d: int, eps: float, flip_eps: float) -> tuple[dict, pd.DataFrame
                 legend=alt.Legend(orient="bottom", title=None)))
     ).properties(height=300, width=300, title=f"FGSM in d = 2, ε = {eps:g}")
     pic_data = pd.concat([pts, boundary.assign(point="decision boundary")])
-    return flip_chart.to_dict(), flip, pic.to_dict(), pic_data, ex2
+    return chart_spec(flip_chart), flip, chart_spec(pic), pic_data, ex2
 
 
 def warm() -> None:

@@ -19,6 +19,7 @@ from core import capacity_results, live_attack, mnist_results
 from core.classifier import accuracy
 from core.errors import RobustnessError
 from core.specs import MNIST_MODELS, TALK_MODELS, MLPSpec, talk_models
+from pages.sharing import chart_spec
 
 # Pixels per MNIST pixel when a 28x28 digit is shown (nearest neighbour: no blur, pixels visible).
 ZOOM = 4
@@ -149,7 +150,7 @@ def curve_chart(root: str, kind: str) -> tuple[dict, list[dict]]:
                  alt.Tooltip("accuracy:Q", format=".3f"), "n:Q"],
     )
     chart = (base.mark_line() + base.mark_point(filled=True, size=30)).properties(title=title)
-    return chart.to_dict(), rows
+    return chart_spec(chart), rows
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -166,7 +167,7 @@ def flip_chart(root: str) -> tuple[dict, list[dict]]:
             tooltip=["model:N", alt.Tooltip("eps:Q", format=".4f"), alt.Tooltip("flipped:Q", format=".3f")],
         )
     )
-    return chart.to_dict(), rows
+    return chart_spec(chart), rows
 
 
 def eps_domain(rows: list[dict]) -> list[float]:
@@ -197,6 +198,30 @@ def digit_image(x: np.ndarray, zoom: int = ZOOM) -> np.ndarray:
     """A 784-pixel image in [0, 1] as uint8 [28 zoom, 28 zoom], each pixel a zoom x zoom block."""
     img = np.rint(np.clip(np.asarray(x, dtype=np.float32).reshape(28, 28), 0, 1) * 255).astype(np.uint8)
     return _zoom(img, zoom)
+
+
+def png_url(img: np.ndarray) -> str:
+    """A uint8 image [H, W] or [H, W, 3] as a `data:` URL of a PNG, for `st.image`.
+
+    `st.image` of an array encodes it, opens the PNG twice more to check its format and size, and
+    registers it with Streamlit's media file manager under one lock shared by every session; each
+    browser then fetches it over HTTP. For the app's small images (a 112x112 digit is about 1 kB)
+    that bookkeeping cost more than the attack: under a 30-student load, `st.image` was a third of
+    the server's CPU, most of it threads queueing on that lock (py-spy, benchmarks/class_load.py).
+    A data URL goes out inside the element itself: one PNG encoding (fast zlib level), nothing
+    stored, nothing fetched.
+    """
+    import base64
+    import io
+
+    from PIL import Image
+
+    arr = np.asarray(img)
+    if arr.dtype != np.uint8 or arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise ValueError(f"png_url takes a uint8 [H, W] or [H, W, 3|4] image, got {arr.dtype} {arr.shape}")
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _zoom(img: np.ndarray, zoom: int) -> np.ndarray:

@@ -71,3 +71,20 @@ def browser():
             yield b
         finally:
             b.close()
+
+
+def chart_data(proto):
+    """The rows of a drawn chart's top-level data, as a DataFrame.
+
+    Streamlit ships them as Arrow beside the Vega-Lite spec: in `proto.data`, or, when the spec
+    names its data (pages.sharing.chart_spec), in the dataset of that name in `proto.datasets`.
+    """
+    import json
+
+    import pyarrow as pa
+
+    if proto.data.data:
+        return pa.ipc.open_stream(proto.data.data).read_all().to_pandas()
+    name = json.loads(proto.spec)["data"]["name"]
+    (blob,) = [d.data.data for d in proto.datasets if d.name == name]
+    return pa.ipc.open_stream(blob).read_all().to_pandas()

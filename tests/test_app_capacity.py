@@ -104,9 +104,9 @@ def test_the_figure_shows_the_shipped_numbers(doc):
     widest = max((n for n in nets if n["kind"] == "adversarial"), key=lambda n: n["hidden"])
     assert f"{100 * widest['results']['pgd'][-1]['accuracy']:.1f}%" in notices(at)[0]
     # Orange and blue are f_n's and f_nd's only: the measures use other colours.
-    import pyarrow as pa
+    from tests.conftest import chart_data
 
-    marks = pa.ipc.open_stream(at.get("vega_lite_chart")[0].proto.data.data).read_all().to_pandas()
+    marks = chart_data(at.get("vega_lite_chart")[0].proto)
     colors = dict(zip(marks["label"], marks["color"]))
     assert {colors["f_n"], colors["f_nd"]} == {MNIST_MODELS["f_n"].color, MNIST_MODELS["f_nd"].color}
     assert colors["f_n"] == MNIST_MODELS["f_n"].color

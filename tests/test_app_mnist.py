@@ -76,9 +76,9 @@ def charts(at: AppTest) -> list[dict]:
 
 def chart_frame(at: AppTest, i: int):
     """The data behind the i-th chart (Streamlit ships it as Arrow beside the Vega-Lite spec)."""
-    import pyarrow as pa
+    from tests.conftest import chart_data
 
-    return pa.ipc.open_stream(at.get("vega_lite_chart")[i].proto.data.data).read_all().to_pandas()
+    return chart_data(at.get("vega_lite_chart")[i].proto)
 
 
 # --- the MNIST page ------------------------------------------------------------------------------
@@ -148,6 +148,10 @@ def test_mnist_gallery_follows_the_eps_and_noise_sliders(shipped):
     at.slider(key="mnist_std").set_value(0.5).run()
     assert not at.exception, at.exception
     assert gallery_state(at) != noisy_small
+
+    # The gallery's images go inline, as PNG data URLs (no media-file bookkeeping per image).
+    urls = [img.url for image in at.get("image") for img in image.proto.imgs]
+    assert len(urls) >= 5 * 5 and all(u.startswith("data:image/png;base64,") for u in urls), urls[:2]
 
     shown = [c for c in texts(at.caption) if c.startswith("label ")]
     at.number_input(key="mnist_digits").increment().run()
@@ -356,3 +360,23 @@ def test_the_pages_never_import_torch(shipped):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "NO_TORCH" in proc.stdout, "a page imported torch"
     assert "ORT_LOADED" in proc.stdout  # the check ran the models
+
+
+def test_png_url_round_trips_the_image_and_refuses_other_arrays():
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from pages.ui import png_url
+
+    rng = np.random.default_rng(0)
+    for img in (rng.integers(0, 256, (112, 112), dtype=np.uint8), rng.integers(0, 256, (10, 112, 3), dtype=np.uint8)):
+        url = png_url(img)
+        assert url.startswith("data:image/png;base64,")
+        back = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+        assert np.array_equal(back, img)
+    for bad in (np.zeros((4, 4), dtype=np.float32), np.zeros((4, 4, 2), dtype=np.uint8), np.zeros(4, dtype=np.uint8)):
+        with pytest.raises(ValueError, match="uint8"):
+            png_url(bad)

@@ -116,3 +116,53 @@ def test_csv_holds_the_numbers_behind_the_chart():
     rows = [{"d": 10, "grad": 1.5}, {"d": 40, "grad": 2.25}]
     assert table_csv(rows) == "d,grad\n10,1.5\n40,2.25\n"
     assert table_csv(pd.DataFrame(rows)) == table_csv(rows)
+
+
+def test_altair_datasets_go_as_arrow_bytes_made_once():
+    import pyarrow as pa
+
+    from pages.sharing import arrow_datasets, chart_spec, screen_spec
+
+    rows = [{"eps": 0.0, "acc": 1.0, "model": "f_n"}, {"eps": 0.1, "acc": 0.25, "model": "f_nd"}]
+    # Inline rows (alt.Data(values=...)) become a dataset named by their content, as Altair names
+    # a DataFrame's; the same rows get the same name.
+    spec = chart_spec(alt.Chart(alt.Data(values=rows)).mark_line().encode(x="eps:Q", y="acc:Q"))
+    (name,) = spec["datasets"]
+    assert spec["data"] == {"name": name} and name.startswith("data-")
+    frame_spec = alt.Chart(pd.DataFrame(rows)).mark_line().encode(x="eps:Q", y="acc:Q").to_dict()
+    assert list(frame_spec["datasets"]) == [name]
+    sent = screen_spec(spec)
+    blob = sent["datasets"][name]
+    assert isinstance(blob, bytes)
+    assert pa.ipc.open_stream(blob).read_all().to_pylist() == rows  # the same numbers
+    assert screen_spec(spec)["datasets"][name] is blob  # made once, then reused
+    assert spec["datasets"][name] == rows  # the cached spec keeps its rows (for the exports)
+    # A dataset not named by Altair's content hash is left to Streamlit.
+    other = {"datasets": {"mine": rows}, "data": {"name": "mine"}, "mark": "line"}
+    assert arrow_datasets(other)["datasets"]["mine"] is rows
+
+
+def test_a_chart_with_arrow_datasets_reaches_the_page():
+    """The bytes pass through st.vega_lite_chart as the chart's dataset, the spec keeps its name."""
+    import json
+
+    import pyarrow as pa
+
+    def page():
+        import altair as alt
+        import streamlit as st
+
+        from pages.sharing import chart_with_downloads
+
+        from pages.sharing import chart_spec
+
+        rows = [{"x": 1, "y": 2.5}, {"x": 2, "y": 3.5}]
+        spec = chart_spec(alt.Chart(alt.Data(values=rows)).mark_line().encode(x="x:Q", y="y:Q"))
+        chart_with_downloads(spec, rows, "arrow-demo")
+
+    at = AppTest.from_function(page).run()
+    assert not at.exception, at.exception
+    proto = at.get("vega_lite_chart")[0].proto
+    (dataset,) = proto.datasets
+    assert pa.ipc.open_stream(dataset.data.data).read_all().to_pylist() == [{"x": 1, "y": 2.5}, {"x": 2, "y": 3.5}]
+    assert json.loads(proto.spec)["data"]["name"] == dataset.name
