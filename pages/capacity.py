@@ -97,11 +97,15 @@ def length_chart(rows: list[dict], attack: str) -> alt.LayerChart:
         color=alt.Color("model:N",
                         scale=alt.Scale(domain=[s.label for s in specs], range=[s.color for s in specs]),
                         legend=alt.Legend(orient="bottom", title=None, labelLimit=360)),
-        strokeDash=alt.StrokeDash("training length:N", legend=alt.Legend(orient="bottom", labelLimit=360)),
         tooltip=["model:N", "training length:N", alt.Tooltip("eps:Q", format=".4f"),
                  alt.Tooltip("accuracy:Q", format=".4f")],
     )
-    return (base.mark_line() + base.mark_point(filled=True, size=25)).properties(title=attack, height=300)
+    # The dash on the lines only: points have no dash, and a point layer's dash legend conflicted
+    # with the lines' (Vega-Lite's "Conflicting legend property disable").
+    lines = base.mark_line().encode(
+        strokeDash=alt.StrokeDash("training length:N", legend=alt.Legend(orient="bottom", labelLimit=360)))
+    return (lines + base.mark_point(filled=True, size=25).encode(detail="training length:N")).properties(
+        title=attack, height=300)
 
 
 try:

@@ -49,17 +49,21 @@ def size_chart(rows: list[dict], eps: float) -> alt.LayerChart:
         color=alt.Color("measure:N", title=None, scale=alt.Scale(domain=list(MEASURE_COLORS),
                                                                  range=list(MEASURE_COLORS.values())),
                         legend=alt.Legend(orient="bottom", columns=2)),
-        strokeDash=alt.StrokeDash("training:N", title="training",
-                                  scale=alt.Scale(domain=list(TRAINING_DASH),
-                                                  range=list(TRAINING_DASH.values())),
-                                  legend=alt.Legend(orient="bottom")),
         detail="training:N",
         tooltip=["training:N", "hidden:Q", alt.Tooltip("parameters:Q", format=","),
                  alt.Tooltip("p / n:Q", format=".3g"), "measure:N", alt.Tooltip("accuracy:Q", format=".4f")],
     )
-    lines = base.mark_line(strokeWidth=2) + base.mark_point(filled=True, size=45).encode(
-        shape=alt.Shape("training:N", scale=alt.Scale(domain=list(TRAINING_DASH), range=["circle", "square"]),
-                        legend=None))
+    # The training as a dash on the lines and a shape on the points: one legend (Vega-Lite merges
+    # the two channels of one field), so neither may switch its legend off ("Conflicting legend
+    # property disable").
+    lines = base.mark_line(strokeWidth=2).encode(
+        strokeDash=alt.StrokeDash("training:N", title="training",
+                                  scale=alt.Scale(domain=list(TRAINING_DASH), range=list(TRAINING_DASH.values())),
+                                  legend=alt.Legend(orient="bottom"))
+    ) + base.mark_point(filled=True, size=45).encode(
+        shape=alt.Shape("training:N", title="training",
+                        scale=alt.Scale(domain=list(TRAINING_DASH), range=["circle", "square"]),
+                        legend=alt.Legend(orient="bottom")))
     n, nd = cr.N_TRAIN, cr.N_TRAIN * cr.INPUT_DIM
     widest = max(r["parameters"] for r in rows)
     marks = [
@@ -82,7 +86,9 @@ def size_chart(rows: list[dict], eps: float) -> alt.LayerChart:
         x=alt.X("to:Q", scale=xscale), y=alt.Y("y:Q", scale=alt.Scale(domain=[0, 1])))
     note = arrow.mark_text(align="right", dy=-9, fontSize=11, color="#555555").encode(
         x=alt.X("to:Q", scale=xscale), y=alt.Y("y:Q", scale=alt.Scale(domain=[0, 1])), text="label:N")
-    return (rules + labels + shaft + head + note + lines).properties(
+    # Independent colour scales: the marks' colours are their own (scale=None, no legend), the
+    # measures' have a legend.
+    return (rules + labels + shaft + head + note + lines).resolve_scale(color="independent").properties(
         title=f"Accuracy against size at eps = {eps:.3f}", height=420)
 
 

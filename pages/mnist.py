@@ -1,5 +1,7 @@
 """MNIST: the talk's two networks, their clean accuracy, and how they break under attack and noise."""
 
+import time
+
 import numpy as np
 import streamlit as st
 
@@ -8,7 +10,7 @@ from core.robustness_law import MNIST_SCALE
 from core.specs import MNIST_MODELS
 from pages import ui
 from pages.navigation import keep_talk_navigation
-from pages.sharing import TalkSettings, chart_with_downloads, what_to_notice
+from pages.sharing import TalkSettings, chart_with_downloads, screen_spec, what_to_notice
 
 keep_talk_navigation()
 
@@ -21,7 +23,9 @@ N_TRAIN = MNIST_SCALE.n  # MNIST training images (n)
 DIGIT_SETS = 999  # the gallery's "digit set" number: a seed for which test digits are shown
 
 # The talk's settings; the URL holds the ones that differ (`?mnist_eps=0.1`).
-TALK = TalkSettings("mnist", {"attack": "FGSM", "eps": 0.05, "std": 0.1, "digits": 0, "training": "standard"})
+TALK = TalkSettings("mnist", {"attack": "FGSM", "eps": 0.05, "std": 0.1, "digits": 0, "training": "standard",
+                             "sweep": 19})
+SWEEP_POSITIONS = 20  # the marker's positions on the accuracy curves: the shipped sweeps' 20 values
 
 root = ui.pretrained_root()
 
@@ -112,6 +116,7 @@ with ui.shown_errors():
 
 
 st.header("Accuracy under attack and under noise", divider="gray")
+curves_ready = False
 with ui.shown_errors():
     sw = ui.sweeps(root)
     eps_f, fgsm_small = mnist_results.accuracy_at(sw, SMALL.name, "fgsm", 0.1)
@@ -151,11 +156,60 @@ with ui.shown_errors():
         + f" FGSM and noise on {n_test} test images (noise averaged over {n_draws} draws), PGD on "
         f"{n_pgd} of them."
     )
-    st.markdown(" &nbsp; ".join(ui.model_name_html(s) for s in (SMALL, BIG)), unsafe_allow_html=True)
-    for col, kind in zip(st.columns(3), ui.CURVE_KINDS):
-        spec, curve = ui.curve_chart(root, kind)
-        with col:
-            chart_with_downloads(spec, curve, f"mnist-{kind}-accuracy")
+    curves_ready = True
+
+
+@st.fragment
+def accuracy_curves(root: str) -> None:
+    """The three shipped accuracy curves with a marker that a slider moves, or the play button sweeps."""
+    with ui.shown_errors():
+        curves = {kind: ui.curve_chart(root, kind) for kind in ui.CURVE_KINDS}
+        grids = {kind: ui.sweep_grid(rows) for kind, (_, rows) in curves.items()}
+        c_play, c_pos = st.columns([1, 5], vertical_alignment="bottom")
+        c_play.button("Play", icon=":material/play_arrow:", key="mnist_play", on_click=start_play,
+                      help="Sweep eps (and the noise std) from 0 up, the marker moving along every curve. "
+                           "Any other control stops it.", width="stretch")
+        position = c_pos.slider(
+            "Position on the curves: eps for FGSM and PGD, noise std for noise", 0, SWEEP_POSITIONS - 1,
+            step=1, format=f"step %d of {SWEEP_POSITIONS - 1}", **TALK.bind("sweep", low=0, high=SWEEP_POSITIONS - 1),
+        )
+        line = st.empty()
+        slots = [col.empty() for col in st.columns(3)]
+        frames = range(SWEEP_POSITIONS) if st.session_state.pop("mnist_playing", False) else ()
+        for k in frames:  # the sweep: each frame a chart, bounded to SWEEP_POSITIONS frames
+            draw_curve_frame(curves, grids, k, line, slots, downloads=False)
+            time.sleep(ui.PLAY_FRAME_S)
+        draw_curve_frame(curves, grids, position, line, slots, downloads=True)
+
+
+def start_play() -> None:
+    """The play button's callback: the sweep ends at the curves' last position, where the slider goes."""
+    st.session_state[TALK.key("sweep")] = SWEEP_POSITIONS - 1
+    st.session_state["mnist_playing"] = True
+
+
+def draw_curve_frame(curves: dict, grids: dict, k: int, line, slots, downloads: bool) -> None:
+    """One position of the marker: the line of numbers and the three charts."""
+    marked = {kind: ui.marked_curve(spec, rows, k, SWEEP_POSITIONS) for kind, (spec, rows) in curves.items()}
+    parts = []
+    for kind, label in (("fgsm", "FGSM"), ("pgd", "PGD"), ("noise", "noise")):
+        at = marked[kind][1]
+        x = next(iter(at.values()))[0]
+        name = "std" if kind == "noise" else "eps"
+        parts.append(f"{label} at {name} = {x:.3f}: " + ", ".join(
+            f"{ui.model_name_html(s, short=True)} **{pct(at[s.name][1])}**" for s in (SMALL, BIG) if s.name in at))
+    line.markdown(" &nbsp;·&nbsp; ".join(parts), unsafe_allow_html=True)
+    for slot, kind in zip(slots, ui.CURVE_KINDS):
+        spec = marked[kind][0]
+        with slot.container():
+            if downloads:
+                chart_with_downloads(spec, curves[kind][1], f"mnist-{kind}-accuracy")
+            else:
+                st.vega_lite_chart(spec=screen_spec(spec), width="stretch")
+
+
+if curves_ready:  # else the error above already says which file is broken and how to fix it
+    accuracy_curves(root)
 
 
 # --- the gallery ---------------------------------------------------------------------------------
@@ -183,6 +237,15 @@ def fgsm_reading(outcomes: dict, clean_x) -> str:
     return text
 
 
+def shuffle_digits() -> None:
+    """The shuffle button's callback: another digit set, at random (never the one shown)."""
+    import random
+
+    key = TALK.key("digits")
+    current = int(st.session_state.get(key, TALK.defaults["digits"]))
+    st.session_state[key] = (current + random.randint(1, DIGIT_SETS)) % (DIGIT_SETS + 1)
+
+
 @st.fragment
 def gallery(root: str) -> None:
     """Test digits, their attacked versions and the perturbations, for both models, live."""
@@ -190,7 +253,7 @@ def gallery(root: str) -> None:
         images, labels = ui.sample(root)
         # f_n and f_nd as trained in the talk, or adversarially trained (training.capacity).
         small, big = ui.training_choice(TALK)
-        c_kind, c_budget, c_new = st.columns([2, 4, 1], vertical_alignment="bottom")
+        c_kind, c_budget, c_set, c_new = st.columns([1.8, 3.6, 1.1, 1.3], vertical_alignment="bottom")
         kind = c_kind.radio("Perturbation", ATTACKS, horizontal=True, **TALK.bind("attack", options=ATTACKS))
         if kind == "FGSM":
             budget = c_budget.slider(
@@ -202,10 +265,13 @@ def gallery(root: str) -> None:
                 "noise standard deviation (pixel units)", 0.0, STD_MAX, step=0.01, format="%.2f",
                 **TALK.bind("std", low=0.0, high=STD_MAX),
             )
-        seed = c_new.number_input(
-            "Digit set", 0, DIGIT_SETS, step=1, icon=":material/shuffle:", **TALK.bind("digits", low=0, high=DIGIT_SETS),
-            help="Each number shows five other test digits (and, for noise, another noise draw).",
+        seed = c_set.number_input(
+            "Digit set", 0, DIGIT_SETS, step=1, **TALK.bind("digits", low=0, high=DIGIT_SETS),
+            help="Each number shows five other test digits (and, for noise, another noise draw): "
+                 "a shared link with this number shows the same digits.",
         )
+        c_new.button("Shuffle", icon=":material/shuffle:", key="mnist_shuffle", on_click=shuffle_digits,
+                     help="Five other test digits: a new digit set at random.", width="stretch")
 
         idx = mnist_results.gallery_indices(labels, GALLERY_SIZE, seed)
         outcomes, right = {}, {}

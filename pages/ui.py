@@ -153,6 +153,58 @@ def curve_chart(root: str, kind: str) -> tuple[dict, list[dict]]:
     return chart_spec(chart), rows
 
 
+# The accuracy curves' play button (pages/mnist.py): seconds between two positions of the marker.
+PLAY_FRAME_S = 0.3
+MARKER_COLOR = "#777777"  # the marker's rule: neutral (the model colours mean the models), and
+# readable on a light and a dark background alike
+
+
+def sweep_grid(rows: list[dict]) -> list[float]:
+    """The x values (eps, or noise std) of a sweep's curve rows, in increasing order."""
+    return sorted({r["eps"] for r in rows})
+
+
+def marked_curve(spec: dict, rows: list[dict], position: int, positions: int) -> tuple[dict, dict[str, tuple[float, float]]]:
+    """The cached curve spec with a marker at one position of the sweep, and what it marks.
+
+    position in [0, positions): the marker sits at the grid value that far along the curve's own
+    grid (the three curves have 20 values each; a grid of another length is scaled). The marker is
+    a dashed rule at x, each model's point on its curve, and its accuracy as text. Plain dict
+    layers on the cached spec: no Altair build per frame.
+
+    Returns: (spec, {model name: (x, accuracy)}).
+    """
+    grid = sweep_grid(rows)
+    if not 0 <= position < positions:
+        raise ValueError(f"position must lie in [0, {positions}), got {position}")
+    i = round(position * (len(grid) - 1) / max(positions - 1, 1))
+    x = grid[i]
+    at = {r["name"]: (x, r["accuracy"]) for r in rows if r["eps"] == x}
+    points = [{"model": r["model"], "eps": x, "accuracy": r["accuracy"],
+               "text": f"{r['name']} {100 * r['accuracy']:.0f}%"} for r in rows if r["eps"] == x]
+    x_enc = {"field": "eps", "type": "quantitative"}
+    y_enc = {"field": "accuracy", "type": "quantitative"}
+    # The models' colour scale and legend are the curves' (a layer's own legend setting would
+    # conflict with theirs: Vega-Lite warns "Conflicting legend property").
+    color = {"field": "model", "type": "nominal"}
+    marker = [
+        {"data": {"values": [{"eps": x}]}, "mark": {"type": "rule", "strokeDash": [5, 3], "strokeWidth": 2,
+                                                     "color": MARKER_COLOR}, "encoding": {"x": x_enc}},
+        {"data": {"values": points}, "mark": {"type": "point", "filled": True, "size": 180, "opacity": 1},
+         "encoding": {"x": x_enc, "y": y_enc, "color": color}},
+    ]
+    # The higher model's number above its point, the lower's below, so the two do not print over
+    # each other where the curves meet; past the middle of the x range, on the left of the rule.
+    lo, hi = grid[0], grid[-1]
+    right = hi > lo and (x - lo) / (hi - lo) > 0.6
+    for j, point in enumerate(sorted(points, key=lambda p: -p["accuracy"])):
+        marker.append({"data": {"values": [point]},
+                       "mark": {"type": "text", "align": "right" if right else "left", "dx": -9 if right else 9,
+                                "dy": -11 if j == 0 else 15, "fontSize": 13, "fontWeight": "bold"},
+                       "encoding": {"x": x_enc, "y": y_enc, "text": {"field": "text"}, "color": color}})
+    return {**spec, "layer": [*spec["layer"], *marker]}, at
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def flip_chart(root: str) -> tuple[dict, list[dict]]:
     """The fraction of test digits flipped by each FGSM eps, both models: Vega-Lite spec and rows."""
@@ -184,14 +236,16 @@ def color_scale() -> alt.Scale:
     return alt.Scale(domain=[s.label for s in specs], range=[s.color for s in specs])
 
 
-def model_name_html(spec: MLPSpec) -> str:
-    """The model's label in its colour, for st.markdown(..., unsafe_allow_html=True)."""
+def model_name_html(spec: MLPSpec, short: bool = False) -> str:
+    """The model's label in its colour, for st.markdown(..., unsafe_allow_html=True).
+
+    short: its name only ("f_nd"), for a line that names the models several times."""
     from pages.sharing import model_color
 
     # The class lets the page's style switch to the dark variant even on a session's first run,
     # before Streamlit knows the theme (pages/presenter.py, PAGE_STYLE).
     return (f"<span class='talk-model-{spec.name}' style='color:{model_color(spec)}; font-weight:600'>"
-            f"&#9632; {spec.label}</span>")
+            f"&#9632; {spec.name if short else spec.label}</span>")
 
 
 def digit_image(x: np.ndarray, zoom: int = ZOOM) -> np.ndarray:

@@ -156,6 +156,12 @@ def test_mnist_gallery_follows_the_eps_and_noise_sliders(shipped):
     shown = [c for c in texts(at.caption) if c.startswith("label ")]
     at.number_input(key="mnist_digits").increment().run()
     assert [c for c in texts(at.caption) if c.startswith("label ")] != shown
+    # The shuffle button picks another digit set, and the gallery shows it.
+    shown, digit_set = [c for c in texts(at.caption) if c.startswith("label ")], at.number_input(key="mnist_digits").value
+    at.button(key="mnist_shuffle").click().run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="mnist_digits").value != digit_set
+    assert [c for c in texts(at.caption) if c.startswith("label ")] != shown
 
 
 def test_mnist_query_params_drive_the_gallery():
@@ -380,3 +386,42 @@ def test_png_url_round_trips_the_image_and_refuses_other_arrays():
     for bad in (np.zeros((4, 4), dtype=np.float32), np.zeros((4, 4, 2), dtype=np.uint8), np.zeros(4, dtype=np.uint8)):
         with pytest.raises(ValueError, match="uint8"):
             png_url(bad)
+
+
+def marker_points(spec: dict) -> dict[str, tuple[float, float]]:
+    """The curve marker's points in a drawn chart spec: {model label: (x, accuracy)}."""
+    return {v["model"]: (v["eps"], v["accuracy"]) for layer in spec["layer"] if layer["mark"]["type"] == "point"
+            and "values" in layer.get("data", {}) for v in layer["data"]["values"]}
+
+
+def test_the_curve_marker_follows_its_slider_and_the_play_button_sweeps(shipped, monkeypatch):
+    from pages import ui
+
+    sweeps = pretrained.load_mnist_sweeps(shipped)
+    fgsm = {name: sweeps["models"][name]["fgsm"] for name in MNIST_MODELS}
+    at = run_page("pages/mnist.py", {"mnist_sweep": "5"})
+    assert at.slider(key="mnist_sweep").value == 5
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")[:3]]
+    # The marker sits at the sweep's 6th value, on each model's FGSM curve, with its accuracy.
+    points = marker_points(specs[0])
+    assert {label: p for label, p in points.items()} == {
+        spec.label: (fgsm[name][5]["eps"], fgsm[name][5]["accuracy"]) for name, spec in MNIST_MODELS.items()}
+    line = [m.value for m in at.markdown if m.value.startswith("FGSM at eps")][0]
+    assert f"FGSM at eps = {fgsm['f_n'][5]['eps']:.3f}" in line
+    assert f"{100 * fgsm['f_nd'][5]['accuracy']:.1f}%" in line
+    noise = marker_points(specs[2])
+    assert {x for x, _ in noise.values()} == {sweeps["models"]["f_n"]["noise"][5]["eps"]}
+
+    # Play: every position drawn in turn (a frame a chart), ending at the last, where the slider goes.
+    monkeypatch.setattr(ui, "PLAY_FRAME_S", 0.0)
+    drawn = []
+    real = ui.marked_curve
+    monkeypatch.setattr(ui, "marked_curve", lambda *a: drawn.append(a[2]) or real(*a))
+    at.button(key="mnist_play").click().run()
+    assert not at.exception, at.exception
+    assert at.slider(key="mnist_sweep").value == 19
+    assert sorted(set(drawn)) == list(range(20)) and drawn[-3:] == [19, 19, 19]
+    final = marker_points(json.loads(at.get("vega_lite_chart")[0].proto.spec))
+    assert {x for x, _ in final.values()} == {fgsm["f_n"][-1]["eps"]}
+    # Each chart keeps its downloads after the sweep.
+    assert download_labels(at).count("PNG") == 4
