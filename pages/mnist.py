@@ -164,7 +164,6 @@ def accuracy_curves(root: str) -> None:
     """The three shipped accuracy curves with a marker that a slider moves, or the play button sweeps."""
     with ui.shown_errors():
         curves = {kind: ui.curve_chart(root, kind) for kind in ui.CURVE_KINDS}
-        grids = {kind: ui.sweep_grid(rows) for kind, (_, rows) in curves.items()}
         c_play, c_pos = st.columns([1, 5], vertical_alignment="bottom")
         c_play.button("Play", icon=":material/play_arrow:", key="mnist_play", on_click=start_play,
                       help="Sweep eps (and the noise std) from 0 up, the marker moving along every curve. "
@@ -177,9 +176,9 @@ def accuracy_curves(root: str) -> None:
         slots = [col.empty() for col in st.columns(3)]
         frames = range(SWEEP_POSITIONS) if st.session_state.pop("mnist_playing", False) else ()
         for k in frames:  # the sweep: each frame a chart, bounded to SWEEP_POSITIONS frames
-            draw_curve_frame(curves, grids, k, line, slots, downloads=False)
+            draw_curve_frame(curves, k, line, slots, downloads=False)
             time.sleep(ui.PLAY_FRAME_S)
-        draw_curve_frame(curves, grids, position, line, slots, downloads=True)
+        draw_curve_frame(curves, position, line, slots, downloads=True)
 
 
 def start_play() -> None:
@@ -188,7 +187,7 @@ def start_play() -> None:
     st.session_state["mnist_playing"] = True
 
 
-def draw_curve_frame(curves: dict, grids: dict, k: int, line, slots, downloads: bool) -> None:
+def draw_curve_frame(curves: dict, k: int, line, slots, downloads: bool) -> None:
     """One position of the marker: the line of numbers and the three charts."""
     marked = {kind: ui.marked_curve(spec, rows, k, SWEEP_POSITIONS) for kind, (spec, rows) in curves.items()}
     parts = []
