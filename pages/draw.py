@@ -237,23 +237,27 @@ else:
 # --- the attack panel ------------------------------------------------------------------------------
 
 
-def attacked(kind: str, spec, other, x: np.ndarray, budget: float, noise_seed: int, target: int):
-    """The `live_attack.Outcome` of one attack on one network at one budget (a slider's cost)."""
+def attacked(kind: str, spec, other, x: np.ndarray, starts: dict, budget: float, noise_seed: int, target: int):
+    """The `live_attack.Outcome` of one attack on one network at one budget (a slider's cost).
+
+    starts: model name -> its cached `FgsmStart` on x (the untargeted gradient)."""
     clf = ui.classifier(root, spec.name)
     if kind == "FGSM":
-        return live_attack.fgsm_outcome(clf, ui.image_fgsm_start(root, spec.name, x), budget)
+        return live_attack.fgsm_outcome(clf, starts[spec.name], budget)
     if kind == "PGD":
         return ui.image_pgd_outcome(root, spec.name, x, budget)
     if kind == "Targeted FGSM":
         return live_attack.fgsm_outcome(clf, ui.image_targeted_start(root, spec.name, x, target), budget)
     if kind == "Transfer":  # the other network's FGSM perturbation, shown to this one
-        return live_attack.transfer_outcome(clf, ui.image_fgsm_start(root, other.name, x), budget)
+        return live_attack.transfer_outcome(clf, starts[other.name], budget)
     return live_attack.noise_outcome(clf, x, budget, seed=noise_seed)
 
 
-def verdict_lines(kind: str, spec, other, x: np.ndarray, out, budget: float, target: int) -> tuple[str, str]:
-    """The verdict (clean answer -> attacked answer, confidences) and a line that compares."""
-    clean = ui.image_fgsm_start(root, spec.name, x).clean
+def verdict_lines(kind: str, spec, start, out, budget: float, target: int) -> tuple[str, str]:
+    """The verdict (clean answer -> attacked answer, confidences) and a line that compares.
+
+    start: the model's `FgsmStart` on the input (its clean answer, and FGSM for the comparison)."""
+    clean = start.clean
     before, after = int(clean.label[0]), int(out.prediction.label[0])
     head = (f"clean **{before}** ({pct(clean.confidence[0])}) → now **{after}** "
             f"({pct(out.prediction.confidence[0])})")
@@ -263,7 +267,7 @@ def verdict_lines(kind: str, spec, other, x: np.ndarray, out, budget: float, tar
         return head, f"probability of {target}: {pct(p_t[0])} → {pct(p_t[1])}"
     head += ": changed its answer" if after != before else ": kept its answer"
     if kind in ("PGD", "Transfer"):
-        own = live_attack.fgsm_outcome(ui.classifier(root, spec.name), ui.image_fgsm_start(root, spec.name, x), budget)
+        own = live_attack.fgsm_outcome(ui.classifier(root, spec.name), start, budget)
         whose = "its own FGSM" if kind == "Transfer" else "FGSM"
         return head, f"{whose} at this eps: **{int(own.prediction.label[0])}**"
     return head, ""
@@ -336,12 +340,13 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
                                               **TALK.bind("noise", low=0, high=NOISE_DRAWS))
 
         sweep = st.session_state.pop(SWEEP, None) if kind == "FGSM" else None
+        starts = {s.name: ui.image_fgsm_start(root, s.name, x) for s in models}  # cached: one lookup each
         outs, slots, heads = {}, {}, {}
         cols = st.columns(len(models), gap="small")
         for i, (col, spec) in enumerate(zip(cols, models)):
             other = models[1 - i] if len(models) == 2 else spec
-            outs[spec.name] = attacked(kind, spec, other, x, budget, noise_seed, target)
-            head, compare = verdict_lines(kind, spec, other, x, outs[spec.name], budget, target)
+            outs[spec.name] = attacked(kind, spec, other, x, starts, budget, noise_seed, target)
+            head, compare = verdict_lines(kind, spec, starts[spec.name], outs[spec.name], budget, target)
             heads[spec.name] = head
             # One paragraph below the name, its lines broken: compact enough for two cards side by side.
             rest = ([f":gray[{compare}]"] if compare else []) + [flip_line(ui.image_flip_eps(root, spec.name, x))]
