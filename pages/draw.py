@@ -310,6 +310,14 @@ ATTACK_NOTES = {
 }
 
 
+# What to look for, before the prompt every eps attack shares.
+NOTICES = {
+    "PGD": "Does PGD flip a network at an eps where FGSM (the grey line) does not? ",
+    "Targeted FGSM": "Which network is made to say the target at the smaller eps? ",
+    "Transfer": "Does a network fall for the other's perturbation as easily as for its own? ",
+}
+
+
 @st.fragment
 def attack_panel(x: np.ndarray, models: tuple) -> None:
     """The attack's controls, each network's verdict, then the images and bars: one slider drives it."""
@@ -351,7 +359,8 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
             # One paragraph below the name, its lines broken: compact enough for two cards side by side.
             rest = ([f":gray[{compare}]"] if compare else []) + [flip_line(ui.image_flip_eps(root, spec.name, x))]
             with col.container(key=f"draw_verdict_{spec.name}", border=True, gap="small"):
-                st.markdown(ui.model_name_html(spec), unsafe_allow_html=True)
+                # The label without its parenthesis: one line, so both cards fit under the slider.
+                st.markdown(ui.model_name_html(spec, label=spec.label.split(" (")[0]), unsafe_allow_html=True)
                 slot = st.empty()
                 slot.markdown("  \n".join([head, *rest]))
                 slots[spec.name] = (slot, rest)
@@ -360,11 +369,12 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
 
         magnify = st.toggle(f"Magnify the change ×{MAGNIFY} in the attacked images",
                             help=f"The attacked input drawn as x + {MAGNIFY}·(change), so a faint ±eps "
-                                 "pattern shows. The networks always see the real attacked input.",
+                                 "pattern shows (at eps above about 0.06 it saturates). The networks always "
+                                 "see the real attacked input.",
                             **TALK.bind("magnify"))
         st.markdown(ATTACK_NOTES[kind])
         if kind in EPS_ATTACKS:
-            what_to_notice(
+            what_to_notice(NOTICES.get(kind, "") +
                 "Which network changes its answer first as eps grows? The smallest flipping eps is FGSM's, "
                 f"searched on a grid of step {EPS_STEP} up to {EPS_MAX:.1f} (the sweep button jumps to it). "
                 "Switch the networks between normally and adversarially trained and compare the "

@@ -197,14 +197,14 @@ def color_scale() -> alt.Scale:
     return alt.Scale(domain=[s.label for s in specs], range=[s.color for s in specs])
 
 
-def model_name_html(spec: MLPSpec) -> str:
-    """The model's label in its colour, for st.markdown(..., unsafe_allow_html=True)."""
+def model_name_html(spec: MLPSpec, label: str | None = None) -> str:
+    """The model's label (or a shorter `label`) in its colour, for st.markdown(..., unsafe_allow_html=True)."""
     from pages.sharing import model_color
 
     # The class lets the page's style switch to the dark variant even on a session's first run,
     # before Streamlit knows the theme (pages/presenter.py, PAGE_STYLE).
     return (f"<span class='talk-model-{spec.name}' style='color:{model_color(spec)}; font-weight:600'>"
-            f"&#9632; {spec.label}</span>")
+            f"&#9632; {spec.label if label is None else label}</span>")
 
 
 def digit_image(x: np.ndarray, zoom: int = ZOOM) -> np.ndarray:
