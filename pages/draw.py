@@ -215,6 +215,7 @@ st.html("""<style>@media (max-width: 640px) {
   .st-key-draw_main [data-testid="stHorizontalBlock"]:has(.st-key-draw_input) {flex-wrap: wrap;}
   .st-key-draw_main [data-testid="stHorizontalBlock"]:has(.st-key-draw_input) > [data-testid="stColumn"] {
     min-width: 100%; flex: 1 1 100%;}
+  .st-key-draw_main [data-testid="stWidgetLabel"] [data-testid="stMarkdownContainer"] p {font-size: 0.875rem;}
 }</style>""")
 x, label = None, None
 with left.container(key="draw_input"):

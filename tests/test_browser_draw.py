@@ -7,6 +7,8 @@ Like tests/test_browser.py: `streamlit run` on a free loopback port, Debian's Ch
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.live_app import ARTIFACTS, running_app, wait_idle
@@ -149,6 +151,11 @@ def test_a_picked_digit_its_slider_and_both_verdicts_fit_one_screen(app_url, bro
         page.set_viewport_size({"width": 1280, "height": 2000})  # the details below the fold, to look at
         wait_idle(page)
         page.screenshot(path=ARTIFACTS / "draw_1280_whole_page.png")
+        # A link from before the URL held the index ("#7: a 5") opens digit 7, and the address bar
+        # then holds the index.
+        open_draw_page(page, app_url, "?draw_source=Pick+a+test+digit&draw_pick=%237%3A+a+5")
+        expect(page.get_by_text("test digit #7")).to_be_visible(timeout=30_000)
+        expect(page).to_have_url(re.compile(r"[?&]draw_pick=7(&|$)"), timeout=10_000)
         page.set_viewport_size(PHONE)
         wait_idle(page)
         page.screenshot(path=ARTIFACTS / "draw_390x844_picked.png", full_page=False)
