@@ -238,7 +238,8 @@ else:
 # --- the attack panel ------------------------------------------------------------------------------
 
 
-def attacked(kind: str, spec, other, x: np.ndarray, starts: dict, budget: float, noise_seed: int, target: int):
+def attacked(kind: str, spec, other, x: np.ndarray, starts: dict, budget: float, noise_seed: int,
+             target: int):
     """The `live_attack.Outcome` of one attack on one network at one budget (a slider's cost).
 
     starts: model name -> its cached `FgsmStart` on x (the untargeted gradient)."""
@@ -293,8 +294,8 @@ def _sweep(models: tuple, x: np.ndarray) -> None:
 
 ATTACK_NOTES = {
     "FGSM": "**FGSM** (fast gradient sign method) moves every pixel by eps in the direction that raises "
-            "the network's loss on its own answer, x + eps·sign(∇ₓ loss): one gradient per network, so each "
-            "network gets its own perturbation.",
+            "the network's loss on its own answer, x + eps·sign(∇ₓ loss): one gradient per network, so "
+            "each network gets its own perturbation.",
     "PGD": "**PGD** (projected gradient descent, Madry et al. 2018) takes "
            f"{live_attack.PGD_STEPS} small signed-gradient steps of size 2.5·eps/{live_attack.PGD_STEPS} "
            "from a random start inside the eps-box (seeded: the same start on every move), and after each "
@@ -358,7 +359,8 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
             head, compare = verdict_lines(kind, spec, starts[spec.name], outs[spec.name], budget, target)
             heads[spec.name] = head
             # One paragraph below the name, its lines broken: compact enough for two cards side by side.
-            rest = ([f":gray[{compare}]"] if compare else []) + [flip_line(ui.image_flip_eps(root, spec.name, x))]
+            flip = flip_line(ui.image_flip_eps(root, spec.name, x))
+            rest = ([f":gray[{compare}]"] if compare else []) + [flip]
             with col.container(key=f"draw_verdict_{spec.name}", border=True, gap="small"):
                 # The label without its parenthesis: one line, so both cards fit under the slider.
                 st.markdown(ui.model_name_html(spec, label=spec.label.split(" (")[0]), unsafe_allow_html=True)
@@ -398,15 +400,16 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
                 # The colour bar under both images: its caption is wider than one image.
                 st.image(ui.perturbation_legend(scale), width=28 * ui.ZOOM,
                          caption=f"darker −{scale:.4f} · +{scale:.4f} brighter")
+                to = f"-to{target}" if kind == "Targeted FGSM" else ""
                 what = (f"noise-std{budget:.2f}-draw{noise_seed}" if kind not in EPS_ATTACKS else
-                        f"{kind.lower().replace(' ', '-')}{'-to' + str(target) if kind == 'Targeted FGSM' else ''}"
-                        f"-eps{budget:.4f}")
+                        f"{kind.lower().replace(' ', '-')}{to}-eps{budget:.4f}")
                 probability_bars({spec.name: out.prediction.probs}, f"draw-{what}-{spec.name}-probabilities",
                                  key=f"draw_attacked_bars_{spec.name}", height=130,
                                  title=f"{short_name(spec)} on the attacked input")
 
 
-def _animate_sweep(sweep: tuple[float, float], x: np.ndarray, models: tuple, slots: dict, finals: dict) -> None:
+def _animate_sweep(sweep: tuple[float, float], x: np.ndarray, models: tuple, slots: dict,
+                   finals: dict) -> None:
     """Show FGSM's verdicts at a few eps values from the sweep's start to its stop, then the stop's.
 
     Bounded: at most SWEEP_FRAMES values, SWEEP_FRAME_S each; each is one forward pass per network.
@@ -418,9 +421,9 @@ def _animate_sweep(sweep: tuple[float, float], x: np.ndarray, models: tuple, slo
     for eps in steps[:-1]:
         for spec in models:
             slot, _ = slots[spec.name]
-            out = live_attack.fgsm_outcome(ui.classifier(root, spec.name), ui.image_fgsm_start(root, spec.name, x), eps)
-            now = int(out.prediction.label[0])
-            slot.markdown(f"sweeping… eps **{eps:.4f}**: says **{now}** ({pct(out.prediction.confidence[0])})"
+            start = ui.image_fgsm_start(root, spec.name, x)
+            p = live_attack.fgsm_outcome(ui.classifier(root, spec.name), start, eps).prediction
+            slot.markdown(f"sweeping… eps **{eps:.4f}**: says **{int(p.label[0])}** ({pct(p.confidence[0])})"
                           "  \n" + "  \n".join(slots[spec.name][1]))
         time.sleep(SWEEP_FRAME_S)
     for spec in models:

@@ -198,7 +198,8 @@ def color_scale() -> alt.Scale:
 
 
 def model_name_html(spec: MLPSpec, label: str | None = None) -> str:
-    """The model's label (or a shorter `label`) in its colour, for st.markdown(..., unsafe_allow_html=True)."""
+    """The model's label (or a shorter `label`) in its colour, for
+    st.markdown(..., unsafe_allow_html=True)."""
     from pages.sharing import model_color
 
     # The class lets the page's style switch to the dark variant even on a session's first run,
@@ -253,7 +254,8 @@ def legend() -> alt.Legend:
     return alt.Legend(orient="top", title=None, labelLimit=400)
 
 
-def probability_spec(probs_by_model: dict[str, np.ndarray], title: str | None = None) -> tuple[pd.DataFrame, dict]:
+def probability_spec(probs_by_model: dict[str, np.ndarray],
+                     title: str | None = None) -> tuple[pd.DataFrame, dict]:
     """Data and Vega-Lite spec of class-probability bars, grouped by model when there are several.
 
     A plain spec for `st.vega_lite_chart`, not Altair: it answers every slider move, and building
@@ -281,7 +283,8 @@ def probability_spec(probs_by_model: dict[str, np.ndarray], title: str | None = 
     if several:
         encoding["xOffset"] = {"field": "model", "type": "nominal", "scale": {"domain": domain}}
     # fit-x: the plot keeps its height, and title and legend come on top of it (pages.sharing.screen_spec)
-    spec = {"mark": {"type": "bar"}, "encoding": encoding, "autosize": {"type": "fit-x", "contains": "padding"}}
+    spec = {"mark": {"type": "bar"}, "encoding": encoding,
+            "autosize": {"type": "fit-x", "contains": "padding"}}
     if title:
         spec["title"] = {"text": title, "anchor": "start", "fontSize": 13}
     return data, spec

@@ -28,7 +28,8 @@ NAMES = tuple(MNIST_MODELS)  # f_n, f_nd: the verdicts' order
 def shipped():
     root = Path(pretrained.PRETRAINED_DIR)
     if not (pretrained.mnist_dir(root) / pretrained.SWEEPS_FILE).is_file():
-        pytest.fail(f"no MNIST artifacts in {pretrained.mnist_dir(root)}: run `{pretrained.REGENERATE_MNIST}`")
+        pytest.fail(f"no MNIST artifacts in {pretrained.mnist_dir(root)}: "
+                    f"run `{pretrained.REGENERATE_MNIST}`")
     images, labels = pretrained.load_sample(root)
     clfs = {n: pretrained.load_onnx_classifier(n, root) for n in NAMES}
     x = images[PICK:PICK + 1]
@@ -122,7 +123,8 @@ def test_the_url_holds_the_test_digits_index_and_old_links_still_open(shipped):
     labels = shipped["labels"]
     at = page({})
     assert at.selectbox(key="draw_pick").value == PICK
-    assert any(f"test digit #{PICK}, labelled {labels[PICK]}" in c for img in at.get("image") for c in img.captions)
+    captions = [c for img in at.get("image") for c in img.captions]
+    assert any(f"test digit #{PICK}, labelled {labels[PICK]}" in c for c in captions)
     # A bound selectbox writes its option's text into the URL: that text is now the index.
     assert at.selectbox(key="draw_pick").options[:13] == [str(i) for i in range(13)]
     assert page({"draw_pick": "12"}).selectbox(key="draw_pick").value == 12
@@ -138,7 +140,7 @@ def test_the_magnified_change_is_only_drawn_bigger(shipped):
     at.toggle(key="draw_magnify").set_value(True).run()
     assert verdicts(at) == before  # the networks see the real attacked input
     captions = [c for img in at.get("image") for c in img.captions]
-    assert captions.count(f"attacked input, change ×8") == 2 and shown
+    assert captions.count("attacked input, change ×8") == 2 and shown
 
 
 def test_the_probability_bars_have_titles_and_model_colours(shipped):

@@ -113,7 +113,7 @@ def test_pgd_outcome_is_pgd_and_at_least_as_strong_as_fgsm(clf, batch):
     np.testing.assert_array_equal(out.x, pgd_linf(clf, x, y, 0.05, steps=PGD_STEPS, seed=0))
     assert np.abs(out.delta).max() <= 0.05 + 1e-6 and out.x.min() >= 0 and out.x.max() <= 1
     np.testing.assert_array_equal(out.x, pgd_outcome(clf, x, y, 0.05).x)  # seeded: the same each move
-    fgsm_loss = clf.loss_and_grad(fgsm_outcome(clf, prepare_fgsm(clf, x, y), 0.05).x, y).loss
-    assert clf.loss_and_grad(out.x, y).loss.mean() > fgsm_loss.mean()
-    assert (out.prediction.label == y).mean() <= (fgsm_outcome(clf, prepare_fgsm(clf, x, y), 0.05).prediction.label == y).mean()
+    by_fgsm = fgsm_outcome(clf, prepare_fgsm(clf, x, y), 0.05)
+    assert clf.loss_and_grad(out.x, y).loss.mean() > clf.loss_and_grad(by_fgsm.x, y).loss.mean()
+    assert (out.prediction.label == y).mean() <= (by_fgsm.prediction.label == y).mean()
     np.testing.assert_array_equal(pgd_outcome(clf, x, y, 0.0).x, x)
