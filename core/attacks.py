@@ -1,4 +1,5 @@
-"""Perturbations of images in [0, 1]: FGSM, PGD-Linf and Gaussian white noise, and their sweeps.
+"""Perturbations of images in [0, 1]: FGSM (untargeted and targeted), PGD-Linf and Gaussian white
+noise, and their sweeps.
 
 Everything here is numpy against the `Classifier` interface (`core.classifier`), so the same code
 attacks a PyTorch model and an ONNX Runtime session. Inputs are batches [N, 784] (or [N, 28, 28])
@@ -83,6 +84,28 @@ def fgsm(
     out = np.empty_like(x)
     for sl in _batches(x.shape[0], batch_size):
         out[sl] = fgsm_step(x[sl], classifier.loss_and_grad(x[sl], y[sl]).grad, eps)
+    return out
+
+
+def fgsm_targeted(
+    classifier: Classifier, x: np.ndarray, target: np.ndarray, eps: float, batch_size: int = DEFAULT_BATCH
+) -> np.ndarray:
+    """Targeted FGSM: one signed step *down* the loss of a chosen class (Kurakin, Goodfellow and
+    Bengio 2017, arXiv:1611.01236, "one-step target class method").
+
+    x_adv = clip(x - eps * sign(grad_x L(x, target)), 0, 1): lowering the cross-entropy of the
+    target class raises that class's probability ("make it a 3"), where untargeted FGSM raises
+    the loss of the true class.
+
+    Args: as `fgsm`, with target [N] the classes to push each image towards (0..9).
+    Returns: adversarial images [N, 784] float32 in [0, 1].
+    """
+    x = as_image_batch(x)
+    target = as_labels(target, x.shape[0])
+    eps = check_eps(eps)
+    out = np.empty_like(x)
+    for sl in _batches(x.shape[0], batch_size):
+        out[sl] = fgsm_step(x[sl], -classifier.loss_and_grad(x[sl], target[sl]).grad, eps)
     return out
 
 

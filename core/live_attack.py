@@ -3,7 +3,11 @@
 FGSM's direction sign(grad_x L(x, y)) does not depend on eps (Goodfellow, Shlens and Szegedy 2015,
 arXiv:1412.6572), so the app computes the input gradient once per image and model (`prepare_fgsm`)
 and answers every move of the eps slider with `core.attacks.fgsm_step` and one forward pass
-(`fgsm_outcome`). White noise is drawn once per seed and scaled by the std (`noise_outcome`).
+(`fgsm_outcome`). The same holds for targeted FGSM, whose direction is -sign(grad_x L(x, target))
+(`prepare_targeted_fgsm`, then `fgsm_outcome`), and for transfer: another model's prepared
+gradient, evaluated by this model (`transfer_outcome`). White noise is drawn once per seed and
+scaled by the std (`noise_outcome`). PGD depends on eps at every step, so `pgd_outcome` costs
+`steps` forward and backward passes per eps (about 1 ms for f_nd on one image per step).
 
 Works on any `Classifier`; the app passes ONNX Runtime sessions (no torch).
 """
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.attacks import fgsm_step, gaussian_noise
+from core.attacks import fgsm_step, gaussian_noise, pgd_linf
 from core.classifier import Classifier, as_image_batch, as_labels, check_eps_list
 
 # Grid for the smallest flipping eps of one drawing: 0 to 0.3 in steps of 0.0025 (121 values), the
@@ -24,6 +28,10 @@ FLIP_GRID_MAX = 0.3
 FLIP_GRID: tuple[float, ...] = tuple(
     round(FLIP_GRID_STEP * i, 6) for i in range(int(round(FLIP_GRID_MAX / FLIP_GRID_STEP)) + 1)
 )
+# PGD on the page: Madry et al.'s recipe at a slider's cost: 10 steps of 2.5 eps / 10, from a seeded
+# random start in the eps-ball.
+PGD_STEPS = 10
+PGD_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,9 @@ class FgsmStart:
     target: np.ndarray
     clean: Prediction
     grad: np.ndarray
+    # The direction an eps moves the pixels in: +sign(grad) raises the loss of `target`
+    # (untargeted), -sign(grad) lowers it (targeted: `prepare_targeted_fgsm`).
+    toward_target: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,10 +113,49 @@ def prepare_fgsm(classifier: Classifier, x: np.ndarray, y: np.ndarray | None = N
     return FgsmStart(x=x, target=target, clean=Prediction(probs), grad=grad)
 
 
+def prepare_targeted_fgsm(classifier: Classifier, x: np.ndarray, target: int | np.ndarray) -> FgsmStart:
+    """One forward and backward pass for targeted FGSM towards class `target` ("make it a 3").
+
+    The step is x - eps sign(grad_x L(x, target)) (`core.attacks.fgsm_targeted`), answered for
+    any eps by `fgsm_outcome`. target: one class 0..9 for every image, or [N] classes.
+    """
+    x = as_image_batch(x)
+    target = np.full(x.shape[0], target) if np.ndim(target) == 0 else target
+    target = as_labels(target, x.shape[0])
+    probs, _, grad = classifier.loss_and_grad(x, target)
+    return FgsmStart(x=x, target=target, clean=Prediction(probs), grad=grad, toward_target=True)
+
+
 def fgsm_outcome(classifier: Classifier, start: FgsmStart, eps: float) -> Outcome:
-    """FGSM at budget eps (pixel units of [0, 1]) from a prepared gradient: one forward pass."""
-    x_adv = fgsm_step(start.x, start.grad, eps)
+    """FGSM at budget eps (pixel units of [0, 1]) from a prepared gradient: one forward pass.
+
+    Untargeted or targeted as the start was prepared (`FgsmStart.toward_target`).
+    """
+    x_adv = fgsm_step(start.x, -start.grad if start.toward_target else start.grad, eps)
     return Outcome(x=x_adv, delta=x_adv - start.x, prediction=predict(classifier, x_adv))
+
+
+def transfer_outcome(classifier: Classifier, source: FgsmStart, eps: float) -> Outcome:
+    """Transfer: the FGSM perturbation computed on another model (its prepared `source`), shown to
+    this classifier. One forward pass; the source model's gradient is all it needs.
+
+    An attack that transfers fools a model it never looked at (Szegedy et al. 2014,
+    arXiv:1312.6199; Papernot et al. 2016, arXiv:1605.07277).
+    """
+    return fgsm_outcome(classifier, source, eps)
+
+
+def pgd_outcome(classifier: Classifier, x: np.ndarray, target: np.ndarray, eps: float,
+                steps: int = PGD_STEPS, random_start: bool = True, seed: int = PGD_SEED) -> Outcome:
+    """PGD-Linf at budget eps against labels `target` (`core.attacks.pgd_linf`, step 2.5 eps / steps).
+
+    Costs `steps` forward and backward passes (PGD's direction changes with eps), plus one forward
+    pass for the answer. x: [N, 784] in [0, 1]; target: [N] (the model's clean prediction for an
+    unlabelled drawing, as `prepare_fgsm` does).
+    """
+    x = as_image_batch(x)
+    x_adv = pgd_linf(classifier, x, target, eps, steps=steps, random_start=random_start, seed=seed)
+    return Outcome(x=x_adv, delta=x_adv - x, prediction=predict(classifier, x_adv))
 
 
 def noise_outcome(classifier: Classifier, x: np.ndarray, std: float, seed: int = 0) -> Outcome:

@@ -1,4 +1,14 @@
-"""Draw and attack: draw a digit (or pick a test digit), see both networks classify it, attack it."""
+"""Draw and attack: draw a digit (or pick a test digit), see both networks classify it, attack it.
+
+One projector screen (1280x720) holds the input on the left and, on the right, the attack's
+controls with each network's verdict (clean answer -> attacked answer, confidence, smallest
+flipping eps); the images, perturbation maps and probability bars follow below. A slider move
+reruns only the attack panel (`st.fragment`); what does not depend on eps (gradients, flip eps) is
+cached per image and model in `pages.ui`.
+"""
+
+import re
+import time
 
 import numpy as np
 import streamlit as st
@@ -13,42 +23,62 @@ keep_talk_navigation()
 
 CANVAS_SIZE = 280  # ten canvas pixels per MNIST pixel
 STROKE = 20  # about two MNIST pixels once the digit is scaled into its 20x20 box
+PICKED_ZOOM = 8  # a picked test digit shown at 224 px, about the canvas's size
 EPS_MAX = live_attack.FLIP_GRID_MAX
+EPS_STEP = live_attack.FLIP_GRID_STEP
 STD_MAX = 0.5
 SOURCES = ("Draw", "Pick a test digit")
-ATTACKS = ("FGSM", "White noise")
+ATTACKS = ("FGSM", "PGD", "Targeted FGSM", "Transfer", "White noise")
+EPS_ATTACKS = ATTACKS[:4]  # the attacks with an L-inf budget eps (the noise has a std)
+DIGITS = tuple(range(10))
 NOISE_DRAWS = 999
+MAGNIFY = 8  # the attacked image's change, exaggerated this many times when the toggle is on
+SWEEP_FRAMES = 8  # a sweep shows at most this many eps values on its way ...
+SWEEP_FRAME_S = 0.12  # ... each this long: about a second in all, whatever the distance
 EXPORT_WIDTH = 360  # pixels of an exported bar chart (on the page the chart fills its column)
 
 # The talk's settings; the URL holds the ones that differ (`?draw_eps=0.1`). The drawing itself is
-# not in the URL: "Pick a test digit" is the shareable input.
+# not in the URL: "Pick a test digit" is the shareable input, its index in the URL (`?draw_pick=7`).
 TALK = TalkSettings("draw", {"source": "Draw", "pick": 0, "attack": "FGSM", "eps": 0.05, "std": 0.1,
-                             "noise": 0, "training": "standard"})
+                             "noise": 0, "training": "standard", "target": 3, "magnify": False})
+
+# Per-session state of the canvas (not widget keys: Streamlit forgets a widget's state when the
+# page is left, and these must survive a visit to another page).
+CANVAS_KEY = "draw_canvas"
+SAVED = "draw__saved_drawing"  # {"json": Fabric.js JSON, "png": bytes}: the last drawing received
+SEED = "draw__canvas_seed"  # the drawing the mounted canvas starts from (its `initial_drawing`)
+SWEEP = "draw__pending_sweep"  # (from eps, to eps): a sweep the next run of the attack panel animates
 
 root = ui.pretrained_root()
 
 st.title("Draw a digit and attack it")
-st.markdown(
-    "Draw a digit, or pick one from the test set. Both networks classify it; then push it with FGSM "
-    "(each network's own gradient) or with random noise, and find the smallest push that changes "
-    "each network's answer."
+st.caption(
+    "Draw a digit, or pick one from the test set; both networks classify it. Then push it with an "
+    "attack and find the smallest push that changes each network's answer. How each attack works "
+    "is explained below its results."
 )
-TALK.reset_button()
 
 
 def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def probability_bars(probs_by_model: dict[str, np.ndarray], stem: str, key: str, height: int) -> None:
-    """Class-probability bars with PNG, SVG and CSV downloads of them.
+def short_name(spec) -> str:
+    """"f_n" from "f_n: 120k parameters (p ≈ 2n)" or "f_n, adversarially trained (eps 0.1)"."""
+    return re.split(r"[:,]", spec.label)[0]
+
+
+def probability_bars(probs_by_model: dict[str, np.ndarray], stem: str, key: str, height: int,
+                     title: str) -> None:
+    """Class-probability bars (with a title) and PNG, SVG and CSV downloads of them.
 
     `st.vega_lite_chart` of a plain spec, not `chart_with_downloads` (Altair): these bars answer every
     slider move, and an Altair chart costs tens of milliseconds more. The downloads are deferred:
     the images are drawn (by vl-convert) only when a button is clicked, so a rerun pays nothing.
     """
-    data, spec = ui.probability_spec(probs_by_model)
-    st.vega_lite_chart(data, spec, width="stretch", height=height)
+    data, spec = ui.probability_spec(probs_by_model, title=title)
+    # The plot at its own height, title and legend above it (a given element height squeezes the plot).
+    st.vega_lite_chart(data, {**spec, "height": height}, width="stretch", height="content")
 
     def chart():
         import altair as alt
@@ -70,17 +100,63 @@ def probability_bars(probs_by_model: dict[str, np.ndarray], stem: str, key: str,
                         help="The probabilities behind the chart", type="tertiary")
 
 
+# --- the input: the canvas, or a test digit --------------------------------------------------------
+
+
+def _restart_canvas(objects: list) -> None:
+    """Give the mounted canvas a new starting drawing (a button callback): the canvas redraws it
+    and sends it back, so the page answers the new drawing. A counter makes every restart a new
+    `initial_drawing`, even a second "Clear" of an already empty canvas."""
+    previous = st.session_state.get(SEED) or {}
+    st.session_state[SEED] = {"objects": objects, "restart": previous.get("restart", 0) + 1}
+
+
+def _saved_strokes() -> list:
+    saved = st.session_state.get(SAVED)
+    return list((saved or {}).get("json", {}).get("objects", [])) if saved else []
+
+
+def _undo() -> None:
+    _restart_canvas(_saved_strokes()[:-1])
+
+
+def _clear() -> None:
+    _restart_canvas([])
+
+
 def drawn_digit() -> np.ndarray | None:
-    """The canvas, as a 28x28 MNIST-style digit in [0, 1]; None (with a hint) while it is empty."""
+    """The canvas, as a 28x28 MNIST-style digit in [0, 1]; None (with a hint) while it is empty.
+
+    The drawing survives a visit to another page: the last one received is kept in the session
+    (`SAVED`), and a canvas mounted afresh starts from it (`SEED`). The seed changes only on a new
+    mount or on our Undo / Clear buttons, never with each stroke: a new `initial_drawing` resets
+    the canvas (and its own undo history) and makes it send the drawing again.
+    """
     from streamlit_drawable_canvas import st_canvas  # a custom component: import inside page code
 
-    st.caption("Draw one digit, large, in the middle. The toolbar above it undoes or clears the drawing.")
+    state = st.session_state
+    if CANVAS_KEY not in state:  # mounted afresh (first visit, or back from another page)
+        saved = state.get(SAVED)
+        state[SEED] = {"objects": saved["json"].get("objects", [])} if saved else None
+    seed = state.get(SEED)
     result = st_canvas(
         stroke_width=STROKE, stroke_color="#FFFFFF", background_color="#000000",
-        height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw",
-        return_image_data=True, update_streamlit=True, key="draw_canvas",
+        height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw", initial_drawing=seed,
+        return_image_data=True, update_streamlit=True, key=CANVAS_KEY,
     )
     raw = result.image_bytes  # the PNG as sent: its size is checked before it is decoded
+    saved = state.get(SAVED)
+    if raw is not None:
+        state[SAVED] = {"json": result.json_data or {"objects": []}, "png": raw}
+    elif seed and seed.get("objects") and saved and saved["json"].get("objects") == seed["objects"]:
+        # A canvas restored from the session does not send its first drawing: use the one we kept.
+        raw = saved["png"]
+    strokes = len(_saved_strokes())
+    row = st.container(horizontal=True, gap="small", key="draw_canvas_buttons")
+    row.button("Undo last stroke", key="draw__undo", icon=":material/undo:", on_click=_undo,
+               disabled=strokes == 0, help="Removes the last stroke you drew.")
+    row.button("Clear drawing", key="draw__clear", icon=":material/delete:", on_click=_clear,
+               disabled=strokes == 0, help="Empties the black square; draw again on it.")
     if raw is None:
         st.info("Draw a digit on the black square to see what the networks make of it.", icon=":material/draw:")
         return None
@@ -95,24 +171,54 @@ def drawn_digit() -> np.ndarray | None:
     return None
 
 
+# Links shared before the URL held the index carried the option's text ("#7: a 2").
+_OLD_PICK = re.compile(r"^#(\d+): a \d$")
+
+
+def _upgrade_old_pick_link() -> None:
+    """Read an old link's "#7: a 2" as test digit 7 (before the selectbox reads the URL)."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None:  # outside a running app: no URL
+        return
+    key = TALK.key("pick")
+    with ctx.session_state.query_params() as params:
+        raw = params.get_initial_value(key)
+        raw = raw[-1] if isinstance(raw, list) and raw else raw
+        match = _OLD_PICK.match(raw) if isinstance(raw, str) else None
+        if match:  # streamlit 1.67 (pinned): the seed source, then the address bar
+            params._initial_query_params[key] = [match.group(1)]
+            params._set_item_internal(key, match.group(1))
+            params._send_query_param_msg()
+
+
 def picked_digit() -> tuple[np.ndarray, int]:
-    """A shipped test digit chosen by the user, and its label."""
+    """A shipped test digit chosen by the user (its index is the URL's value), and its label."""
     images, labels = ui.sample(root)
     options = range(len(labels))
-    i = st.selectbox(
-        "Test digit", options, format_func=lambda k: f"#{k}: a {labels[k]}",
-        **TALK.bind("pick", options=options),
-    )
+    _upgrade_old_pick_link()
+    # No format_func: a bound selectbox puts its option's text in the URL, and that is the index.
+    i = st.selectbox(f"Test digit (0 to {len(labels) - 1})", options, **TALK.bind("pick", options=options))
+    st.image(ui.png_url(ui.digit_image(images[i], zoom=PICKED_ZOOM)), caption=f"test digit #{i}, labelled {labels[i]}")
     return images[i].reshape(28, 28), int(labels[i])
 
 
-c_source, c_training = st.columns(2)
+c_source, c_training = st.columns([1, 1.45], gap="medium")
 source = c_source.radio("Input", SOURCES, horizontal=True, **TALK.bind("source", options=SOURCES))
 # f_n and f_nd as trained in the talk, or their adversarially trained versions (training.capacity).
 models = ui.training_choice(TALK, c_training)
-left, right = st.columns([1, 1.3], gap="large")
+left, right = st.container(key="draw_main").columns([1, 1.45], gap="medium")
+# On a phone the input goes above the attack: the talk's style keeps any row holding an image a row
+# (pages/presenter.py, PAGE_STYLE), which this page's main row must not be.
+st.html("""<style>@media (max-width: 640px) {
+  .st-key-draw_main [data-testid="stHorizontalBlock"]:has(.st-key-draw_input) {flex-wrap: wrap;}
+  .st-key-draw_main [data-testid="stHorizontalBlock"]:has(.st-key-draw_input) > [data-testid="stColumn"] {
+    min-width: 100%; flex: 1 1 100%;}
+  .st-key-draw_main [data-testid="stWidgetLabel"] [data-testid="stMarkdownContainer"] p {font-size: 0.875rem;}
+}</style>""")
 x, label = None, None
-with left:
+with left.container(key="draw_input"):
     with ui.shown_errors():
         if source == "Draw":
             x = drawn_digit()
@@ -122,90 +228,227 @@ with left:
 models_ready = False
 if x is not None:
     x = np.ascontiguousarray(x.reshape(1, 784), dtype=np.float32)
-    with right, ui.shown_errors():
-        st.subheader("What the networks see")
-        what_to_notice(
-            "A confident answer is one tall bar; an ambiguous digit spreads its probability over "
-            "several classes. Compare each network's confidence here with the smallest push that "
-            "flips it, below."
-        )
-        c_img, c_txt = st.columns([1, 2], vertical_alignment="center")
-        c_img.image(ui.digit_image(x, zoom=5), caption="28x28 input" + (f" (label {label})" if label is not None else ""))
+    with left, ui.shown_errors():
         starts = {s.name: ui.image_fgsm_start(root, s.name, x) for s in models}
-        with c_txt:
-            for s in models:
-                p = starts[s.name].clean
-                st.markdown(
-                    f"{ui.model_name_html(s)} says **{p.label[0]}** ({pct(p.confidence[0])})",
-                    unsafe_allow_html=True,
-                )
-        name = "drawing" if label is None else f"test-digit-{TALK.value('pick')}"
-        probability_bars({s.name: starts[s.name].clean.probs for s in models}, f"draw-{name}-probabilities",
-                         key="draw_clean_bars", height=220)
         models_ready = True
+else:
+    right.info("The attack appears here once there is a digit on the left.", icon=":material/arrow_back:")
+
+
+# --- the attack panel ------------------------------------------------------------------------------
+
+
+def attacked(kind: str, spec, other, x: np.ndarray, starts: dict, budget: float, noise_seed: int,
+             target: int):
+    """The `live_attack.Outcome` of one attack on one network at one budget (a slider's cost).
+
+    starts: model name -> its cached `FgsmStart` on x (the untargeted gradient)."""
+    clf = ui.classifier(root, spec.name)
+    if kind == "FGSM":
+        return live_attack.fgsm_outcome(clf, starts[spec.name], budget)
+    if kind == "PGD":
+        return ui.image_pgd_outcome(root, spec.name, x, budget)
+    if kind == "Targeted FGSM":
+        return live_attack.fgsm_outcome(clf, ui.image_targeted_start(root, spec.name, x, target), budget)
+    if kind == "Transfer":  # the other network's FGSM perturbation, shown to this one
+        return live_attack.transfer_outcome(clf, starts[other.name], budget)
+    return live_attack.noise_outcome(clf, x, budget, seed=noise_seed)
+
+
+def verdict_lines(kind: str, spec, start, out, budget: float, target: int) -> tuple[str, str]:
+    """The verdict (clean answer -> attacked answer, confidences) and a line that compares.
+
+    start: the model's `FgsmStart` on the input (its clean answer, and FGSM for the comparison)."""
+    clean = start.clean
+    before, after = int(clean.label[0]), int(out.prediction.label[0])
+    head = (f"clean **{before}** ({pct(clean.confidence[0])}) → now **{after}** "
+            f"({pct(out.prediction.confidence[0])})")
+    if kind == "Targeted FGSM":
+        head += f": **says the target {target}**" if after == target else f": not yet a {target}"
+        p_t = (clean.probs[0, target], out.prediction.probs[0, target])
+        return head, f"probability of {target}: {pct(p_t[0])} → {pct(p_t[1])}"
+    head += ": changed its answer" if after != before else ": kept its answer"
+    if kind in ("PGD", "Transfer"):
+        own = live_attack.fgsm_outcome(ui.classifier(root, spec.name), start, budget)
+        whose = "its own FGSM" if kind == "Transfer" else "FGSM"
+        return head, f"{whose} at this eps: **{int(own.prediction.label[0])}**"
+    return head, ""
+
+
+def flip_line(flip: float) -> str:
+    return (f"Smallest FGSM eps that flips it: **{flip:.4f}**" if np.isfinite(flip)
+            else f"No FGSM eps up to {EPS_MAX:.2f} flips it.")
+
+
+def _sweep(models: tuple, x: np.ndarray) -> None:
+    """The sweep button's callback: the eps slider goes up to the next eps at which a network
+    first changes its answer under FGSM (the cached smallest flipping eps), from 0 after the last."""
+    eps_key = TALK.key("eps")
+    now = float(st.session_state.get(eps_key, TALK.defaults["eps"]))
+    stops = sorted({ui.image_flip_eps(root, s.name, x) for s in models} - {float("inf")})
+    ahead = [e for e in stops if e > now + 1e-9]
+    start, stop = (now, ahead[0]) if ahead else (0.0, stops[0] if stops else EPS_MAX)
+    st.session_state[eps_key] = stop
+    st.session_state[SWEEP] = (start, stop)
+
+
+ATTACK_NOTES = {
+    "FGSM": "**FGSM** (fast gradient sign method) moves every pixel by eps in the direction that raises "
+            "the network's loss on its own answer, x + eps·sign(∇ₓ loss): one gradient per network, so "
+            "each network gets its own perturbation.",
+    "PGD": "**PGD** (projected gradient descent, Madry et al. 2018) takes "
+           f"{live_attack.PGD_STEPS} small signed-gradient steps of size 2.5·eps/{live_attack.PGD_STEPS} "
+           "from a random start inside the eps-box (seeded: the same start on every move), and after each "
+           "step *projects* back: every pixel is clipped to within eps of the original and to [0, 1]. "
+           "It reads the gradient again after each step, so it follows the loss where it bends, where "
+           "FGSM trusts one linear guess: PGD is at least as strong, for ten times the computation.",
+    "Targeted FGSM": "**Targeted FGSM** (\"make it a 3\") steps *down* the loss of the chosen class, "
+                     "x − eps·sign(∇ₓ loss(x, target)). Success is the network saying the target, not "
+                     "just changing its answer.",
+    "Transfer": "**Transfer**: each network gets the *other* network's FGSM perturbation at this eps. "
+                "If it still fools it, the attack transfers: an attacker need not see the model it attacks.",
+    "White noise": "**White noise** pushes every pixel in a random direction (Gaussian, the same field for "
+                   "both networks); FGSM picks the most harmful direction for each.",
+}
+
+
+# What to look for, before the prompt every eps attack shares.
+NOTICES = {
+    "PGD": "Does PGD flip a network at an eps where FGSM (the grey line) does not? ",
+    "Targeted FGSM": "Which network is made to say the target at the smaller eps? ",
+    "Transfer": "Does a network fall for the other's perturbation as easily as for its own? ",
+}
 
 
 @st.fragment
 def attack_panel(x: np.ndarray, models: tuple) -> None:
-    """FGSM or noise on the input, for both networks side by side, driven by one slider."""
+    """The attack's controls, each network's verdict, then the images and bars: one slider drives it."""
     with ui.shown_errors():
-        c_kind, c_budget = st.columns([1, 2], vertical_alignment="bottom")
-        kind = c_kind.radio("Perturbation", ATTACKS, horizontal=True, **TALK.bind("attack", options=ATTACKS))
-        if kind == "FGSM":
+        kind = st.radio("Attack", ATTACKS, horizontal=True, **TALK.bind("attack", options=ATTACKS))
+        target, noise_seed = TALK.defaults["target"], 0
+        if kind in EPS_ATTACKS:
+            c_budget, c_extra = st.columns([2.4, 1.1], vertical_alignment="bottom")
             budget = c_budget.slider(
-                "eps: largest change of any pixel (pixel values lie in [0, 1])", 0.0, EPS_MAX, step=0.0025,
+                "eps: largest change of any pixel (pixels lie in [0, 1])", 0.0, EPS_MAX, step=EPS_STEP,
                 format="%.4f", **TALK.bind("eps", low=0.0, high=EPS_MAX),
             )
-            noise_seed = 0
-            what_to_notice(
-                "FGSM moves every pixel by up to eps, in the direction that raises the network's loss, so "
-                "each network gets its own perturbation. Which network changes its answer first as eps "
-                f"grows? The smallest flipping eps is searched on a grid of step {live_attack.FLIP_GRID_STEP} "
-                f"up to {EPS_MAX:.1f}. Switch the networks between normally and adversarially trained and "
-                "compare the perturbation maps: which one looks like pen strokes of another digit?"
-            )
+            if kind == "Targeted FGSM":
+                target = c_extra.selectbox("Make it a", DIGITS, **TALK.bind("target", options=DIGITS))
+            elif kind == "FGSM":
+                c_extra.button("Sweep to flip", key="draw__sweep", icon=":material/fast_forward:",
+                               on_click=_sweep, args=(models, x), width="stretch",
+                               help="Raises eps from here and stops where the next network first changes "
+                                    "its answer under FGSM; after the last, starts again from 0.")
         else:
-            c_std, c_draw = c_budget.columns([3, 1], vertical_alignment="bottom")
-            budget = c_std.slider(
+            c_budget, c_extra = st.columns([3, 1], vertical_alignment="bottom")
+            budget = c_budget.slider(
                 "noise standard deviation (pixel units)", 0.0, STD_MAX, step=0.01, format="%.2f",
                 **TALK.bind("std", low=0.0, high=STD_MAX),
             )
-            noise_seed = c_draw.number_input("Noise draw", 0, NOISE_DRAWS, step=1, icon=":material/casino:",
-                                             help="Each number is another random noise field.",
-                                             **TALK.bind("noise", low=0, high=NOISE_DRAWS))
-            what_to_notice(
-                "Noise pushes every pixel in a random direction, the same field for both networks; FGSM "
-                f"picks the most harmful direction for each. Compare with FGSM at eps {budget:.2f}."
+            noise_seed = c_extra.number_input("Noise draw", 0, NOISE_DRAWS, step=1, icon=":material/casino:",
+                                              help="Each number is another random noise field.",
+                                              **TALK.bind("noise", low=0, high=NOISE_DRAWS))
+
+        sweep = st.session_state.pop(SWEEP, None) if kind == "FGSM" else None
+        starts = {s.name: ui.image_fgsm_start(root, s.name, x) for s in models}  # cached: one lookup each
+        outs, slots, heads = {}, {}, {}
+        cols = st.columns(len(models), gap="small")
+        for i, (col, spec) in enumerate(zip(cols, models)):
+            other = models[1 - i] if len(models) == 2 else spec
+            outs[spec.name] = attacked(kind, spec, other, x, starts, budget, noise_seed, target)
+            head, compare = verdict_lines(kind, spec, starts[spec.name], outs[spec.name], budget, target)
+            heads[spec.name] = head
+            # One paragraph below the name, its lines broken: compact enough for two cards side by side.
+            flip = flip_line(ui.image_flip_eps(root, spec.name, x))
+            rest = ([f":gray[{compare}]"] if compare else []) + [flip]
+            with col.container(key=f"draw_verdict_{spec.name}", border=True, gap="small"):
+                # The label without its parenthesis: one line, so both cards fit under the slider.
+                st.markdown(ui.model_name_html(spec, label=spec.label.split(" (")[0]), unsafe_allow_html=True)
+                slot = st.empty()
+                slot.markdown("  \n".join([head, *rest]))
+                slots[spec.name] = (slot, rest)
+        if sweep is not None:
+            _animate_sweep(sweep, x, models, slots, heads)
+
+        magnify = st.toggle(f"Magnify the change ×{MAGNIFY} in the attacked images",
+                            help=f"The attacked input drawn as x + {MAGNIFY}·(change), so a faint ±eps "
+                                 "pattern shows (at eps above about 0.06 it saturates). The networks always "
+                                 "see the real attacked input.",
+                            **TALK.bind("magnify"))
+        st.markdown(ATTACK_NOTES[kind])
+        if kind in EPS_ATTACKS:
+            what_to_notice(NOTICES.get(kind, "") +
+                "Which network changes its answer first as eps grows? The smallest flipping eps is FGSM's, "
+                f"searched on a grid of step {EPS_STEP} up to {EPS_MAX:.1f} (the sweep button jumps to it). "
+                "Switch the networks between normally and adversarially trained and compare the "
+                "perturbation maps: which one looks like pen strokes of another digit?"
             )
-        cols = st.columns(len(models), gap="large")
+        else:
+            what_to_notice(f"Noise barely moves the answers; compare with FGSM at eps {budget:.2f}.")
+
+        cols = st.columns(len(models), gap="small")
         for col, spec in zip(cols, models):
-            clf = ui.classifier(root, spec.name)
-            start = ui.image_fgsm_start(root, spec.name, x)
-            if kind == "FGSM":
-                out = live_attack.fgsm_outcome(clf, start, budget)
-            else:
-                out = live_attack.noise_outcome(clf, x, budget, seed=noise_seed)
-            flip = ui.image_flip_eps(root, spec.name, x)
-            before, after = int(start.clean.label[0]), int(out.prediction.label[0])
+            out = outs[spec.name]
             with col.container(key=f"draw_result_{spec.name}", border=True):
                 st.markdown(ui.model_name_html(spec), unsafe_allow_html=True)
-                changed = "changed its answer" if after != before else "kept its answer"
-                st.markdown(f"clean **{before}** → now **{after}** ({pct(out.prediction.confidence[0])} confident): {changed}")
-                scale = budget if kind == "FGSM" else 3 * budget
+                scale = budget if kind in EPS_ATTACKS else 3 * budget
                 c_img, c_map = st.columns(2)
-                c_img.image(ui.digit_image(out.x), caption="attacked input")
-                c_map.image(ui.perturbation_image(out.delta, scale), caption="perturbation")
-                c_map.image(ui.perturbation_legend(scale), width=28 * ui.ZOOM,
-                            caption=f"darker −{scale:.4f} · +{scale:.4f} brighter")
-                what = f"fgsm-eps{budget:.4f}" if kind == "FGSM" else f"noise-std{budget:.2f}-draw{noise_seed}"
+                shown = np.clip(x + MAGNIFY * out.delta, 0, 1) if magnify else out.x
+                c_img.image(ui.png_url(ui.digit_image(shown)), caption=f"attacked input, change ×{MAGNIFY}" if magnify
+                            else "attacked input")
+                c_map.image(ui.png_url(ui.perturbation_image(out.delta, scale)), caption="perturbation")
+                # The colour bar under both images: its caption is wider than one image.
+                st.image(ui.png_url(ui.perturbation_legend(scale)), width=28 * ui.ZOOM,
+                         caption=f"darker −{scale:.4f} · +{scale:.4f} brighter")
+                to = f"-to{target}" if kind == "Targeted FGSM" else ""
+                what = (f"noise-std{budget:.2f}-draw{noise_seed}" if kind not in EPS_ATTACKS else
+                        f"{kind.lower().replace(' ', '-')}{to}-eps{budget:.4f}")
                 probability_bars({spec.name: out.prediction.probs}, f"draw-{what}-{spec.name}-probabilities",
-                                 key=f"draw_attacked_bars_{spec.name}", height=190)
-                st.markdown(
-                    f"Smallest FGSM eps that changes its answer: **{flip:.4f}**" if np.isfinite(flip)
-                    else f"No FGSM eps up to {EPS_MAX:.2f} changes its answer."
-                )
+                                 key=f"draw_attacked_bars_{spec.name}", height=130,
+                                 title=f"{short_name(spec)} on the attacked input")
+
+
+def _animate_sweep(sweep: tuple[float, float], x: np.ndarray, models: tuple, slots: dict,
+                   finals: dict) -> None:
+    """Show FGSM's verdicts at a few eps values from the sweep's start to its stop, then the stop's.
+
+    Bounded: at most SWEEP_FRAMES values, SWEEP_FRAME_S each; each is one forward pass per network.
+    slots: model name -> (the verdict's `st.empty`, its lines after the first); finals: model name ->
+    the verdict's first line at the stop.
+    """
+    start, stop = sweep
+    steps = np.unique(np.round(np.linspace(start, stop, SWEEP_FRAMES + 1)[1:] / EPS_STEP) * EPS_STEP)
+    for eps in steps[:-1]:
+        for spec in models:
+            slot, _ = slots[spec.name]
+            start = ui.image_fgsm_start(root, spec.name, x)
+            p = live_attack.fgsm_outcome(ui.classifier(root, spec.name), start, eps).prediction
+            slot.markdown(f"sweeping… eps **{eps:.4f}**: says **{int(p.label[0])}** ({pct(p.confidence[0])})"
+                          "  \n" + "  \n".join(slots[spec.name][1]))
+        time.sleep(SWEEP_FRAME_S)
+    for spec in models:
+        slot, rest = slots[spec.name]
+        slot.markdown("  \n".join([finals[spec.name], *rest]))
+    flipped = [short_name(s) for s in models if abs(ui.image_flip_eps(root, s.name, x) - stop) < 1e-9]
+    st.success(f"Stopped at eps **{stop:.4f}**: " + (" and ".join(flipped) + " first changes its answer here."
+                                                     if flipped else "no network flips up to here."),
+               icon=":material/flag:")
 
 
 if models_ready:  # else the error above already says which file is broken and how to fix it
-    st.header("Attack it", divider="gray")
-    attack_panel(x, models)
+    with right:
+        attack_panel(x, models)
+    with left:
+        st.subheader("What the networks see", divider="gray")
+        if label is None:
+            st.image(ui.png_url(ui.digit_image(x, zoom=3)), caption="the 28x28 input")
+        name = "drawing" if label is None else f"test-digit-{TALK.value('pick')}"
+        probability_bars({s.name: starts[s.name].clean.probs for s in models}, f"draw-{name}-probabilities",
+                         key="draw_clean_bars", height=150, title="Clean input: probability of each digit")
+        what_to_notice(
+            "A confident answer is one tall bar; an ambiguous digit spreads its probability over "
+            "several classes. Compare each network's confidence with the smallest push that flips it."
+        )
+
+st.divider()
+TALK.reset_button()

@@ -196,7 +196,7 @@ def draw_curve_frame(curves: dict, k: int, line, slots, downloads: bool) -> None
         x = next(iter(at.values()))[0]
         name = "std" if kind == "noise" else "eps"
         parts.append(f"{label} at {name} = {x:.3f}: " + ", ".join(
-            f"{ui.model_name_html(s, short=True)} **{pct(at[s.name][1])}**" for s in (SMALL, BIG) if s.name in at))
+            f"{ui.model_name_html(s, label=s.name)} **{pct(at[s.name][1])}**" for s in (SMALL, BIG) if s.name in at))
     line.markdown(" &nbsp;·&nbsp; ".join(parts), unsafe_allow_html=True)
     for slot, kind in zip(slots, ui.CURVE_KINDS):
         spec = marked[kind][0]

@@ -121,6 +121,20 @@ def image_flip_eps(root: str, name: str, x: np.ndarray) -> float:
     return float(live_attack.smallest_flip_eps(classifier(root, name), x)[0])
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def image_targeted_start(root: str, name: str, x: np.ndarray, target: int) -> live_attack.FgsmStart:
+    """Gradient of the loss of class `target` on one image [1, 784], for targeted FGSM (cached)."""
+    return live_attack.prepare_targeted_fgsm(classifier(root, name), x, target)
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def image_pgd_outcome(root: str, name: str, x: np.ndarray, eps: float) -> live_attack.Outcome:
+    """PGD against the model's own prediction on one image [1, 784] at eps (10 gradient steps;
+    cached per eps: the slider's grid holds 121 values, so a revisited eps costs nothing)."""
+    start = image_fgsm_start(root, name, x)
+    return live_attack.pgd_outcome(classifier(root, name), x, start.target, eps)
+
+
 CURVE_KINDS = ("fgsm", "pgd", "noise")
 
 
@@ -236,16 +250,15 @@ def color_scale() -> alt.Scale:
     return alt.Scale(domain=[s.label for s in specs], range=[s.color for s in specs])
 
 
-def model_name_html(spec: MLPSpec, short: bool = False) -> str:
-    """The model's label in its colour, for st.markdown(..., unsafe_allow_html=True).
-
-    short: its name only ("f_nd"), for a line that names the models several times."""
+def model_name_html(spec: MLPSpec, label: str | None = None) -> str:
+    """The model's label (or a shorter `label`) in its colour, for
+    st.markdown(..., unsafe_allow_html=True)."""
     from pages.sharing import model_color
 
     # The class lets the page's style switch to the dark variant even on a session's first run,
     # before Streamlit knows the theme (pages/presenter.py, PAGE_STYLE).
     return (f"<span class='talk-model-{spec.name}' style='color:{model_color(spec)}; font-weight:600'>"
-            f"&#9632; {spec.name if short else spec.label}</span>")
+            f"&#9632; {spec.label if label is None else label}</span>")
 
 
 def digit_image(x: np.ndarray, zoom: int = ZOOM) -> np.ndarray:
@@ -318,12 +331,15 @@ def legend() -> alt.Legend:
     return alt.Legend(orient="top", title=None, labelLimit=400)
 
 
-def probability_spec(probs_by_model: dict[str, np.ndarray]) -> tuple[pd.DataFrame, dict]:
+def probability_spec(probs_by_model: dict[str, np.ndarray],
+                     title: str | None = None) -> tuple[pd.DataFrame, dict]:
     """Data and Vega-Lite spec of class-probability bars, grouped by model when there are several.
 
     A plain spec for `st.vega_lite_chart`, not Altair: it answers every slider move, and building
     and validating an Altair chart costs tens of milliseconds where this costs a fraction of one.
-    Args: {model name: probabilities [10]}. Give the height to `st.vega_lite_chart(..., height=...)`.
+    Args: {model name: probabilities [10]}; the chart's title (None: none). The bars are in each
+    model's colour (spec.color). The plot's height goes in the spec ({**spec, "height": h}), drawn with
+    `st.vega_lite_chart(..., height="content")`: title and legend then add to it, not squeeze it.
     """
     data = pd.DataFrame(probability_rows(probs_by_model))
     several = len(probs_by_model) > 1
@@ -331,7 +347,9 @@ def probability_spec(probs_by_model: dict[str, np.ndarray]) -> tuple[pd.DataFram
     domain = [s.label for s in specs]
     color = {"field": "model", "type": "nominal",
              "scale": {"domain": domain, "range": [s.color for s in specs]},
-             "legend": {"orient": "top", "title": None, "labelLimit": 400} if several else None}
+             # One model per line: two long labels side by side do not fit a narrow column.
+             "legend": {"orient": "top", "direction": "vertical", "title": None, "labelLimit": 400}
+             if several else None}
     encoding = {
         "x": {"field": "digit", "type": "ordinal", "title": "digit", "axis": {"labelAngle": 0}},
         "y": {"field": "probability", "type": "quantitative", "scale": {"domain": [0, 1]}, "title": "probability"},
@@ -341,7 +359,12 @@ def probability_spec(probs_by_model: dict[str, np.ndarray]) -> tuple[pd.DataFram
     }
     if several:
         encoding["xOffset"] = {"field": "model", "type": "nominal", "scale": {"domain": domain}}
-    return data, {"mark": {"type": "bar"}, "encoding": encoding}
+    # fit-x: the plot keeps its height, and title and legend come on top of it (pages.sharing.screen_spec)
+    spec = {"mark": {"type": "bar"}, "encoding": encoding,
+            "autosize": {"type": "fit-x", "contains": "padding"}}
+    if title:
+        spec["title"] = {"text": title, "anchor": "start", "fontSize": 13}
+    return data, spec
 
 
 def probability_rows(probs_by_model: dict[str, np.ndarray]) -> list[dict]:

@@ -186,7 +186,7 @@ def test_the_draw_page_attacks_the_adversarially_trained_models(shipped):
     from core.specs import ADVERSARIAL_MODELS
 
     images, labels = load_sample(shipped)
-    pick = 0  # the talk's digit (a bound selectbox's URL holds its formatted label)
+    pick = 0  # the talk's digit
     at = AppTest.from_file(str(REPO / "pages/draw.py"), default_timeout=TIMEOUT)
     for k, v in {"draw_source": "Pick a test digit", "draw_training": "adversarial"}.items():
         at.query_params[k] = v
@@ -197,7 +197,7 @@ def test_the_draw_page_attacks_the_adversarially_trained_models(shipped):
     for spec in ADVERSARIAL_MODELS.values():
         clf = cr.load_classifier(spec.name, shipped)
         pred = int(np.argmax(clf.predict_proba(images[pick:pick + 1])[0]))
-        assert spec.label in said and f"says **{pred}**" in said
+        assert spec.label in said and f"clean **{pred}**" in said
     # Back to the talk's networks: their labels, not the robust ones.
     at.radio(key="draw_training").set_value("standard").run()
     said = " ".join(m.value for m in at.markdown)

@@ -219,21 +219,19 @@ def test_draw_page_classifies_a_picked_digit_and_attacks_it(shipped):
     at.selectbox(key="draw_pick").set_value(7).run()
     assert not at.exception and not at.error, (at.exception, texts(at.error))
 
-    images, _ = pretrained.load_sample(shipped)
-    for name, spec in MNIST_MODELS.items():
-        probs = pretrained.load_onnx_classifier(name, shipped).predict_proba(images[7:8])[0]
-        says = next(m for m in texts(at.markdown) if spec.label in m and " says " in m)
-        assert f"says **{int(np.argmax(probs))}** ({100 * probs.max():.1f}%)" in says
-    assert len(charts(at)) == 1 + len(MNIST_MODELS)  # clean bars, and the attacked bars per model
-    labels = download_labels(at)
-    assert labels.count("PNG") == labels.count("SVG") == labels.count("CSV") == len(charts(at)), labels
-    assert len(notices(at)) == 2  # before the clean bars and before the attacked panels
-
     def attacked() -> list[str]:
         return [m for m in texts(at.markdown) if m.startswith("clean **")]
 
+    images, _ = pretrained.load_sample(shipped)
     before = attacked()
-    assert len(before) == 2
+    assert len(before) == 2  # one verdict per model, in the models' order
+    for verdict, (name, spec) in zip(before, MNIST_MODELS.items()):
+        probs = pretrained.load_onnx_classifier(name, shipped).predict_proba(images[7:8])[0]
+        assert verdict.startswith(f"clean **{int(np.argmax(probs))}** ({100 * probs.max():.1f}%) → now **")
+    assert len(charts(at)) == 1 + len(MNIST_MODELS)  # clean bars, and the attacked bars per model
+    labels = download_labels(at)
+    assert labels.count("PNG") == labels.count("SVG") == labels.count("CSV") == len(charts(at)), labels
+    assert len(notices(at)) == 2  # beside the clean bars and after the verdicts
     at.slider(key="draw_eps").set_value(0.3).run()
     assert not at.exception, at.exception
     after = attacked()
@@ -268,7 +266,7 @@ def test_draw_query_params_pick_the_digit_and_the_attack(shipped):
 
 def test_draw_invalid_query_params_fall_back_and_reset_restores(shipped):
     at = run_page("pages/draw.py", {"draw_source": "Pick a test digit", "draw_pick": "#100000: a 3",
-                                    "draw_eps": "-1", "draw_attack": "PGD"})
+                                    "draw_eps": "-1", "draw_attack": "Carlini-Wagner"})
     assert not at.error, texts(at.error)
     assert at.selectbox(key="draw_pick").value == 0
     assert at.radio(key="draw_attack").value == "FGSM"

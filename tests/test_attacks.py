@@ -6,6 +6,7 @@ import pytest
 from core.attacks import (
     fgsm,
     fgsm_step,
+    fgsm_targeted,
     fgsm_sweep,
     gaussian_noise,
     min_flip_eps,
@@ -78,6 +79,36 @@ def test_pgd_stays_in_the_ball(clf, batch):
     assert np.abs(x_adv - x).max() <= 0.05 + 1e-6
     assert x_adv.min() >= 0 and x_adv.max() <= 1
     np.testing.assert_array_equal(x_adv, pgd_linf(clf, x, y, 0.05, steps=5, seed=3))
+
+
+def test_targeted_fgsm_moves_toward_the_target(clf, batch):
+    x, y = batch
+    target = (y + 3) % 10  # never the true class
+    rows = np.arange(len(y))
+    p0 = clf.predict_proba(x)[rows, target]
+    x_adv = fgsm_targeted(clf, x, target, 0.1)
+    assert np.abs(x_adv - x).max() <= 0.1 + 1e-6 and x_adv.min() >= 0 and x_adv.max() <= 1
+    p1 = clf.predict_proba(x_adv)[rows, target]
+    assert np.mean(p1 > p0) > 0.9  # the target class gains probability
+    assert np.mean(np.argmax(clf.predict_proba(x_adv), 1) == target) > 0.1  # and sometimes wins
+    # It is the step down the target's loss: the opposite sign of an (untargeted) FGSM on it.
+    grad = clf.loss_and_grad(x, target).grad
+    np.testing.assert_array_equal(x_adv, fgsm_step(x, -grad, 0.1))
+    np.testing.assert_array_equal(fgsm_targeted(clf, x, target, 0.0), x)
+
+
+def test_pgd_loss_is_at_least_fgsm_loss(clf, batch):
+    """At the same eps, 10 PGD steps find a loss at least as high as FGSM's one step (on average,
+    and for nearly every image), with and without the random start."""
+    x, y = batch
+    loss_fgsm = clf.loss_and_grad(fgsm(clf, x, y, 0.05), y).loss
+    for random_start in (False, True):
+        x_adv = pgd_linf(clf, x, y, 0.05, steps=10, random_start=random_start, seed=0)
+        assert np.abs(x_adv - x).max() <= 0.05 + 1e-6  # projection onto the ball
+        assert x_adv.min() >= 0 and x_adv.max() <= 1  # and onto the box
+        loss_pgd = clf.loss_and_grad(x_adv, y).loss
+        assert loss_pgd.mean() > loss_fgsm.mean()
+        assert np.mean(loss_pgd >= loss_fgsm - 1e-4) > 0.9
 
 
 def test_noise_is_seeded_and_clipped(batch):

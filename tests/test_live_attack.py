@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.attacks import fgsm, gaussian_noise, min_flip_eps
+from core.attacks import fgsm, fgsm_targeted, gaussian_noise, min_flip_eps, pgd_linf
 from core.live_attack import (
-    FLIP_GRID, fgsm_outcome, noise_outcome, predict, prepare_fgsm, smallest_flip_eps,
+    FLIP_GRID, PGD_STEPS, fgsm_outcome, noise_outcome, pgd_outcome, predict, prepare_fgsm,
+    prepare_targeted_fgsm, smallest_flip_eps, transfer_outcome,
 )
 from core.torch_runtime import TorchClassifier
 
@@ -68,3 +69,51 @@ def test_smallest_flip_eps_matches_the_sequential_scan(clf, batch):
 def test_flip_grid_is_the_training_grid():
     assert FLIP_GRID[0] == 0.0 and FLIP_GRID[-1] == pytest.approx(0.3) and len(FLIP_GRID) == 121
     assert np.allclose(np.diff(FLIP_GRID), 0.0025)
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.05, 0.2])
+def test_prepared_targeted_fgsm_equals_targeted_fgsm(clf, batch, eps):
+    x, y = batch
+    start = prepare_targeted_fgsm(clf, x, 3)
+    assert (start.target == 3).all() and start.toward_target
+    out = fgsm_outcome(clf, start, eps)
+    np.testing.assert_array_equal(out.x, fgsm_targeted(clf, x, np.full(len(y), 3), eps))
+    assert np.abs(out.delta).max() <= eps + 1e-6
+
+
+def test_targeted_fgsm_raises_the_target_and_untargeted_lowers_it(clf, batch):
+    x, _ = batch
+    p3 = predict(clf, x).probs[:, 3]
+    toward = fgsm_outcome(clf, prepare_targeted_fgsm(clf, x, 3), 0.1).prediction.probs[:, 3]
+    away = fgsm_outcome(clf, prepare_fgsm(clf, x, np.full(len(x), 3)), 0.1).prediction.probs[:, 3]
+    assert np.mean(toward > p3) > 0.9 and np.mean(away < p3 + 1e-6) > 0.9
+    assert (predict(clf, fgsm_outcome(clf, prepare_targeted_fgsm(clf, x, 3), 0.3).x).label == 3).mean() > 0.5
+
+
+def test_transfer_is_the_other_models_perturbation(clf, tiny_model, batch):
+    """A second, differently behaving model: its FGSM image, judged by the first."""
+    import torch
+
+    from core.torch_runtime import TorchClassifier
+
+    other_model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+    torch.manual_seed(1)
+    other = TorchClassifier(other_model.eval(), name="other")
+    x, y = batch
+    source = prepare_fgsm(other, x, y)
+    out = transfer_outcome(clf, source, 0.1)
+    np.testing.assert_array_equal(out.x, fgsm(other, x, y, 0.1))
+    np.testing.assert_allclose(out.prediction.probs, clf.predict_proba(out.x), atol=1e-6)
+    assert not np.array_equal(out.x, fgsm(clf, x, y, 0.1))
+
+
+def test_pgd_outcome_is_pgd_and_at_least_as_strong_as_fgsm(clf, batch):
+    x, y = batch
+    out = pgd_outcome(clf, x, y, 0.05)
+    np.testing.assert_array_equal(out.x, pgd_linf(clf, x, y, 0.05, steps=PGD_STEPS, seed=0))
+    assert np.abs(out.delta).max() <= 0.05 + 1e-6 and out.x.min() >= 0 and out.x.max() <= 1
+    np.testing.assert_array_equal(out.x, pgd_outcome(clf, x, y, 0.05).x)  # seeded: the same each move
+    by_fgsm = fgsm_outcome(clf, prepare_fgsm(clf, x, y), 0.05)
+    assert clf.loss_and_grad(out.x, y).loss.mean() > clf.loss_and_grad(by_fgsm.x, y).loss.mean()
+    assert (out.prediction.label == y).mean() <= (by_fgsm.prediction.label == y).mean()
+    np.testing.assert_array_equal(pgd_outcome(clf, x, y, 0.0).x, x)
