@@ -5,7 +5,8 @@ Each student connects as a browser does (`/_stcore/stream`, subprotocol `streaml
 up, alternates between the MNIST page and the draw page: it opens the page (a shared link with a
 random digit set / a random shipped test digit), moves the page's eps slider a few times about once
 a second (a fragment rerun, as the browser sends it), and on the draw page picks another test digit.
-Images are fetched over HTTP as a browser fetches them (`/media/...`).
+Images are fetched over HTTP as a browser fetches them (`/media/...`); the app's digit images
+come inline, as PNG data URLs, and are counted and checked as such.
 
 Printed: p50 / p95 / max latency per kind of action (request sent -> the run's `script_finished`),
 errors (an exception or `st.error` on the page, a failed run, a timeout), wrong content (an eps
@@ -52,6 +53,11 @@ TALK_ORDER = ("", "recap", "random_data", "mnist", "draw", "references")
 DIGIT_SETS = 999  # the MNIST gallery's "digit set" range
 
 
+def digit_shown(option: str) -> str:
+    """The text a new test digit must bring back: the draw page's caption of the picked digit."""
+    return f"test digit #{option},"
+
+
 def eps_shown(kind: str, eps: float) -> str:
     """The text an eps change must bring back: what the page prints for that eps."""
     if kind == "mnist eps":
@@ -69,6 +75,7 @@ class Stats:
     disconnects: int = 0
     images: int = 0
     image_errors: int = 0
+    inline_images: int = 0  # sent inside the answer as data: URLs (pages.ui.png_url): nothing to fetch
 
     def error(self, kind: str, what: str) -> None:
         self.errors[kind] += 1
@@ -88,6 +95,7 @@ class Answer:
     widgets: dict[str, object] = field(default_factory=dict)  # widget id -> element (slider, selectbox)
     fragments: dict[str, str] = field(default_factory=dict)  # widget id -> fragment id
     media: list[str] = field(default_factory=list)
+    inline: int = 0  # images sent as data: URLs
     problems: list[str] = field(default_factory=list)
     pages: dict[str, str] = field(default_factory=dict)  # url pathname -> page script hash
 
@@ -111,6 +119,11 @@ def _walk(msg, answer: Answer) -> None:
             answer.problems.append(f"st.error: {el.alert.body}")
         elif kind == "imgs":
             answer.media += [img.url for img in el.imgs.imgs if img.url.startswith("/media/")]
+            for img in el.imgs.imgs:
+                if img.url.startswith("data:"):
+                    answer.inline += 1
+                    if not img.url.startswith("data:image/png;base64,iVBORw0KGgo"):  # a PNG's signature
+                        answer.problems.append(f"an inline image that is not a PNG: {img.url[:40]}")
         elif kind in ("slider", "selectbox", "number_input", "radio"):
             widget = getattr(el, kind)
             answer.widgets[widget.id] = widget
@@ -209,6 +222,7 @@ class Student:
             self.stats.error(kind, "the script failed to compile")
         for problem in answer.problems:
             self.stats.error(kind, problem)
+        self.stats.inline_images += answer.inline
         new_media = [u for u in dict.fromkeys(answer.media) if u not in self.fetched]
         if new_media and not self.args.no_media:
             self.fetched.update(new_media)
@@ -276,7 +290,7 @@ class Student:
         self.query["draw_pick"] = box.options[pick]
         new = await self.run_script("new digit", self._client_state(
             "draw", widgets=[WidgetState(id=wid, string_value=box.options[pick])]))
-        if new is not None and box.options[pick].encode() not in new.content:
+        if new is not None and digit_shown(box.options[pick]).encode() not in new.content:
             self.stats.wrong_content("new digit", f"picked {box.options[pick]!r}, not shown")
         return new
 
@@ -323,7 +337,7 @@ class Student:
                     break
                 # The draw page with a shipped test digit; a few eps moves, then another digit.
                 self.query = {"draw_source": "Pick a test digit"}
-                if self.digit_options:  # the picker's URL value is its option's text ("#7: a 9")
+                if self.digit_options:  # the picker's URL value is its option's text: the index ("7")
                     self.query["draw_pick"] = self.rng.choice(self.digit_options)
                 await self.pause(t)
                 t = time.perf_counter()
@@ -469,7 +483,8 @@ def report(stats: Stats, rows: list, args, wall: float) -> dict:
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} CPUs")
     print(f"  {'action':<18}{'n':>6}{'p50 s':>9}{'p95 s':>9}{'max s':>9}{'errors':>8}{'wrong':>7}")
     summary = {"kinds": {}, "errors": sum(stats.errors.values()), "wrong": sum(stats.wrong.values()),
-               "disconnects": stats.disconnects, "images": stats.images, "image_errors": stats.image_errors}
+               "disconnects": stats.disconnects, "images": stats.images, "image_errors": stats.image_errors,
+               "inline_images": stats.inline_images}
     for kind in kinds:
         v = stats.latency[kind]
         p50, p95, top = _q(v, 50), _q(v, 95), max(v)
@@ -478,9 +493,9 @@ def report(stats: Stats, rows: list, args, wall: float) -> dict:
     for kind in set(stats.errors) | set(stats.wrong):
         if kind not in stats.latency:
             print(f"  {kind:<18}{0:>6}{'':>27}{stats.errors[kind]:>8}{stats.wrong[kind]:>7}")
-    if stats.media:
-        print(f"  images: {stats.images} fetched, {stats.image_errors} failed; fetch after a run "
-              f"p50 {_q(stats.media, 50):.2f} s, p95 {_q(stats.media, 95):.2f} s")
+    print(f"  images: {stats.inline_images} inline (in the answers), {stats.images} fetched, "
+          f"{stats.image_errors} failed" + (f"; fetch after a run p50 {_q(stats.media, 50):.2f} s, "
+                                            f"p95 {_q(stats.media, 95):.2f} s" if stats.media else ""))
     print(f"  errors {summary['errors']}, wrong content {summary['wrong']}, disconnects {stats.disconnects}")
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(f"  this client used {(usage.ru_utime + usage.ru_stime) / wall:.2f} cores (same machine as the server)")

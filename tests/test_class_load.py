@@ -24,7 +24,8 @@ def test_a_small_class_gets_every_page_and_every_eps_right():
     for page in ("recap", "random_data", "mnist", "draw", "references"):
         assert kinds[f"open {page}"]["n"] >= 3, page
     assert kinds["mnist eps"]["n"] >= 3 and kinds["draw eps"]["n"] >= 1
-    assert summary["images"] > 0 and summary["image_errors"] == 0
+    # The digits come inline (PNG data URLs); anything else the pages show as a file is fetched.
+    assert summary["inline_images"] > 0 and summary["image_errors"] == 0
     assert summary["rss_max"] > 0 and summary["cpu_mean"] > 0
 
 
@@ -47,6 +48,13 @@ def test_the_draw_page_prints_the_eps_the_benchmark_checks():
     captions = " ".join(c for img in at.get("image") for c in img.captions)
     assert class_load.eps_shown("draw eps", 0.0425) in captions
     assert class_load.eps_shown("draw eps", 0.045) not in captions
+
+
+def test_the_draw_page_shows_the_picked_digit_the_benchmark_checks():
+    at = _page("draw.py", {"draw_source": "Pick a test digit", "draw_pick": "7"})
+    captions = " ".join(c for img in at.get("image") for c in img.captions)
+    assert class_load.digit_shown("7") in captions
+    assert class_load.digit_shown("8") not in captions  # the check can fail
 
 
 def test_the_titles_it_checks_are_the_pages_titles():
