@@ -213,7 +213,7 @@ def marked_curve(spec: dict, rows: list[dict], position: int, positions: int) ->
     right = hi > lo and (x - lo) / (hi - lo) > 0.6
     for j, point in enumerate(sorted(points, key=lambda p: -p["accuracy"])):
         marker.append({"data": {"values": [point]},
-                       "mark": {"type": "text", "align": "right" if right else "left", "dx": -9 if right else 9,
+                       "mark": {"type": "text", "align": "right" if right else "left", "dx": -14 if right else 14,
                                 "dy": -11 if j == 0 else 15, "fontSize": 13, "fontWeight": "bold"},
                        "encoding": {"x": x_enc, "y": y_enc, "text": {"field": "text"}, "color": color}})
     return {**spec, "layer": [*spec["layer"], *marker]}, at
