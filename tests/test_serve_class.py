@@ -44,8 +44,9 @@ def test_two_processes_serve_a_class_behind_one_address(tmp_path):
              "--timeout", "90", "--max-actions", "20", "--table-rows", "2"])
         summary = class_load.run_async(class_load.run_class(f"http://127.0.0.1:{front}", lecture.pids, args))
         assert summary["errors"] == 0 and summary["wrong"] == 0 and summary["disconnects"] == 0, summary
-        # Images are kept per process: every one found means every student stuck to their process.
-        assert summary["images"] > 0 and summary["image_errors"] == 0
+        # The digits come inline (PNG data URLs), none fetched; stickiness is checked by the
+        # downloads in the browser test below.
+        assert summary["inline_images"] > 0 and summary["image_errors"] == 0
         # Round robin: both processes hold sessions (their own metrics, on loopback only).
         for port in apps:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/metrics", timeout=10) as r:
@@ -60,3 +61,53 @@ def test_two_processes_serve_a_class_behind_one_address(tmp_path):
     finally:
         lecture.stop()
     assert all(p.poll() is not None for p in [lecture.proxy, *lecture.apps])
+
+
+
+def _get(url: str, cookie: str | None = None) -> tuple[int, bytes]:
+    """One GET on a new connection (so HAProxy balances it afresh): (status, body)."""
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, b""
+
+
+@pytest.mark.browser
+def test_a_students_files_reach_the_process_that_holds_their_session(tmp_path, browser):
+    """A download is a file that the student's own process made and keeps: through HAProxy, every
+    request for it must reach that process. The sticky cookie does it; without the cookie, new
+    connections alternate between the processes and half of them find no such file (checked too,
+    so the test knows the file lives in one process only)."""
+    from playwright.sync_api import expect
+
+    haproxy()
+    front, *apps = (free_port() for _ in range(3))
+    lecture = Class(2, "127.0.0.1", front, 0, log_dir=tmp_path)
+    lecture.ports = apps
+    try:
+        lecture.start()
+        wait_healthy(front, lecture.proxy)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{front}/mnist", wait_until="domcontentloaded")
+        expect(page.get_by_role("heading", name="MNIST: 120k against 3M parameters")).to_be_visible(timeout=60_000)
+        button = page.locator(".st-key-mnist-fgsm-accuracy__csv button").first
+        expect(button).to_be_enabled(timeout=60_000)
+        with page.expect_download(timeout=30_000) as download:
+            button.click()
+        assert download.value.failure() is None, download.value.failure()
+        saved = tmp_path / "fgsm.csv"
+        download.value.save_as(saved)
+        assert saved.read_text().startswith("model,"), saved.read_text()[:200]
+        cookie = {c["name"]: c["value"] for c in context.cookies()}.get("LECTURE_PROCESS")
+        assert cookie in {"app1", "app2"}, context.cookies()
+        url = download.value.url
+        # With the cookie, every new connection reaches the student's process and the file.
+        assert [_get(url, f"LECTURE_PROCESS={cookie}") for _ in range(4)] == [(200, saved.read_bytes())] * 4
+        # Without it, round robin: some connections reach the other process, which has no such file.
+        assert 404 in [_get(url)[0] for _ in range(4)]
+        context.close()
+    finally:
+        lecture.stop()
