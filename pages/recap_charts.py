@@ -96,7 +96,7 @@ def double_descent_chart(n: int, noise: float, seed: int) -> tuple[dict, pd.Data
         x="from:Q", x2="to:Q", color=alt.Color("shade:N", scale=None))
     band_labels = alt.Chart(regions).mark_text(align="left", dx=6, dy=10, color=NEUTRAL).encode(
         x="from:Q", y=alt.Y("y:Q", scale=y_scale), text="regime:N")
-    line = alt.Chart(frame).mark_line(point=True, color=CURVE).encode(
+    line = alt.Chart(frame).mark_line(point=alt.OverlayMarkDef(color=CURVE, filled=True), color=CURVE).encode(
         x=x, y=alt.Y("test error:Q", scale=y_scale, title="test error (MSE, log scale)"),
         tooltip=["features p:Q", alt.Tooltip("p/n:Q", format=".2f"),
                  alt.Tooltip("test error:Q", format=".3g"), alt.Tooltip("train error:Q", format=".2g")])

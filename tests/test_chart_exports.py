@@ -10,7 +10,7 @@ import struct
 import pytest
 
 from core.specs import DARK_MODE_COLORS, MNIST_MODELS
-from pages import random_data_charts, recap_charts, ui
+from pages import capacity_charts, random_data_charts, recap_charts, ui
 from pages.sharing import EXPORT_HEIGHT, EXPORT_WIDTH, chart_png, chart_svg, swap_colors
 
 DARK_BACKGROUND = "#0E1117"  # Streamlit's dark theme
@@ -30,6 +30,7 @@ def all_charts() -> list[tuple[str, dict, bool]]:
     root = ui.pretrained_root()
     out += [(f"mnist {kind}", ui.curve_chart(root, kind)[0], True) for kind in ui.CURVE_KINDS]
     out.append(("mnist flip eps", ui.flip_chart(root)[0], True))
+    out.append(("capacity size", capacity_charts.size_figure(root, capacity_charts.TALK_EPS)[0], True))
     for grid in ("paper", "laptop", "control"):
         stamp = random_data_charts.file_stamp(root, grid)
         view = random_data_charts.shipped_view(root, grid, stamp)
@@ -131,3 +132,28 @@ def test_model_colours_mean_models_only():
         if name in ("recap double descent", "recap distances", "recap fgsm flip", "recap fgsm 2d"):
             text = repr({k: v for k, v in spec.items() if k not in ("data", "datasets")}).upper()
             assert not any(c in text for c in model_colors), name
+
+
+def test_no_mark_falls_back_to_vegas_default_blue():
+    """Vega-Lite draws a mark without a colour, or the points overlaid on a line (`point: true`)
+    without their own colour, in its default blue (#4C78A8), which reads as f_nd: every mark
+    has a colour of its own or a colour channel."""
+    def unset(spec: dict) -> list[str]:
+        found = []
+        for layer in layers(spec):
+            mark = layer.get("mark")
+            if mark is None:
+                continue
+            mark = mark if isinstance(mark, dict) else {"type": mark}
+            encoding = layer.get("encoding") or {}
+            if "color" in encoding or "fill" in encoding or "stroke" in encoding:
+                continue
+            if mark["type"] not in ("text", "rule") and not any(k in mark for k in ("color", "fill", "stroke")):
+                found.append(f"{mark['type']} without a colour")
+            point = mark.get("point")
+            if point is True or (isinstance(point, dict) and not any(k in point for k in ("color", "fill"))):
+                found.append(f"{mark['type']}'s points without a colour")
+        return found
+
+    bad = {name: unset(spec) for name, spec, _ in CHARTS}
+    assert not any(bad.values()), {k: v for k, v in bad.items() if v}
