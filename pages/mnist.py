@@ -23,9 +23,9 @@ N_TRAIN = MNIST_SCALE.n  # MNIST training images (n)
 DIGIT_SETS = 999  # the gallery's "digit set" number: a seed for which test digits are shown
 
 # The talk's settings; the URL holds the ones that differ (`?mnist_eps=0.1`).
+SWEEP_POSITIONS = ui.SWEEP_POSITIONS  # the marker's positions on the accuracy curves
 TALK = TalkSettings("mnist", {"attack": "FGSM", "eps": 0.05, "std": 0.1, "digits": 0, "training": "standard",
-                             "sweep": 19})
-SWEEP_POSITIONS = 20  # the marker's positions on the accuracy curves: the shipped sweeps' 20 values
+                             "sweep": SWEEP_POSITIONS - 1})
 
 root = ui.pretrained_root()
 

@@ -57,6 +57,9 @@ PROJECTOR_CONFIG = {
 }
 
 
+PROJECTOR_MARK_FONT = 18  # px of the text a chart's own marks print (the curves' marker)
+
+
 def projector_spec(spec: dict, height: int = CHART_HEIGHT) -> dict:
     """A cached chart's Vega-Lite spec with fonts large enough for the back of a hall.
 
@@ -220,12 +223,45 @@ def _mnist_clean() -> None:
 
 
 def _mnist_curves() -> None:
+    """The three accuracy curves with the MNIST page's marker: its slider (the same URL setting,
+    `mnist_sweep`) and its Play button, which sweeps eps from 0 up."""
+    import time
+
+    from pages.sharing import TalkSettings
+
     ui, root = _mnist_root()
+    last = ui.SWEEP_POSITIONS - 1
+    talk = TalkSettings("mnist", {"sweep": last})
+
+    def play() -> None:
+        st.session_state[talk.key("sweep")] = last
+        st.session_state["present_playing"] = True
+
     with ui.shown_errors():
-        for col, kind in zip(st.columns(3), ui.CURVE_KINDS):
-            spec, _ = ui.curve_chart(root, kind)
-            with col:
-                chart(spec, f"curve_{kind}", height=340)
+        curves = {kind: ui.curve_chart(root, kind) for kind in ui.CURVE_KINDS}
+        c_play, c_pos = st.columns([1, 5], vertical_alignment="bottom")
+        c_play.button("Play", icon=":material/play_arrow:", key="present_play", on_click=play, width="stretch")
+        position = c_pos.slider("Position on the curves (eps, or the noise std)", 0, last, step=1,
+                                format=f"step %d of {last}", **talk.bind("sweep", low=0, high=last))
+        slots = [col.empty() for col in st.columns(3)]
+
+        def draw(k: int, final: bool) -> None:
+            from pages.sharing import screen_spec
+
+            for slot, kind in zip(slots, ui.CURVE_KINDS):
+                marked = ui.marked_curve(*curves[kind], k, ui.SWEEP_POSITIONS, font_size=PROJECTOR_MARK_FONT)[0]
+                spec = projector_spec(marked, 260)  # the play row above: the slide still fits 720 px
+                with slot.container():
+                    if final:  # keyed once per run; the sweep's frames are keyless
+                        st.vega_lite_chart(spec=screen_spec(spec), width="stretch", key=f"present_curve_{kind}")
+                    else:
+                        st.vega_lite_chart(spec=screen_spec(spec), width="stretch")
+
+        if st.session_state.pop("present_playing", False):
+            for k in range(ui.SWEEP_POSITIONS):  # one sweep, bounded
+                draw(k, final=False)
+                time.sleep(ui.PLAY_FRAME_S)
+        draw(position, final=True)
 
 
 def _mnist_digit() -> None:

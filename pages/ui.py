@@ -167,7 +167,9 @@ def curve_chart(root: str, kind: str) -> tuple[dict, list[dict]]:
     return chart_spec(chart), rows
 
 
-# The accuracy curves' play button (pages/mnist.py): seconds between two positions of the marker.
+# The accuracy curves' marker (pages/mnist.py, the presenter): its positions (the shipped sweeps'
+# 20 values), and the play button's seconds between two positions.
+SWEEP_POSITIONS = 20
 PLAY_FRAME_S = 0.3
 MARKER_COLOR = "#777777"  # the marker's rule: neutral (the model colours mean the models), and
 # readable on a light and a dark background alike
@@ -178,13 +180,14 @@ def sweep_grid(rows: list[dict]) -> list[float]:
     return sorted({r["eps"] for r in rows})
 
 
-def marked_curve(spec: dict, rows: list[dict], position: int, positions: int) -> tuple[dict, dict[str, tuple[float, float]]]:
+def marked_curve(spec: dict, rows: list[dict], position: int, positions: int,
+                 font_size: int = 13) -> tuple[dict, dict[str, tuple[float, float]]]:
     """The cached curve spec with a marker at one position of the sweep, and what it marks.
 
     position in [0, positions): the marker sits at the grid value that far along the curve's own
     grid (the three curves have 20 values each; a grid of another length is scaled). The marker is
-    a dashed rule at x, each model's point on its curve, and its accuracy as text. Plain dict
-    layers on the cached spec: no Altair build per frame.
+    a dashed rule at x, each model's point on its curve, and its accuracy as text (font_size px:
+    larger on a projector). Plain dict layers on the cached spec: no Altair build per frame.
 
     Returns: (spec, {model name: (x, accuracy)}).
     """
@@ -211,10 +214,14 @@ def marked_curve(spec: dict, rows: list[dict], position: int, positions: int) ->
     # each other where the curves meet; past the middle of the x range, on the left of the rule.
     lo, hi = grid[0], grid[-1]
     right = hi > lo and (x - lo) / (hi - lo) > 0.6
-    for j, point in enumerate(sorted(points, key=lambda p: -p["accuracy"])):
+    # Near the x axis the lower number goes above its point too, under the higher one.
+    ranked = sorted(points, key=lambda p: -p["accuracy"])
+    low = bool(ranked) and ranked[-1]["accuracy"] < 0.12
+    offsets = [-(2 * font_size + 2), -(font_size - 2)] if low else [-(font_size - 2), font_size + 2]
+    for point, dy in zip(ranked, offsets):
         marker.append({"data": {"values": [point]},
                        "mark": {"type": "text", "align": "right" if right else "left", "dx": -14 if right else 14,
-                                "dy": -11 if j == 0 else 15, "fontSize": 13, "fontWeight": "bold"},
+                                "dy": dy, "fontSize": font_size, "fontWeight": "bold"},
                        "encoding": {"x": x_enc, "y": y_enc, "text": {"field": "text"}, "color": color}})
     return {**spec, "layer": [*spec["layer"], *marker]}, at
 

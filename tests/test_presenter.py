@@ -80,3 +80,34 @@ def test_projector_spec_has_large_fonts_and_keeps_the_cached_spec():
     assert big["config"]["legend"]["labelFontSize"] >= 16
     assert big["height"] == 300 and big["config"]["view"]["continuousHeight"] == 300
     assert repr(spec) == before  # the cached spec is not modified
+
+
+def test_the_curves_slide_has_the_marker_and_plays(monkeypatch):
+    """The MNIST curves slide carries the page's marker: its slider (the page's `mnist_sweep`)
+    moves it, and Play sweeps every position, ending at the last."""
+    import json
+
+    from pages import ui
+
+    number = next(i for i, s in enumerate(SLIDES, 1) if s.render.__name__ == "_mnist_curves")
+    at = run_app({"present": "1", "slide": str(number)})
+    assert not at.exception, at.exception
+    at.slider(key="mnist_sweep").set_value(3).run()
+    assert not at.exception, at.exception
+
+    def marker_x(at) -> set[float]:
+        spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+        return {v["eps"] for layer in spec["layer"] if layer["mark"]["type"] == "point"
+                and "values" in layer.get("data", {}) for v in layer["data"]["values"]}
+
+    grid = ui.sweep_grid(ui.curve_chart(ui.pretrained_root(), "fgsm")[1])
+    assert marker_x(at) == {grid[3]}
+    monkeypatch.setattr(ui, "PLAY_FRAME_S", 0.0)
+    drawn = []
+    real = ui.marked_curve
+    monkeypatch.setattr(ui, "marked_curve", lambda *a: drawn.append(a[2]) or real(*a))
+    at.button(key="present_play").click().run()
+    assert not at.exception, at.exception
+    assert sorted(set(drawn)) == list(range(ui.SWEEP_POSITIONS))
+    assert at.slider(key="mnist_sweep").value == ui.SWEEP_POSITIONS - 1
+    assert marker_x(at) == {grid[-1]}
