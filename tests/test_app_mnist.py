@@ -414,7 +414,7 @@ def test_the_curve_marker_follows_its_slider_and_the_play_button_sweeps(shipped,
     monkeypatch.setattr(ui, "PLAY_FRAME_S", 0.0)
     drawn = []
     real = ui.marked_curve
-    monkeypatch.setattr(ui, "marked_curve", lambda *a: drawn.append(a[2]) or real(*a))
+    monkeypatch.setattr(ui, "marked_curve", lambda *a, **k: drawn.append(a[2]) or real(*a, **k))
     at.button(key="mnist_play").click().run()
     assert not at.exception, at.exception
     assert at.slider(key="mnist_sweep").value == 19

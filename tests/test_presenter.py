@@ -105,7 +105,7 @@ def test_the_curves_slide_has_the_marker_and_plays(monkeypatch):
     monkeypatch.setattr(ui, "PLAY_FRAME_S", 0.0)
     drawn = []
     real = ui.marked_curve
-    monkeypatch.setattr(ui, "marked_curve", lambda *a: drawn.append(a[2]) or real(*a))
+    monkeypatch.setattr(ui, "marked_curve", lambda *a, **k: drawn.append(a[2]) or real(*a, **k))
     at.button(key="present_play").click().run()
     assert not at.exception, at.exception
     assert sorted(set(drawn)) == list(range(ui.SWEEP_POSITIONS))
