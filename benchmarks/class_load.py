@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import resource
 import random
@@ -240,10 +241,8 @@ class Student:
                 self.stats.examples.setdefault("image", f"HTTP status {code or 'none (timeout or reset)'}")
 
     async def reconnect(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the old socket may already be gone
             await self.ws.close()
-        except Exception:
-            pass
         await self.connect()
         await self.open(self.page or "", "reconnect")
 
@@ -441,14 +440,13 @@ def _proc_sample(pids: list[int]) -> tuple[float, float]:
     cpu = rss = 0.0
     tick = os.sysconf("SC_CLK_TCK")
     for pid in pids:
-        try:
+        # A process that has just exited counts as nothing.
+        with contextlib.suppress(OSError, IndexError, ValueError):
             stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             cpu += (int(stat[11]) + int(stat[12])) / tick
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     rss += int(line.split()[1]) / 1024
-        except (OSError, IndexError, ValueError):
-            pass
     return cpu, rss
 
 
@@ -456,10 +454,8 @@ async def sample_server(pids: list[int], every: float, until: asyncio.Event, row
     t0 = time.perf_counter()
     last_t, (last_cpu, _) = t0, _proc_sample(pids)
     while not until.is_set():
-        try:
+        with contextlib.suppress(TimeoutError):  # a sample every `every` seconds until the end
             await asyncio.wait_for(until.wait(), timeout=every)
-        except TimeoutError:
-            pass
         now = time.perf_counter()
         cpu, rss = _proc_sample(pids)
         rows.append((now - t0, (cpu - last_cpu) / max(now - last_t, 1e-9), rss))

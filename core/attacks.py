@@ -78,13 +78,7 @@ def fgsm(
         eps: L-inf budget in [0, 1].
     Returns: adversarial images [N, 784] float32 in [0, 1].
     """
-    x = as_image_batch(x)
-    y = as_labels(y, x.shape[0])
-    eps = check_eps(eps)
-    out = np.empty_like(x)
-    for sl in _batches(x.shape[0], batch_size):
-        out[sl] = fgsm_step(x[sl], classifier.loss_and_grad(x[sl], y[sl]).grad, eps)
-    return out
+    return _signed_steps(classifier, x, y, eps, batch_size, direction=1.0)
 
 
 def fgsm_targeted(
@@ -100,12 +94,18 @@ def fgsm_targeted(
     Args: as `fgsm`, with target [N] the classes to push each image towards (0..9).
     Returns: adversarial images [N, 784] float32 in [0, 1].
     """
+    return _signed_steps(classifier, x, target, eps, batch_size, direction=-1.0)
+
+
+def _signed_steps(classifier: Classifier, x: np.ndarray, y: np.ndarray, eps: float, batch_size: int,
+                  direction: float) -> np.ndarray:
+    """One FGSM step per image, up (direction 1) or down (-1) the cross-entropy of labels y."""
     x = as_image_batch(x)
-    target = as_labels(target, x.shape[0])
+    y = as_labels(y, x.shape[0])
     eps = check_eps(eps)
     out = np.empty_like(x)
     for sl in _batches(x.shape[0], batch_size):
-        out[sl] = fgsm_step(x[sl], -classifier.loss_and_grad(x[sl], target[sl]).grad, eps)
+        out[sl] = fgsm_step(x[sl], direction * classifier.loss_and_grad(x[sl], y[sl]).grad, eps)
     return out
 
 

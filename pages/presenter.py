@@ -251,11 +251,9 @@ def _mnist_curves() -> None:
             for slot, kind in zip(slots, ui.CURVE_KINDS):
                 marked = ui.marked_curve(*curves[kind], k, ui.SWEEP_POSITIONS, font_size=PROJECTOR_MARK_FONT)[0]
                 spec = projector_spec(marked, 260)  # the play row above: the slide still fits 720 px
-                with slot.container():
-                    if final:  # keyed once per run; the sweep's frames are keyless
-                        st.vega_lite_chart(spec=screen_spec(spec), width="stretch", key=f"present_curve_{kind}")
-                    else:
-                        st.vega_lite_chart(spec=screen_spec(spec), width="stretch")
+                with slot.container():  # keyed once per run; the sweep's frames are keyless
+                    st.vega_lite_chart(spec=screen_spec(spec), width="stretch",
+                                       key=f"present_curve_{kind}" if final else None)
 
         if st.session_state.pop("present_playing", False):
             for k in range(ui.SWEEP_POSITIONS):  # one sweep, bounded

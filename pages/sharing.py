@@ -294,15 +294,18 @@ def arrow_datasets(spec: dict) -> dict:
         return spec
     out = {}
     for name, values in datasets.items():
-        blob = _ARROW_DATASETS.get(name) if isinstance(name, str) else None
-        if blob is None and isinstance(values, list) and _ALTAIR_DATASET.match(str(name)):
+        if not (isinstance(values, list) and _ALTAIR_DATASET.match(str(name))):
+            out[name] = values
+            continue
+        blob = _ARROW_DATASETS.get(name)
+        if blob is None:
             from streamlit import dataframe_util
 
             blob = dataframe_util.convert_anything_to_arrow_bytes(values)
             if len(_ARROW_DATASETS) >= _ARROW_DATASETS_MAX:
                 _ARROW_DATASETS.clear()  # a bound, not an LRU: the talk has a few dozen charts
             _ARROW_DATASETS[name] = blob
-        out[name] = values if blob is None else blob
+        out[name] = blob
     return {**spec, "datasets": out}
 
 

@@ -67,7 +67,7 @@ def stop(timeout: float = 10.0) -> None:
 
 
 class _Stopped(Exception):
-    pass
+    """Raised inside the warm-up to end it early (the server is shutting down)."""
 
 
 def _step() -> None:

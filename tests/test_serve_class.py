@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from contextlib import contextmanager
 import urllib.error
 import urllib.request
 
@@ -31,14 +32,24 @@ def test_the_config_is_valid_and_refuses_the_metrics_endpoint(tmp_path):
     assert check.returncode == 0, check.stderr
 
 
-def test_two_processes_serve_a_class_behind_one_address(tmp_path):
+@contextmanager
+def two_processes(log_dir):
+    """Two fresh app processes behind HAProxy on free loopback ports, stopped at the end:
+    yields (the front port, the app ports, the deploy.serve_class.Class)."""
     haproxy()
     front, *apps = (free_port() for _ in range(3))
-    lecture = Class(2, "127.0.0.1", front, 0, log_dir=tmp_path)
+    lecture = Class(2, "127.0.0.1", front, 0, log_dir=log_dir)
     lecture.ports = apps
     try:
         lecture.start()
         wait_healthy(front, lecture.proxy)
+        yield front, apps, lecture
+    finally:
+        lecture.stop()
+
+
+def test_two_processes_serve_a_class_behind_one_address(tmp_path):
+    with two_processes(tmp_path) as (front, apps, lecture):
         args = class_load.build_parser().parse_args(
             ["--students", "4", "--duration", "4", "--ramp", "0.5", "--moves", "2", "--rate", "4",
              "--timeout", "90", "--max-actions", "20", "--table-rows", "2"])
@@ -58,10 +69,7 @@ def test_two_processes_serve_a_class_behind_one_address(tmp_path):
         with pytest.raises(urllib.error.HTTPError) as denied:
             urllib.request.urlopen(f"http://127.0.0.1:{front}/_stcore/metrics", timeout=10)
         assert denied.value.code == 403
-    finally:
-        lecture.stop()
     assert all(p.poll() is not None for p in [lecture.proxy, *lecture.apps])
-
 
 
 def _get(url: str, cookie: str | None = None) -> tuple[int, bytes]:
@@ -82,13 +90,7 @@ def test_a_students_files_reach_the_process_that_holds_their_session(tmp_path, b
     so the test knows the file lives in one process only)."""
     from playwright.sync_api import expect
 
-    haproxy()
-    front, *apps = (free_port() for _ in range(3))
-    lecture = Class(2, "127.0.0.1", front, 0, log_dir=tmp_path)
-    lecture.ports = apps
-    try:
-        lecture.start()
-        wait_healthy(front, lecture.proxy)
+    with two_processes(tmp_path) as (front, _, _):
         context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
         page = context.new_page()
         page.goto(f"http://127.0.0.1:{front}/mnist", wait_until="domcontentloaded")
@@ -109,5 +111,3 @@ def test_a_students_files_reach_the_process_that_holds_their_session(tmp_path, b
         # Without it, round robin: some connections reach the other process, which has no such file.
         assert 404 in [_get(url)[0] for _ in range(4)]
         context.close()
-    finally:
-        lecture.stop()
