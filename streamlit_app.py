@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import posture, presenter, warmup
+from app import posture, presenter, warmup
 
 st.set_page_config(
     page_title="Adversarial robustness through overparameterization",

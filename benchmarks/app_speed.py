@@ -136,9 +136,9 @@ def _line(label: str, times: list[float]) -> None:
 
 
 def bench_eps_change(repeats: int) -> None:
-    import pages.ui as ui  # the page's own chart builders (Streamlit imported, not running)
-    from core import live_attack
-    from core.pretrained import load_onnx_classifier, load_sample
+    import app.ui as ui  # the page's own chart builders (Streamlit imported, not running)
+    from core.attacks import live as live_attack
+    from core.results.pretrained import load_onnx_classifier, load_sample
     from core.specs import MNIST_MODELS
 
     images, labels = load_sample()

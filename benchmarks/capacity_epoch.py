@@ -1,7 +1,7 @@
 """Print the throughput of one training epoch per width of the capacity sweep on this machine.
 
 For every width h of `training.capacity` (784 -> h -> 10), the images/s of a standard Adam step and
-of an adversarial one (FGSM with a random start at eps = 0.1, `core.adversarial_training`), at
+of an adversarial one (FGSM with a random start at eps = 0.1, `core.attacks.adversarial_training`), at
 batch 128 on MNIST-shaped random data, and the seconds one epoch of 60,000 images would take;
 with `--pgd`, also one 10-step PGD evaluation pass. The numbers depend on the machine's load: the
 load average and the thread count are printed with them.
@@ -27,8 +27,8 @@ def main() -> None:
     import torch
     import torch.nn.functional as F
 
-    from core.adversarial_training import adversarial_step, pgd
-    from core.models import build_mlp
+    from core.attacks.adversarial_training import adversarial_step, pgd
+    from core.runtimes.models import build_mlp
     from training.capacity import BATCH_SIZE, WIDTHS, width_spec
 
     torch.set_num_threads(args.threads)

@@ -3,7 +3,7 @@
 * FGSM throughput (images/s) of both runtimes on f_nd (784-3774-10), batch 256, CPU: one
   forward+backward pass for the gradient and one forward pass for the attacked prediction, as
   `core.attacks.fgsm` followed by a prediction does.
-* The time of one default double-descent curve (`core.double_descent.double_descent_curve`).
+* The time of one default double-descent curve (`core.experiments.double_descent.double_descent_curve`).
 
 Run: .venv/bin/python -m benchmarks.core_speed [--repeats 20]
 """
@@ -44,12 +44,12 @@ def main() -> None:
     import torch
 
     from core.attacks import fgsm
-    from core.double_descent import double_descent_curve
-    from core.models import build_mlp, mlp_weights, save_weights
-    from core.onnx_export import export_mlp_onnx
-    from core.onnx_runtime import OnnxClassifier
+    from core.experiments.double_descent import double_descent_curve
+    from core.runtimes.models import build_mlp, mlp_weights, save_weights
+    from core.runtimes.onnx_export import export_mlp_onnx
+    from core.runtimes.onnx_runtime import OnnxClassifier
     from core.specs import get_mnist_spec
-    from core.torch_runtime import TorchClassifier
+    from core.runtimes.torch_runtime import TorchClassifier
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; batch {args.batch}")
     spec = get_mnist_spec("f_nd")

@@ -1,6 +1,6 @@
 """Achieved FLOP/s of the random-data training step (full-batch Adam on a stack of networks).
 
-Counts the matmul FLOPs of forward + backward per step (`core.random_net.matmul_flops_per_step`:
+Counts the matmul FLOPs of forward + backward per step (`core.experiments.random_net.matmul_flops_per_step`:
 4 n k d + 6 n k per network; elementwise work, batch norm and Adam are not counted) and divides by
 the measured time of whole steps (forward, backward, Adam update), then compares with a peak.
 
@@ -22,7 +22,7 @@ import time
 
 import torch
 
-from core.random_net import StackedTwoLayer, matmul_flops_per_step
+from core.experiments.random_net import StackedTwoLayer, matmul_flops_per_step
 from core.specs import get_width_rule
 from training.random_data import PAPER_D_GRID
 from training.runinfo import DEVICE_CHOICES, device_description, resolve_device

@@ -5,7 +5,7 @@ drawing the data (numpy on the CPU) and moving it to the device; building the in
 (drawn on the CPU, per seed); training to memorization (full-batch Adam, with the checks); the
 probe with its diagnostics (trained and initial networks); and the least-squares slope of the data
 (float64, on the device).
-Training's rate is its matmul FLOPs (`core.random_net.matmul_flops_per_step`) over its time.
+Training's rate is its matmul FLOPs (`core.experiments.random_net.matmul_flops_per_step`) over its time.
 
     python -m benchmarks.random_data_unit                    # n=10^4, d=4960 on CUDA; n=2000, d=1000 on CPU
     python -m benchmarks.random_data_unit --n 2000 --d 1000 --stack 3 --device cpu --threads 1
@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 from core.data import derived_seed, random_data_of_run
-from core.probes import random_points
-from core.random_net import (
+from core.experiments.probes import random_points
+from core.experiments.random_net import (
     MemorizationRule, StackedTwoLayer, TrainSettings, gradient_diagnostics, least_squares_slopes,
     matmul_flops_per_step, train_stack,
 )

@@ -110,7 +110,7 @@ def staged_folder(target: Path, keep_existing: bool = True) -> Iterator[Path]:
 
         with staged_folder(Path("pretrained/mnist")) as stage:
             atomic_write_json(stage / "sweeps.json", sweeps)
-            write_manifest(stage, ...)      # core.pretrained: the checksums, last
+            write_manifest(stage, ...)      # core.results.pretrained: the checksums, last
     """
     import shutil
 

@@ -61,7 +61,7 @@ def wait_healthy(port: int, timeout: float = 90.0) -> None:
 
 def open_first_page(port: int, timeout: float = 120.0) -> None:
     """Run the title page once over the websocket, as a browser would: it starts the process's
-    cache warm-up (pages/warmup.py)."""
+    cache warm-up (app/warmup.py)."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
     from websockets.sync.client import connect

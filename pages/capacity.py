@@ -4,17 +4,17 @@ import altair as alt
 import pandas  # noqa: F401  (see below)
 import streamlit as st
 
-from core import capacity_results as cr
+from core.results import capacity as cr
 from core.errors import RobustnessError
-from core.mnist_results import TALK_CLEAN
+from core.results.mnist import TALK_CLEAN
 from core.specs import MNIST_MODELS
-from pages.capacity_charts import BIG, SMALL, TALK_EPS, pretrained_root, results, size_figure
-from pages.navigation import keep_talk_navigation
-from pages.sharing import TalkSettings, chart_with_downloads, what_to_notice
+from app.charts.capacity import BIG, SMALL, TALK_EPS, pretrained_root, results, size_figure
+from app.navigation import keep_talk_navigation
+from app.sharing import TalkSettings, chart_with_downloads, what_to_notice
 
 keep_talk_navigation()
 # pandas is imported above, fully, before any chart is built: altair looks pandas up in sys.modules
-# without importing it, and on a fresh server the warm-up thread (pages/warmup.py) may be halfway
+# without importing it, and on a fresh server the warm-up thread (app/warmup.py) may be halfway
 # through importing it ("partially initialized module 'pandas' has no attribute 'Timestamp'").
 
 TALK = TalkSettings("capacity", {"eps": TALK_EPS})

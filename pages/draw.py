@@ -4,7 +4,7 @@ One projector screen (1280x720) holds the input on the left and, on the right, t
 controls with each network's verdict (clean answer -> attacked answer, confidence, smallest
 flipping eps); the images, perturbation maps and probability bars follow below. A slider move
 reruns only the attack panel (`st.fragment`); what does not depend on eps (gradients, flip eps) is
-cached per image and model in `pages.ui`.
+cached per image and model in `app.ui`.
 """
 
 import re
@@ -13,11 +13,11 @@ import time
 import numpy as np
 import streamlit as st
 
-from core import live_attack
+from core.attacks import live as live_attack
 from core.digits import EmptyDrawingError, InvertedDrawingError, TooSmallDrawingError, decode_canvas_png, to_mnist
-from pages import ui
-from pages.navigation import keep_talk_navigation
-from pages.sharing import TalkSettings, chart_png, chart_svg, table_csv, vl_convert_available, what_to_notice
+from app import ui
+from app.navigation import keep_talk_navigation
+from app.sharing import TalkSettings, chart_png, chart_svg, table_csv, vl_convert_available, what_to_notice
 
 keep_talk_navigation()
 
@@ -210,7 +210,7 @@ source = c_source.radio("Input", SOURCES, horizontal=True, **TALK.bind("source",
 models = ui.training_choice(TALK, c_training)
 left, right = st.container(key="draw_main").columns([1, 1.45], gap="medium")
 # On a phone the input goes above the attack: the talk's style keeps any row holding an image a row
-# (pages/presenter.py, PAGE_STYLE), which this page's main row must not be.
+# (app/presenter.py, PAGE_STYLE), which this page's main row must not be.
 st.html("""<style>@media (max-width: 640px) {
   .st-key-draw_main [data-testid="stHorizontalBlock"]:has(.st-key-draw_input) {flex-wrap: wrap;}
   .st-key-draw_main [data-testid="stHorizontalBlock"]:has(.st-key-draw_input) > [data-testid="stColumn"] {

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core.specs import MNIST_MODELS
-from pages.navigation import keep_talk_navigation
+from app.navigation import keep_talk_navigation
 
 keep_talk_navigation()
 

@@ -5,12 +5,13 @@ import time
 import numpy as np
 import streamlit as st
 
-from core import live_attack, mnist_results
-from core.robustness_law import MNIST_SCALE
+from core.attacks import live as live_attack
+from core.results import mnist as mnist_results
+from core.experiments.robustness_law import MNIST_SCALE
 from core.specs import MNIST_MODELS
-from pages import ui
-from pages.navigation import keep_talk_navigation
-from pages.sharing import TalkSettings, chart_with_downloads, screen_spec, what_to_notice
+from app import ui
+from app.navigation import keep_talk_navigation
+from app.sharing import TalkSettings, chart_with_downloads, screen_spec, what_to_notice
 
 keep_talk_navigation()
 

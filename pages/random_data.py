@@ -5,15 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-import core.pretrained as pretrained
+import core.results.pretrained as pretrained
 from core.errors import RobustnessError
-from core.live_training import TrainingQueue
-from core.random_data_live import MiniSweepConfig
-from core.sweep_reading import read_split, read_sweep, split_text, verdict
-from pages import random_data_charts as charts
-from pages.navigation import keep_talk_navigation
-from pages.random_data_charts import RULES
-from pages.sharing import TalkSettings, what_to_notice
+from core.experiments.live_training import TrainingQueue
+from core.experiments.random_data_live import MiniSweepConfig
+from core.results.sweep_reading import read_split, read_sweep, split_text, verdict
+from app.charts import random_data as charts
+from app.navigation import keep_talk_navigation
+from app.charts.random_data import RULES
+from app.sharing import TalkSettings, what_to_notice
 
 keep_talk_navigation()
 

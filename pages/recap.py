@@ -7,13 +7,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import linear_fgsm, robustness_law as law
-from core.double_descent import peak_ratio
-from core.recap_results import FALLBACK_DIM
+from core.attacks import linear_fgsm
+from core.experiments import robustness_law as law
+from core.experiments.double_descent import peak_ratio
+from core.results.recap import FALLBACK_DIM
 from core.specs import MNIST_MODELS
-from pages import recap_charts as charts
-from pages.navigation import keep_talk_navigation
-from pages.sharing import TalkSettings, chart_with_downloads, what_to_notice
+from app.charts import recap as charts
+from app.navigation import keep_talk_navigation
+from app.sharing import TalkSettings, chart_with_downloads, what_to_notice
 
 keep_talk_navigation()
 
@@ -62,7 +63,7 @@ two with **double descent**: the test error peaks at the **interpolation thresho
 falls a second time as $p$ keeps growing.
 
 Below: minimum-norm least squares on $p$ random ReLU features of $d = 20$-dimensional inputs,
-$n$ noisy training points, median over 5 draws (`core.double_descent`).
+$n$ noisy training points, median over 5 draws (`core.experiments.double_descent`).
 """
 )
 

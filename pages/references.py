@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.references import DATA_AND_METHOD_REFERENCES, TALK_REFERENCES, Reference
-from pages.navigation import keep_talk_navigation
+from app.navigation import keep_talk_navigation
 
 keep_talk_navigation()
 

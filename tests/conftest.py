@@ -17,8 +17,9 @@ TINY_SPEC = MLPSpec(name="tiny", hidden=48, label="tiny test MLP", color="#00000
 
 @pytest.fixture(scope="session")
 def mnist_root() -> Path:
-    """MNIST_ROOT if set, else the shared copy beside the checkout (../shared/data)."""
-    root = Path(os.environ.get("MNIST_ROOT", REPO.parent / "shared" / "data"))
+    """MNIST_ROOT if set, else the shared copy beside the checkout (../shared/data), as an absolute path
+    (fixtures link to its files from temporary folders)."""
+    root = Path(os.environ.get("MNIST_ROOT", REPO.parent / "shared" / "data")).resolve()
     if not (root / "MNIST" / "raw").is_dir():
         pytest.fail(f"MNIST not found under {root}: set MNIST_ROOT to the folder holding MNIST/raw")
     return root
@@ -37,7 +38,7 @@ def mnist_small(mnist_root):
 @pytest.fixture(scope="session")
 def tiny_model(mnist_small):
     """A 784-48-10 MLP trained for a few epochs: about 90% test accuracy, so attacks have room."""
-    from core.models import build_mlp
+    from core.runtimes.models import build_mlp
 
     x, y, _, _ = mnist_small
     model = build_mlp(TINY_SPEC, seed=0)
@@ -77,7 +78,7 @@ def chart_data(proto):
     """The rows of a drawn chart's top-level data, as a DataFrame.
 
     Streamlit ships them as Arrow beside the Vega-Lite spec: in `proto.data`, or, when the spec
-    names its data (pages.sharing.chart_spec), in the dataset of that name in `proto.datasets`.
+    names its data (app.sharing.chart_spec), in the dataset of that name in `proto.datasets`.
     """
     import json
 

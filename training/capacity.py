@@ -29,7 +29,7 @@ grid (20 values in [0, 0.1]), PGD-Linf (10 steps, random start) on the same grid
 of the test images, the largest input-gradient norm ||grad_x p_c(x)||_2 over the test set, and the
 training accuracy and loss (a full eval-mode pass over the training images).
 
-Writes, only when `--out` is given, `<out>/capacity/` (see `core.capacity_results` for the reader):
+Writes, only when `--out` is given, `<out>/capacity/` (see `core.results.capacity` for the reader):
 
     results.json                      every network's record, grids, settings, provenance
     f_n_adv.*, f_nd_adv.*             the adversarially trained f_n and f_nd: safetensors (float16
@@ -59,13 +59,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from core.adversarial_training import adversarial_step, catastrophic_overfitting, robust_accuracy
-from core.capacity_results import adversarial_name
+from core.attacks.adversarial_training import adversarial_step, catastrophic_overfitting, robust_accuracy
+from core.results.capacity import adversarial_name
 from core.data import load_mnist, mnist_root
 from core.errors import InputError
 from core.files import atomic_write_bytes, atomic_write_json, staged_folder
-from core.models import MLP, build_mlp, load_mlp
-from core.pretrained import PRETRAINED_DIR, mnist_dir, model_metadata, verified_model_files, write_manifest
+from core.runtimes.models import MLP, build_mlp, load_mlp
+from core.results.pretrained import PRETRAINED_DIR, mnist_dir, model_metadata, verified_model_files, write_manifest
 from core.specs import CAPACITY_WIDTHS, MNIST_MODELS, MLPSpec, capacity_spec
 from training import cli
 from training.mnist import (
@@ -341,8 +341,8 @@ def evaluate_network(model: MLP, name: str, x_train: torch.Tensor, y_train: torc
                      x_test: np.ndarray, y_test: np.ndarray, cfg: EvalConfig, device: torch.device) -> dict:
     """Every measurement of one network, as a JSON-ready dict (torch backend)."""
     from core.attacks import fgsm_sweep, pgd_sweep
-    from core.probes import probability_gradient_norms
-    from core.torch_runtime import TorchClassifier
+    from core.experiments.probes import probability_gradient_norms
+    from core.runtimes.torch_runtime import TorchClassifier
 
     t0 = time.perf_counter()
     clf = TorchClassifier(model, name=name, device=device)
@@ -501,7 +501,7 @@ def half_precision_check(model: MLP, data: Data, cfg: EvalConfig, device: torch.
     and PGD at the largest eps on the PGD subset; both models attacked with the same seeds.
     """
     from core.attacks import fgsm_sweep, pgd_sweep
-    from core.torch_runtime import TorchClassifier
+    from core.runtimes.torch_runtime import TorchClassifier
 
     half = build_mlp(model.spec).to(device)
     half.load_state_dict({k: v.half().float() for k, v in model.state_dict().items()})
@@ -525,8 +525,8 @@ def adversarial_model_files(job_out: dict, data: Data, cfg: RunConfig, device: t
     """
     from safetensors.torch import save
 
-    from core.onnx_export import export_mlp_onnx
-    from core.models import mlp_weights
+    from core.runtimes.onnx_export import export_mlp_onnx
+    from core.runtimes.models import mlp_weights
 
     record, model = job_out["record"], job_out["model"]
     base = model.spec
@@ -577,7 +577,7 @@ def results_document(cfg: RunConfig, records: list[dict], data: Data, provenance
                     "subset": "training.mnist.seeded_subset(n_test, subset_size, seed) of the evaluated "
                               "test images (core.attacks.pgd_sweep)"},
             "gradient_norm": "||grad_x p_c(x)||_2, c the predicted class, over the evaluated test images "
-                             "(core.probes.probability_gradient_norms)",
+                             "(core.experiments.probes.probability_gradient_norms)",
             "train_metrics": "mean cross-entropy and accuracy of a full eval-mode pass over the "
                              "training images",
             "adversarial_training": asdict(cfg.adversarial),

@@ -2,7 +2,7 @@
 
 Levina and Bickel (NIPS 2004) maximum-likelihood estimate from k nearest neighbours, pooled over
 points as MacKay and Ghahramani (2005) suggest and averaged over k = k1..k2 as in the paper
-(core.intrinsic_dim). Runs on a seeded random subset of the 60,000 training images, pixels in
+(core.experiments.intrinsic_dim). Runs on a seeded random subset of the 60,000 training images, pixels in
 [0, 1] flattened to 784 numbers, and writes pretrained/recap/intrinsic_dim.json atomically with
 its provenance (images used, k, seed, the estimate at single k, the paper's plain average, wall
 time, versions).
@@ -25,9 +25,9 @@ import numpy as np
 from core.data import load_mnist
 from core.errors import InputError, RobustnessError
 from core.files import atomic_write_json, staged_folder
-from core.pretrained import write_manifest
-from core.intrinsic_dim import levina_bickel, levina_bickel_range
-from core.recap_results import INTRINSIC_DIM_FILE, recap_dir
+from core.results.pretrained import write_manifest
+from core.experiments.intrinsic_dim import levina_bickel, levina_bickel_range
+from core.results.recap import INTRINSIC_DIM_FILE, recap_dir
 from core.specs import MNIST_INPUT_DIM
 from training import cli
 from training.runinfo import library_versions
@@ -86,7 +86,7 @@ def estimate(cfg: IntrinsicDimConfig, log=print) -> dict:
         "quantity": "intrinsic dimension of MNIST training images (pixels in [0, 1], 784 numbers)",
         "estimator": "Levina and Bickel 2004 maximum-likelihood estimate, local inverses pooled over "
                      "points (MacKay and Ghahramani 2005), averaged over k = k1..k2 "
-                     "(core.intrinsic_dim.levina_bickel_range)",
+                     "(core.experiments.intrinsic_dim.levina_bickel_range)",
         "estimate": value,
         "estimate_by_k": by_k,
         "estimate_paper_average": paper,
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = IntrinsicDimConfig(n_images=n_images, k1=args.k1, k2=args.k2, seed=args.seed,
                                  data_dir=args.data_dir, out=args.out)
         # The training set (float32), the subset (float64, and a copy) and the distance blocks
-        # of core.intrinsic_dim (about 64 MB each).
+        # of core.experiments.intrinsic_dim (about 64 MB each).
         cli.check_memory(4.0 * MNIST_TRAIN_SIZE * MNIST_INPUT_DIM + 16.0 * n_images * MNIST_INPUT_DIM
                          + 2**28, "the estimate (--n-images)", hint="use a smaller --n-images")
         record = estimate(cfg, log=lambda m: print(m, file=sys.stderr))

@@ -19,7 +19,7 @@ plain types, read back with `torch.load(weights_only=True)`. A killed run contin
 (`--resume`, the default); a model whose checkpoint already met the rule or the cap is not
 retrained, so re-running the command only redoes the export and evaluation.
 
-Writes into `<out>/mnist/` (see `core.pretrained` for the reader):
+Writes into `<out>/mnist/` (see `core.results.pretrained` for the reader):
 
     <model>.safetensors, <model>.onnx, <model>.json   weights, ONNX graph, metadata per model
     sweeps.json                                        every curve, with exact grids and provenance
@@ -51,9 +51,9 @@ from tqdm.auto import tqdm
 from core.data import load_mnist, mnist_root
 from core.errors import InputError, ModelFileError
 from core.files import atomic_write_bytes, atomic_write_json, sha256_file, staged_folder
-from core.models import MLP, build_mlp, mlp_weights, save_weights
-from core.onnx_export import export_mlp_onnx
-from core.pretrained import SAMPLE_FILE, SWEEPS_FILE, mnist_dir, write_manifest
+from core.runtimes.models import MLP, build_mlp, mlp_weights, save_weights
+from core.runtimes.onnx_export import export_mlp_onnx
+from core.results.pretrained import SAMPLE_FILE, SWEEPS_FILE, mnist_dir, write_manifest
 from core.specs import MNIST_MODELS, MLPSpec, get_mnist_spec
 from training import cli
 from training.runinfo import device_description, library_versions, resolve_device
@@ -366,8 +366,8 @@ def evaluate_model(model: MLP, name: str, x: np.ndarray, y: np.ndarray, cfg: Eva
                    device: torch.device) -> dict:
     """Every test-set measurement of one model (torch backend), as JSON-ready dicts."""
     from core.attacks import fgsm_sweep, min_flip_eps, noise_sweep, pgd_sweep
-    from core.probes import probability_gradient_norms, spectral_norm_bound
-    from core.torch_runtime import TorchClassifier
+    from core.experiments.probes import probability_gradient_norms, spectral_norm_bound
+    from core.runtimes.torch_runtime import TorchClassifier
 
     clf = TorchClassifier(model, name=name, device=device)
     bs = cfg.batch_size
@@ -415,16 +415,16 @@ def sample_measurements(onnx_path: Path, name: str, images: np.ndarray, labels: 
                         cfg: EvalConfig) -> dict:
     """Clean and FGSM accuracy on the shipped sample with the ONNX runtime (what the app runs).
 
-    `tests/test_pretrained_mnist.py` recomputes exactly this from the shipped files.
+    `tests/pretrained/test_mnist.py` recomputes exactly this from the shipped files.
     """
     from core.attacks import fgsm_sweep, min_flip_eps
-    from core.onnx_runtime import OnnxClassifier
+    from core.runtimes.onnx_runtime import OnnxClassifier
 
     clf = OnnxClassifier(onnx_path, name=name)
     sweep = fgsm_sweep(clf, images, labels, (0.0, *cfg.sample_eps))
     flip = min_flip_eps(clf, images, cfg.flip_grid)
     return {
-        "backend": "onnxruntime (core.onnx_runtime.OnnxClassifier)",
+        "backend": "onnxruntime (core.runtimes.onnx_runtime.OnnxClassifier)",
         "clean": sweep[0].to_dict(),
         "fgsm": _results(sweep[1:]),
         "flip_eps": [float(v) if np.isfinite(v) else None for v in flip],
@@ -512,7 +512,7 @@ def sweeps_document(cfg: EvalConfig, models: dict, n_test: int, n_total: int, n_
             "sample_fgsm_eps": list(cfg.sample_eps),
         },
         "settings": {
-            "backend": "torch (core.torch_runtime.TorchClassifier); sample numbers with onnxruntime",
+            "backend": "torch (core.runtimes.torch_runtime.TorchClassifier); sample numbers with onnxruntime",
             "units": "eps and std in pixel units of [0, 1]",
             "fgsm": "x + eps * sign(grad_x CE(x, y)), clipped to [0, 1] (core.attacks.fgsm_sweep)",
             "noise": {"seeds": list(cfg.noise_seeds),

@@ -7,7 +7,7 @@ choice with batch norm between the first layer and the ReLU) is trained with ful
 squared loss until it memorizes: sign(f(x_i)) = y_i for all i and training MSE <= eps. Its maximum
 random gradient max_j ||grad f(z_j)||_2 over fresh z_j ~ N(0, I_d / d) is the Lipschitz proxy.
 
-Each row also records diagnostics of that maximum (see `core.random_data_results.COLUMNS`): the
+Each row also records diagnostics of that maximum (see `core.results.random_data.COLUMNS`): the
 same probe at initialization, the linear part ||mean_j grad f(z_j)|| and the largest deviation from
 it, and the least-squares slope norm of the run's own data. `--activation abs --no-hidden-bias
 --no-batchnorm` trains the even control (f(-x) = f(x): no linear part).
@@ -45,12 +45,12 @@ from tqdm import tqdm
 from core.data import derived_seed, random_data_of_run
 from core.errors import InputError
 from core.files import atomic_write_bytes, atomic_write_json, sha256_file, staged_folder
-from core.pretrained import PRETRAINED_DIR, write_manifest
-from core.probes import random_points
-from core.random_data_results import (
+from core.results.pretrained import PRETRAINED_DIR, write_manifest
+from core.experiments.probes import random_points
+from core.results.random_data import (
     COLUMNS, DIAGNOSTIC_COLUMNS, METADATA_FILE, ROWS_FILE, fit_sqrt_d, rows_to_csv,
 )
-from core.random_net import (
+from core.experiments.random_net import (
     ACTIVATIONS, MemorizationRule, TrainSettings, gradient_diagnostics, least_squares_slopes,
     matmul_flops_per_step, train_stack,
 )

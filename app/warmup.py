@@ -1,0 +1,127 @@
+"""Start-up work, once per server process and in the background: the first student should not
+pay for everyone.
+
+`start()` is called by `streamlit_app.py` on every run and does its work only the first time:
+it caps the BLAS / OpenMP thread pools (`core.runtimes.native_threads`) and starts one daemon thread that
+imports the heavy libraries and fills the caches every student shares (models, the shipped
+digits, their gradients, the gallery's accuracy at every eps of its slider, the recap's default
+curve). The page that triggered it is not kept waiting; a student who needs a cache entry before
+the thread has reached it computes it as before (Streamlit's cache lets one of them compute).
+
+Not a page (the navigation lists only the files in streamlit_app.TALK).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+
+from core.runtimes.native_threads import cap_native_threads
+
+_LOGGER = logging.getLogger(__name__)
+THREAD_NAME = "warm-caches"
+_lock = threading.Lock()
+_thread: threading.Thread | None = None
+_stop = threading.Event()
+STATUS: dict[str, object] = {"started": None, "finished": None, "error": None, "blas_threads": None}
+
+
+class _QuietWarmThread(logging.Filter):
+    """Drop Streamlit's "missing ScriptRunContext" warning for the warm-up thread: it runs cached
+    functions outside any session on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (threading.current_thread().name == THREAD_NAME and "ScriptRunContext" in record.getMessage())
+
+
+def start() -> threading.Thread | None:
+    """Cap native threads and start the warm-up thread, the first time only; returns the thread.
+
+    Not under `streamlit.testing` (AppTest): a test's interpreter would exit while the thread is
+    inside ONNX Runtime. tests/app/test_warmup.py runs `warm_caches` directly.
+    """
+    global _thread
+    from streamlit import config
+
+    if config.get_option("global.appTest"):
+        return None
+    with _lock:
+        if _thread is None:
+            atexit.register(stop)
+            logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_QuietWarmThread())
+            STATUS["blas_threads"] = cap_native_threads(1)
+            STATUS["started"] = time.time()
+            _thread = threading.Thread(target=_warm, name=THREAD_NAME, daemon=True)
+            _thread.start()
+        return _thread
+
+
+def stop(timeout: float = 10.0) -> None:
+    """Ask the warm-up to stop after its current step and wait for it (at exit: a daemon thread
+    killed inside ONNX Runtime aborts the interpreter)."""
+    _stop.set()
+    if _thread is not None and _thread.is_alive():
+        _thread.join(timeout)
+
+
+class _Stopped(Exception):
+    """Raised inside the warm-up to end it early (the server is shutting down)."""
+
+
+def _step() -> None:
+    if _stop.is_set():
+        raise _Stopped
+
+
+def _warm() -> None:
+    try:
+        warm_caches(_step)
+    except _Stopped:
+        STATUS["error"] = "stopped"
+    except Exception as exc:  # a broken artifact: the pages show it with its fix, nothing to do here
+        STATUS["error"] = f"{type(exc).__name__}: {exc}"
+        _LOGGER.info("cache warm-up stopped: %s", STATUS["error"])
+    finally:
+        STATUS["finished"] = time.time()
+
+
+def warm_caches(step=lambda: None) -> None:
+    """Fill the shared caches in the order of the talk: the recap's figures, the random-data
+    sweeps' figures, then the MNIST models, digits and gradients, then the gallery's summary at
+    every eps of its slider."""
+    import altair  # noqa: F401  (imported once here rather than by the first page that draws a chart)
+    import pandas  # noqa: F401
+
+    from core.results import mnist as mnist_results
+    from core.specs import MNIST_MODELS
+    from app.charts import capacity as capacity_charts, random_data as random_data_charts, recap as recap_charts
+    from app import ui
+
+    root = ui.pretrained_root()
+    step()
+    recap_charts.warm()  # the page students open right after the title
+    step()
+    random_data_charts.warm()  # then the random-data sweeps
+    step()
+    capacity_charts.warm()  # and the closing figure, at the talk's eps
+    step()
+    images, labels = ui.sample(root)
+    ui.sweeps(root)
+    everything = tuple(range(len(labels)))
+    first_gallery = mnist_results.gallery_indices(labels, ui.GALLERY_SIZE, 0)
+    for name in MNIST_MODELS:
+        step()
+        ui.metadata(root, name)
+        ui.classifier(root, name)
+        ui.sample_fgsm_start(root, name, first_gallery)
+        ui.sample_fgsm_start(root, name, everything)
+    for kind in ui.CURVE_KINDS:
+        step()
+        ui.curve_chart(root, kind)
+    ui.flip_chart(root)
+    for eps in ui.GALLERY_EPS_GRID:
+        step()
+        for name in MNIST_MODELS:
+            ui.sample_fgsm_accuracy(root, name, eps)

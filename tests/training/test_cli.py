@@ -1,0 +1,149 @@
+"""A user's mistake on a training script's command line: one line naming the option, no traceback."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.data import MNIST_FILES, load_mnist
+from core.errors import DataError, InputError
+from training import cli, intrinsic_dim as intrinsic_dim_script, mnist as mnist_script
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _refused(main, argv, capsys) -> str:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "error:" in err
+    return err
+
+
+@pytest.mark.parametrize("main", [mnist_script.main, intrinsic_dim_script.main])
+@pytest.mark.parametrize("argv, says", [
+    (["--seed", "-1"], "a seed must be a whole number from 0"),
+    (["--seed", "1e20"], "a seed must be a whole number from 0"),
+    (["--seed", "1.5"], "not a whole number"),
+    (["--seed", "nan"], "not a finite number"),
+])
+def test_bad_seeds_are_refused(main, argv, says, capsys):
+    assert says in _refused(main, argv, capsys)
+
+
+def test_out_under_a_file_is_refused(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    for main in (mnist_script.main, intrinsic_dim_script.main):
+        err = _refused(main, ["--out", str(tmp_path / "file" / "sub")], capsys)
+        assert "which is a file" in err
+    assert "is a file" in _refused(mnist_script.main, ["--out", str(tmp_path / "file")], capsys)
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--lr", "inf"], "--lr"),
+    (["--lr", "nan"], "--lr"),
+    (["--lr", "0"], "--lr"),
+    (["--lr", "1e300"], "--lr"),
+    (["--target-loss", "-1"], "--target-loss"),
+    (["--target-accuracy", "1.5"], "--target-accuracy"),
+    (["--train-size", "1e8"], "from 1 to 60,000"),
+    (["--batch-size", "0"], "--batch-size"),
+    (["--test-size", "1e308"], "--test-size"),
+    (["--threads", "100000"], "--threads"),
+])
+def test_mnist_refuses_absurd_values(argv, says, capsys):
+    assert says in _refused(mnist_script.main, argv, capsys)
+
+
+def test_intrinsic_dim_refuses_absurd_sizes(capsys):
+    assert "--n-images" in _refused(intrinsic_dim_script.main, ["--n-images", "1e8"], capsys)
+
+
+def test_options_given_with_smoke_are_used_not_ignored():
+    args = mnist_script.build_parser().parse_args(
+        ["--smoke", "--pgd-steps", "5", "--pgd-subset", "40", "--sample-size", "20", "--test-size", "300"])
+    cfg = mnist_script.config_from_args(args)
+    e = cfg.evaluation
+    assert (e.pgd_steps, e.pgd_subset, e.sample_size, e.test_size) == (5, 40, 20, 300)
+    smoke = mnist_script.config_from_args(mnist_script.build_parser().parse_args(["--smoke"])).evaluation
+    full = mnist_script.config_from_args(mnist_script.build_parser().parse_args([])).evaluation
+    assert (smoke.pgd_steps, smoke.pgd_subset, smoke.sample_size) == (3, 100, 50)
+    assert (full.pgd_steps, full.pgd_subset, full.sample_size) == (10, 2000, 300)
+
+
+def test_max_epochs_is_bounded():
+    with pytest.raises(InputError, match="--max-epochs"):
+        mnist_script.config_from_args(mnist_script.build_parser().parse_args(["--max-epochs", "1e12"]))
+
+
+def test_the_real_command_prints_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "training.mnist", "--lr", "inf"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "argument --lr: 'inf' is not a finite number" in proc.stderr
+
+
+@pytest.fixture()
+def damaged_mnist(mnist_root, tmp_path) -> Path:
+    """A copy of MNIST/raw whose test labels are truncated, with the original SHA256SUMS."""
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    src = mnist_root / "MNIST" / "raw"
+    if not (src / "SHA256SUMS").is_file():
+        pytest.fail(f"{src} has no SHA256SUMS: this test needs the shared copy with its sums")
+    for name in (*MNIST_FILES, "SHA256SUMS"):
+        (raw / name).symlink_to(src / name)
+    victim = raw / "t10k-labels-idx1-ubyte"
+    victim.unlink()
+    victim.write_bytes((src / victim.name).read_bytes()[:5000])
+    return tmp_path
+
+
+def test_a_corrupt_mnist_file_is_named(damaged_mnist):
+    load_mnist(True, damaged_mnist, download=False)  # the training files are intact
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte is corrupt: its sha256 does not match"):
+        load_mnist(False, damaged_mnist, download=False)
+
+
+def test_the_training_cli_names_the_corrupt_file(damaged_mnist, tmp_path, capsys):
+    code = mnist_script.main(["--smoke", "--data-dir", str(damaged_mnist), "--out", str(tmp_path / "o"),
+                              "--max-epochs", "1", "--train-size", "200", "--models", "f_n"])
+    err = capsys.readouterr().err
+    assert code == 2 and "t10k-labels-idx1-ubyte is corrupt" in err and "Traceback" not in err
+    assert not (tmp_path / "o" / "mnist").exists()
+
+
+def test_check_memory_refuses_before_allocating():
+    n, d = 10**8, 10**5
+    with pytest.raises(InputError, match=r"needs 37,252\.9 GiB.*use smaller --n"):
+        cli.check_memory(4.0 * n * d, "the data (--n x --d float32)", hint="use smaller --n or --d",
+                         available=16 * cli.GiB)
+    cli.check_memory(1e9, "a small run", available=16 * cli.GiB)  # fits: no error
+    with pytest.raises(InputError):
+        cli.check_memory(float("inf"), "an overflowing estimate", available=16 * cli.GiB)
+    assert cli.available_memory() > 0
+
+
+def test_validators_accept_good_values(tmp_path):
+    assert cli.seed("0") == 0 and cli.seed("4294967295") == 2**32 - 1 and cli.seed("1e3") == 1000
+    assert cli.positive_int(10)("10") == 10
+    assert cli.finite_float(low=0)("1e-3") == 1e-3
+    assert cli.finite_float(low=0, high=1)("1") == 1.0
+    assert cli.out_dir(str(tmp_path / "new" / "deeper")) == tmp_path / "new" / "deeper"
+    with pytest.raises(argparse.ArgumentTypeError):
+        cli.finite_float(low=0, high=1)("1.0001")
+    assert cli.given(["--smoke", "--pgd-steps=4"], "--pgd-steps") and not cli.given(["--smoke"], "--pgd")
+
+
+def test_an_unwritable_out_is_an_error_not_a_traceback(capsys):
+    def body():
+        raise PermissionError(13, "Permission denied", "/root/x")
+
+    assert cli.run_main(body) == 2
+    assert capsys.readouterr().err.startswith("error: cannot write /root/x: Permission denied")
