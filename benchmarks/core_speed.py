@@ -2,7 +2,7 @@
 
 * FGSM throughput (images/s) of both runtimes on f_nd (784-3774-10), batch 256, CPU: one
   forward+backward pass for the gradient and one forward pass for the attacked prediction, as
-  `core.attacks.fgsm` followed by a prediction does.
+  `core.attacks.fgsm.fgsm` followed by a prediction does.
 * The time of one default double-descent curve (`core.experiments.double_descent.double_descent_curve`).
 
 Run: .venv/bin/python -m benchmarks.core_speed [--repeats 20]
@@ -43,7 +43,7 @@ def main() -> None:
 
     import torch
 
-    from core.attacks import fgsm
+    from core.attacks.fgsm import fgsm
     from core.experiments.double_descent import double_descent_curve
     from core.runtimes.models import build_mlp, mlp_weights, save_weights
     from core.runtimes.onnx_export import export_mlp_onnx

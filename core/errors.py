@@ -29,3 +29,7 @@ class UnknownModelError(RobustnessError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class UnknownAttackError(UnknownModelError):
+    """An attack name that is not in the attack registry (`core.attacks.ATTACKS`)."""

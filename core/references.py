@@ -166,11 +166,3 @@ DATA_AND_METHOD_REFERENCES: tuple[Reference, ...] = (
 )
 
 ALL_REFERENCES: tuple[Reference, ...] = TALK_REFERENCES + DATA_AND_METHOD_REFERENCES
-
-
-def get_reference(key: str) -> Reference:
-    """A reference by key; KeyError names the known keys."""
-    for ref in ALL_REFERENCES:
-        if ref.key == key:
-            return ref
-    raise KeyError(f"unknown reference {key!r}: known keys are {', '.join(r.key for r in ALL_REFERENCES)}")

@@ -45,18 +45,26 @@ def app_command(port: int, public_host: str | None) -> list[str]:
     return cmd
 
 
-def wait_healthy(port: int, timeout: float = 90.0) -> None:
+def wait_healthy(port: int, proc: subprocess.Popen | None = None, timeout: float = 90.0,
+                 poll: float = 0.2) -> None:
+    """Poll /_stcore/health on 127.0.0.1:port until it answers 200.
+
+    Fails at once if `proc` (the server, when the caller started it) exits, and after `timeout` s.
+    """
     import urllib.request
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the app process on port {port} exited with code {proc.returncode}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
                 if r.status == 200:
                     return
         except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"the app process on port {port} did not become healthy in {timeout:.0f} s")
+            pass
+        time.sleep(poll)
+    raise TimeoutError(f"the app process on port {port} did not answer /_stcore/health in {timeout:.0f} s")
 
 
 def open_first_page(port: int, timeout: float = 120.0) -> None:

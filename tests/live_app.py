@@ -13,9 +13,10 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
+
+from deploy.serve_class import wait_healthy
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
@@ -48,22 +49,6 @@ def start_app(script: Path, port: int, log_path: Path | None = None,
     finally:
         if log_path:
             log.close()  # the child keeps its own descriptor
-
-
-def wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 90.0, poll: float = 0.1) -> None:
-    """Poll /_stcore/health until it answers 200; fail if the server dies or the time runs out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(poll)
-    raise TimeoutError(f"the app did not answer /_stcore/health within {timeout:.0f} s")
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -52,6 +52,10 @@ def max_random_gradient(
 ) -> GradientStats:
     """The maximum random gradient: max_j ||grad f(z_j)||_2 over z_j ~ N(0, I_d / d).
 
+    The talk's Lipschitz proxy written plainly, for any gradient function. A reference: the sweep and
+    the live runs compute it batched over stacks of networks (`core.experiments.random_net.
+    gradient_diagnostics`), and a test checks that against this definition.
+
     Args:
         grad_fn: maps points [B, d] to the gradients of f at them [B, d].
         d: input dimension. n_points: T, the number of random points (the talk uses 1000).
@@ -71,6 +75,7 @@ def two_layer_input_gradients(
     """grad_x f for f(x) = sum_j a_j relu(w_j . x + b_j) + c, in closed form.
 
     grad f(x) = sum_j a_j 1(w_j . x + b_j > 0) w_j. Shapes: w [k, d], b [k], a [k], x [T, d] -> [T, d].
+    A reference in numpy float64: tests check the batched torch gradients of the training against it.
     """
     w, b, a, x = (np.asarray(t, dtype=np.float64) for t in (w, b, a, x))
     if w.ndim != 2 or b.shape != (w.shape[0],) or a.shape != (w.shape[0],):

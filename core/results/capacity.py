@@ -14,7 +14,7 @@ import numpy as np
 import core.results.pretrained as pretrained
 from core.errors import InputError
 from core.results.pretrained import PretrainedError, fixes, read_verified_json, verified_path
-from core.specs import ADVERSARIAL_MODELS, MNIST_MODELS
+from core.specs import MNIST_MODELS
 
 CAPACITY_SUBDIR = "capacity"
 RESULTS_FILE = "results.json"
@@ -310,20 +310,3 @@ def adversarial_metadata(base: str, root: Path | str | None = None) -> dict:
     for suffix in (".onnx", ".safetensors"):
         verified_path(folder, name + suffix, REGENERATE_CAPACITY)
     return read_verified_json(folder, f"{name}.json", REGENERATE_CAPACITY)
-
-
-def load_adversarial_classifier(base: str, root: Path | str | None = None, threads: int | None = None):
-    """The adversarially trained f_n / f_nd as an ONNX Runtime `Classifier`, after checking its files."""
-    from core.runtimes.onnx_runtime import OnnxClassifier
-
-    adversarial_metadata(base, root)
-    name = adversarial_name(base)
-    return OnnxClassifier(capacity_dir(root) / f"{name}.onnx", name=name, threads=threads)
-
-
-def load_classifier(name: str, root: Path | str | None = None, threads: int | None = None):
-    """Any talk model as an ONNX Runtime `Classifier`, its files checked: f_n and f_nd from
-    pretrained/mnist, f_n_adv and f_nd_adv from pretrained/capacity."""
-    if name in ADVERSARIAL_MODELS:
-        return load_adversarial_classifier(name.removesuffix(ADV_SUFFIX), root, threads)
-    return pretrained.load_onnx_classifier(name, root=root, threads=threads)

@@ -202,19 +202,6 @@ def verified_model_files(name: str, root: Path | None = None) -> tuple[MLPSpec, 
     return spec, meta
 
 
-def load_onnx_classifier(name: str, root: Path | None = None, threads: int | None = None):
-    """The shipped ONNX model of `name` as a `Classifier`, after checking its files."""
-    from core.runtimes.onnx_runtime import OnnxClassifier
-
-    spec, _ = verified_model_files(name, root)
-    return OnnxClassifier(mnist_dir(root) / spec.onnx_file, name=spec.name, threads=threads)
-
-
-def load_mnist_manifest(root: Path | None = None) -> dict[str, str]:
-    """The checksums {file name: sha256} of every MNIST artifact, from manifest.json."""
-    return folder_checksums(mnist_dir(root), REGENERATE_MNIST)
-
-
 def _verify_listed(name: str, root: Path | None) -> Path:
     """Check one file against the manifest, which must list it; returns its path."""
     return verified_path(mnist_dir(root), name, REGENERATE_MNIST)

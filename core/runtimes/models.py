@@ -42,6 +42,10 @@ def build_mlp(spec: MLPSpec, seed: int | None = None) -> MLP:
 class TwoLayerReLU(nn.Module):
     """f(x) = sum_j a_j relu(w_j . x + b_j) + c, the network of Bubeck, Li and Nagaraj (COLT 2021).
 
+    A reference, not a product path: the training runs stacks of these in one batched module
+    (`core.experiments.random_net`), and tests check that module (its folded weights, its parameter
+    count, its closed-form gradients) against this plain nn.Module and torch's autograd.
+
     Args:
         d: input dimension. k: number of hidden units.
     Shapes: x [N, d] -> f(x) [N].

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from core.references import ALL_REFERENCES, TALK_REFERENCES, get_reference
+from core.references import ALL_REFERENCES, TALK_REFERENCES
 
 ARXIV = re.compile(r"^\d{4}\.\d{4,5}$")
 DOI = re.compile(r"^10\.\d{4,9}/\S+$")
@@ -33,4 +33,4 @@ def test_every_reference_is_well_formed_and_linked():
         assert not r.doi or DOI.match(r.doi), r.doi
         assert all(u.startswith(("https://", "http://")) for u in r.links.values())
         assert r.citation().startswith(r.authors) and str(r.year) in r.citation()
-    assert get_reference("levina_bickel_2004").year == 2004
+    assert {r.key: r for r in ALL_REFERENCES}["levina_bickel_2004"].year == 2004

@@ -12,8 +12,8 @@ import urllib.request
 import pytest
 
 from benchmarks import class_load
-from deploy.serve_class import Class, haproxy_config
-from tests.live_app import free_port, wait_healthy
+from deploy.serve_class import Class, haproxy_config, wait_healthy
+from tests.live_app import free_port
 
 
 def haproxy() -> str:

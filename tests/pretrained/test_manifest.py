@@ -15,11 +15,11 @@ import pytest
 import core.results.pretrained as pretrained
 from core.errors import ModelFileError
 from core.results.mnist import clean_rows
+from core.results.classifiers import load_classifier
 from core.results.pretrained import (
     PretrainedError,
     folder_checksums,
     load_mnist_sweeps,
-    load_onnx_classifier,
     load_sample,
     mnist_dir,
     model_metadata,
@@ -67,8 +67,8 @@ READERS = {
     "f_nd.json": lambda r: model_metadata("f_nd", r),
     "sweeps.json": load_mnist_sweeps,
     "sample.npz": load_sample,
-    "f_n.onnx": lambda r: load_onnx_classifier("f_n", r),
-    "f_nd.safetensors": lambda r: load_onnx_classifier("f_nd", r),
+    "f_n.onnx": lambda r: load_classifier("f_n", r),
+    "f_nd.safetensors": lambda r: load_classifier("f_nd", r),
 }
 
 

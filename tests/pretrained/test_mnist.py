@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.attacks import fgsm_sweep
+from core.attacks.fgsm import fgsm_sweep
 from core.runtimes.models import load_mlp
+from core.results.classifiers import load_classifier
 from core.results.pretrained import (
     PRETRAINED_DIR,
     load_mnist_sweeps,
-    load_onnx_classifier,
     load_sample,
     load_sample_indices,
     mnist_dir,
@@ -96,7 +96,7 @@ def test_sample_numbers_reproduce_with_onnx(shipped, sample, name):
     stored = shipped["models"][name]["sample"]
     eps = [0.0, *shipped["grids"]["sample_fgsm_eps"]]
     assert eps[1:] == [0.05, 0.1]
-    again = fgsm_sweep(load_onnx_classifier(name, ROOT), x, y, eps)
+    again = fgsm_sweep(load_classifier(name, ROOT), x, y, eps)
     assert again[0].accuracy == pytest.approx(stored["clean"]["accuracy"], abs=1e-6)
     assert again[0].mean_loss == pytest.approx(stored["clean"]["mean_loss"], rel=1e-5, abs=1e-6)
     for now, then in zip(again[1:], stored["fgsm"]):
@@ -110,7 +110,7 @@ def test_onnx_matches_the_torch_weights(shipped, sample, name):
     x, y = sample
     spec = MNIST_MODELS[name]
     torch_clf = TorchClassifier(load_mlp(spec, mnist_dir(ROOT) / spec.weights_file))
-    a = load_onnx_classifier(name, ROOT).loss_and_grad(x, y)
+    a = load_classifier(name, ROOT).loss_and_grad(x, y)
     b = torch_clf.loss_and_grad(x, y)
     np.testing.assert_allclose(a.probs, b.probs, atol=1e-4)
     np.testing.assert_allclose(a.grad, b.grad, atol=1e-4, rtol=1e-3)

@@ -3,17 +3,12 @@
 import numpy as np
 import pytest
 
-from core.attacks import (
-    fgsm,
-    fgsm_step,
-    fgsm_targeted,
-    fgsm_sweep,
-    gaussian_noise,
-    min_flip_eps,
-    noise_sweep,
-    pgd_linf,
-    pgd_sweep,
-)
+from core.attacks.base import scaled_step
+from core.attacks.fgsm import fgsm, fgsm_sweep
+from core.attacks.flip import min_flip_eps
+from core.attacks.noise import gaussian_noise, noise_sweep
+from core.attacks.pgd import pgd_linf, pgd_sweep
+from core.attacks.targeted_fgsm import fgsm_targeted
 from core.runtimes.classifier import accuracy
 from core.errors import InputError
 from core.runtimes.models import mlp_weights
@@ -93,7 +88,7 @@ def test_targeted_fgsm_moves_toward_the_target(clf, batch):
     assert np.mean(np.argmax(clf.predict_proba(x_adv), 1) == target) > 0.1  # and sometimes wins
     # It is the step down the target's loss: the opposite sign of an (untargeted) FGSM on it.
     grad = clf.loss_and_grad(x, target).grad
-    np.testing.assert_array_equal(x_adv, fgsm_step(x, -grad, 0.1))
+    np.testing.assert_array_equal(x_adv, scaled_step(x, np.sign(-grad), 0.1))
     np.testing.assert_array_equal(fgsm_targeted(clf, x, target, 0.0), x)
 
 
@@ -171,10 +166,10 @@ def test_min_flip_eps(clf, batch):
     pred = np.argmax(clf.predict_proba(x[:50]), 1)
     grad = clf.loss_and_grad(x[:50], pred).grad
     for i in np.flatnonzero(finite)[:10]:
-        flipped = np.argmax(clf.predict_proba(fgsm_step(x[i : i + 1], grad[i : i + 1], flips[i])), 1)
+        flipped = np.argmax(clf.predict_proba(scaled_step(x[i : i + 1], np.sign(grad[i : i + 1]), flips[i])), 1)
         assert flipped[0] != pred[i]
         before = grid[np.searchsorted(grid, flips[i]) - 1]
-        kept = np.argmax(clf.predict_proba(fgsm_step(x[i : i + 1], grad[i : i + 1], before)), 1)
+        kept = np.argmax(clf.predict_proba(scaled_step(x[i : i + 1], np.sign(grad[i : i + 1]), before)), 1)
         assert kept[0] == pred[i]
 
 

@@ -79,3 +79,20 @@ def test_probability_gradient_norms_match_autograd(tiny_model, mnist_small):
 def test_two_layer_gradient_shape_errors():
     with pytest.raises(InputError, match=r"x must have shape \[T, 3\]"):
         two_layer_input_gradients(np.ones((2, 3)), np.ones(2), np.ones(2), np.ones((4, 5)))
+
+
+def test_the_batched_probe_of_the_sweep_is_the_plain_definition():
+    """The sweep's maximum random gradient (batched over a stack, in torch) equals the talk's
+    definition, max_j ||grad f(z_j)||, computed network by network in numpy."""
+    from core.experiments.random_net import PlainTwoLayer, gradient_diagnostics
+
+    g = torch.Generator().manual_seed(3)
+    s, k, d = 3, 11, 7
+    nets = PlainTwoLayer(*(torch.randn(*shape, generator=g, dtype=torch.float64)
+                           for shape in ((s, k, d), (s, k), (s, k), (s,))))
+    z = random_points(d, 300, seed=5)
+    batched = gradient_diagnostics(nets, torch.from_numpy(z).double(), batch_size=64).grad_max
+    for i in range(s):
+        w, b, a = (getattr(nets, name)[i].numpy() for name in ("w", "b", "a"))
+        plain = max_random_gradient(lambda pts: two_layer_input_gradients(w, b, a, pts), d, 300, seed=5)
+        assert batched[i].item() == pytest.approx(plain.max, rel=1e-6)

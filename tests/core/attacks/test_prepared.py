@@ -1,15 +1,18 @@
-"""core.attacks.live: the slider's FGSM (one gradient, any eps) agrees with core.attacks."""
+"""The prepared form of each attack (the sliders': `prepare` once, `outcome` per budget) agrees with its
+batch form, for FGSM, targeted FGSM, transfer, PGD and white noise; the flip search agrees with its scan."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core.attacks import fgsm, fgsm_targeted, gaussian_noise, min_flip_eps, pgd_linf
-from core.attacks.live import (
-    FLIP_GRID, PGD_STEPS, fgsm_outcome, noise_outcome, pgd_outcome, predict, prepare_fgsm,
-    prepare_targeted_fgsm, smallest_flip_eps, transfer_outcome,
-)
+from core.attacks.base import predict
+from core.attacks.fgsm import FGSM, fgsm
+from core.attacks.flip import FLIP_GRID, min_flip_eps, smallest_flip_eps
+from core.attacks.noise import NOISE, gaussian_noise
+from core.attacks.pgd import PGD, PGD_STEPS, pgd_linf
+from core.attacks.targeted_fgsm import TARGETED_FGSM, fgsm_targeted
+from core.attacks.transfer import TRANSFER
 from core.runtimes.torch_runtime import TorchClassifier
 
 
@@ -27,8 +30,8 @@ def batch(mnist_small):
 @pytest.mark.parametrize("eps", [0.0, 0.03, 0.1, 0.25])
 def test_prepared_fgsm_equals_fgsm(clf, batch, eps):
     x, y = batch
-    start = prepare_fgsm(clf, x, y)
-    out = fgsm_outcome(clf, start, eps)
+    start = FGSM.prepare(clf, x, y)
+    out = FGSM.outcome(clf, start, eps)
     np.testing.assert_array_equal(out.x, fgsm(clf, x, y, eps))
     assert np.abs(out.delta).max() <= eps + 1e-6
     np.testing.assert_allclose(out.max_change, np.abs(out.x - x).max(axis=1), atol=1e-6)
@@ -38,25 +41,25 @@ def test_prepared_fgsm_equals_fgsm(clf, batch, eps):
 
 def test_without_labels_fgsm_attacks_the_models_own_prediction(clf, batch):
     x, _ = batch
-    start = prepare_fgsm(clf, x)
-    np.testing.assert_array_equal(start.target, predict(clf, x).label)
-    np.testing.assert_array_equal(fgsm_outcome(clf, start, 0.1).x, fgsm(clf, x, start.target, 0.1))
+    start = FGSM.prepare(clf, x)
+    np.testing.assert_array_equal(start.labels, predict(clf, x).label)
+    np.testing.assert_array_equal(FGSM.outcome(clf, start, 0.1).x, fgsm(clf, x, start.labels, 0.1))
 
 
 def test_the_attack_lowers_confidence_in_the_attacked_class(clf, batch):
     x, y = batch
-    start = prepare_fgsm(clf, x, y)
+    start = FGSM.prepare(clf, x, y)
     p0 = start.clean.probs[np.arange(len(y)), y]
-    p1 = fgsm_outcome(clf, start, 0.05).prediction.probs[np.arange(len(y)), y]
+    p1 = FGSM.outcome(clf, start, 0.05).prediction.probs[np.arange(len(y)), y]
     assert np.mean(p1 < p0) > 0.9
 
 
 def test_noise_outcome_is_gaussian_noise_and_shared_across_models(clf, batch):
     x, _ = batch
-    out = noise_outcome(clf, x, 0.2, seed=3)
+    out = NOISE.outcome(clf, NOISE.prepare(clf, x, seed=3), 0.2)
     np.testing.assert_array_equal(out.x, gaussian_noise(x, 0.2, seed=3))
     np.testing.assert_allclose(out.delta, out.x - x)
-    assert not np.array_equal(out.x, noise_outcome(clf, x, 0.2, seed=4).x)
+    assert not np.array_equal(out.x, NOISE.outcome(clf, NOISE.prepare(clf, x, seed=4), 0.2).x)
 
 
 def test_smallest_flip_eps_matches_the_sequential_scan(clf, batch):
@@ -74,9 +77,10 @@ def test_flip_grid_is_the_training_grid():
 @pytest.mark.parametrize("eps", [0.0, 0.05, 0.2])
 def test_prepared_targeted_fgsm_equals_targeted_fgsm(clf, batch, eps):
     x, y = batch
-    start = prepare_targeted_fgsm(clf, x, 3)
-    assert (start.target == 3).all() and start.toward_target
-    out = fgsm_outcome(clf, start, eps)
+    start = TARGETED_FGSM.prepare(clf, x, target=3)
+    assert (start.labels == 3).all()
+    np.testing.assert_array_equal(start.field, -np.sign(clf.loss_and_grad(x, start.labels).grad))
+    out = TARGETED_FGSM.outcome(clf, start, eps)
     np.testing.assert_array_equal(out.x, fgsm_targeted(clf, x, np.full(len(y), 3), eps))
     assert np.abs(out.delta).max() <= eps + 1e-6
 
@@ -84,10 +88,11 @@ def test_prepared_targeted_fgsm_equals_targeted_fgsm(clf, batch, eps):
 def test_targeted_fgsm_raises_the_target_and_untargeted_lowers_it(clf, batch):
     x, _ = batch
     p3 = predict(clf, x).probs[:, 3]
-    toward = fgsm_outcome(clf, prepare_targeted_fgsm(clf, x, 3), 0.1).prediction.probs[:, 3]
-    away = fgsm_outcome(clf, prepare_fgsm(clf, x, np.full(len(x), 3)), 0.1).prediction.probs[:, 3]
+    toward = TARGETED_FGSM.outcome(clf, TARGETED_FGSM.prepare(clf, x, target=3), 0.1).prediction.probs[:, 3]
+    away = FGSM.outcome(clf, FGSM.prepare(clf, x, np.full(len(x), 3)), 0.1).prediction.probs[:, 3]
     assert np.mean(toward > p3) > 0.9 and np.mean(away < p3 + 1e-6) > 0.9
-    assert (predict(clf, fgsm_outcome(clf, prepare_targeted_fgsm(clf, x, 3), 0.3).x).label == 3).mean() > 0.5
+    targeted = TARGETED_FGSM.outcome(clf, TARGETED_FGSM.prepare(clf, x, target=3), 0.3)
+    assert (predict(clf, targeted.x).label == 3).mean() > 0.5
 
 
 def test_transfer_is_the_other_models_perturbation(clf, tiny_model, batch):
@@ -100,8 +105,8 @@ def test_transfer_is_the_other_models_perturbation(clf, tiny_model, batch):
     torch.manual_seed(1)
     other = TorchClassifier(other_model.eval(), name="other")
     x, y = batch
-    source = prepare_fgsm(other, x, y)
-    out = transfer_outcome(clf, source, 0.1)
+    source = TRANSFER.prepare(other, x, y)
+    out = TRANSFER.outcome(clf, source, 0.1)
     np.testing.assert_array_equal(out.x, fgsm(other, x, y, 0.1))
     np.testing.assert_allclose(out.prediction.probs, clf.predict_proba(out.x), atol=1e-6)
     assert not np.array_equal(out.x, fgsm(clf, x, y, 0.1))
@@ -109,11 +114,12 @@ def test_transfer_is_the_other_models_perturbation(clf, tiny_model, batch):
 
 def test_pgd_outcome_is_pgd_and_at_least_as_strong_as_fgsm(clf, batch):
     x, y = batch
-    out = pgd_outcome(clf, x, y, 0.05)
+    out = PGD.outcome(clf, PGD.prepare(clf, x, y), 0.05)
     np.testing.assert_array_equal(out.x, pgd_linf(clf, x, y, 0.05, steps=PGD_STEPS, seed=0))
     assert np.abs(out.delta).max() <= 0.05 + 1e-6 and out.x.min() >= 0 and out.x.max() <= 1
-    np.testing.assert_array_equal(out.x, pgd_outcome(clf, x, y, 0.05).x)  # seeded: the same each move
-    by_fgsm = fgsm_outcome(clf, prepare_fgsm(clf, x, y), 0.05)
+    again = PGD.outcome(clf, PGD.prepare(clf, x, y), 0.05)
+    np.testing.assert_array_equal(out.x, again.x)  # seeded: the same each move
+    by_fgsm = FGSM.outcome(clf, FGSM.prepare(clf, x, y), 0.05)
     assert clf.loss_and_grad(out.x, y).loss.mean() > clf.loss_and_grad(by_fgsm.x, y).loss.mean()
     assert (out.prediction.label == y).mean() <= (by_fgsm.prediction.label == y).mean()
-    np.testing.assert_array_equal(pgd_outcome(clf, x, y, 0.0).x, x)
+    np.testing.assert_array_equal(PGD.outcome(clf, PGD.prepare(clf, x, y), 0.0).x, x)
