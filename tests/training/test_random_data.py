@@ -18,9 +18,9 @@ from core.runtimes.models import TwoLayerReLU
 from core.results.pretrained import PretrainedError
 from core.experiments.probes import two_layer_input_gradients
 from core.results.random_data import SHIPPED_GRIDS, fit_sqrt_d, load_random_data_sweep, rule_series
+from core.experiments.random_data_unit import TrainSettings
 from core.experiments.random_net import (
-    MemorizationRule, PlainTwoLayer, StackedTwoLayer, TrainSettings, gradient_diagnostics,
-    train_stack,
+    MemorizationRule, PlainTwoLayer, StackedTwoLayer, gradient_diagnostics, train_stack,
 )
 from core.specs import get_width_rule
 
@@ -148,7 +148,7 @@ def test_stack_trains_each_network_as_if_alone():
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(3, 40, 8, generator=gen) / 8 ** 0.5
     y = torch.sign(torch.randn(3, 40, generator=gen))
-    settings = TrainSettings(lr=1e-2, max_steps=400)
+    settings = TrainSettings(lr=1e-2, max_steps=400, check_every=25)
     stacked = train_stack(x, y, 12, [5, 6, 7], settings)
     alone = train_stack(x[1:2], y[1:2], 12, [6], settings)
     assert stacked.steps[1] == alone.steps[0] and stacked.memorized[1] == alone.memorized[0]
