@@ -256,7 +256,8 @@ def train_adversarial(spec: MLPSpec, cfg: AdvConfig, x: torch.Tensor, y: torch.T
             state["best_model"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
             state["best_epoch"] = record["epoch"]
         adv_loss = record["adversarial_loss"]
-        return EpochReport(f"adversarial loss {adv_loss:.4f}, clean train acc {train_acc:.4f}, PGD check {check:.4f}",
+        return EpochReport(f"adversarial loss {adv_loss:.4f}, clean train acc {train_acc:.4f}, "
+                           f"PGD check {check:.4f}",
                            {"adv_loss": f"{adv_loss:.3f}", "pgd": f"{check:.3f}"})
 
     model = build_mlp(spec, seed=cfg.seed).to(device)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from core.data import load_mnist
-from core.errors import InputError, RobustnessError
+from core.errors import InputError
 from core.files import atomic_write_json, staged_folder
 from core.results.pretrained import write_manifest
 from core.experiments.intrinsic_dim import levina_bickel, levina_bickel_range

@@ -18,7 +18,8 @@ it, and the least-squares slope norm of the run's own data. `--activation abs --
     python -m training.random_data --shard 1/4     # a quarter of the d-grid (one machine of four)
     python -m training.random_data --merge runs/random_data/rows-*.shard-*.jsonl --out DIR
 
-Every seed of a (d, rule) pair is trained at once as one stack of networks (batched matmuls).
+Every seed of a (d, rule) pair is trained at once as one stack of networks (batched matmuls), by
+the unit the app's live run uses too (`core.experiments.random_data_unit`).
 Finished rows are appended to a JSONL progress file in --work-dir (one full line per row, fsync'd),
 so a killed run resumes where it stopped; a truncated last line is dropped. When every row of the
 grid is there, the sweep is written as sweep.csv and sweep.json (metadata, fits of the maximum
@@ -33,7 +34,6 @@ import hashlib
 import json
 import os
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -59,7 +59,8 @@ class MiniSweepConfig(UnitSettings):
         if not self.seeds or len(self.seeds) > MAX_SEEDS or min(self.seeds) < 0:
             raise InputError(f"pick 1 to {MAX_SEEDS} non-negative seeds, got {list(self.seeds)}")
         if not (self.max_steps <= MAX_STEPS and self.probe_points <= MAX_PROBE_POINTS):
-            raise InputError(f"max_steps must be in [1, {MAX_STEPS}] and probe_points in [1, {MAX_PROBE_POINTS}]")
+            raise InputError(f"max_steps must be in [1, {MAX_STEPS}] and probe_points in "
+                             f"[1, {MAX_PROBE_POINTS}]")
 
     def units(self) -> list[tuple[int, str]]:
         """(d, rule) pairs in run order; every seed of a pair trains at once, as one stack."""

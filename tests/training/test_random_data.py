@@ -352,3 +352,18 @@ def test_fit_sqrt_d():
         fit_sqrt_d([10, 20], [1.0])
     with pytest.raises(InputError):
         fit_sqrt_d([0, 20], [1.0, 2.0])
+
+
+def test_the_live_mini_sweep_is_the_sweeps_unit(tmp_path):
+    """The page's live run (core.experiments.random_data_live) and the shipped sweep train and probe
+    with one unit: for the same settings and seeds they give the same rows."""
+    from core.experiments.random_data_live import MiniSweepConfig, run_mini_sweep
+    from core.experiments.random_data_unit import unit_settings
+
+    cfg = tiny_config(tmp_path, n=60, d_grid=(8,), seeds=(0, 1))
+    swept = rd.run_sweep(cfg, show_progress=False)
+    live = run_mini_sweep(MiniSweepConfig(**unit_settings(cfg.settings()), d_values=cfg.d_grid,
+                                          rules=cfg.rules, seeds=cfg.seeds))
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in ("kind", "device", "wall_s")}  # noqa: E731
+                          for r in rows]
+    assert strip(live) == strip(swept) and len(live) == 4
