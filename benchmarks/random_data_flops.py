@@ -24,8 +24,9 @@ import torch
 
 from core.experiments.random_net import StackedTwoLayer, matmul_flops_per_step
 from core.specs import get_width_rule
+from training.cli import DEVICE_CHOICES
 from training.random_data import PAPER_D_GRID
-from training.runinfo import DEVICE_CHOICES, device_description, resolve_device
+from training.runinfo import device_description, resolve_device
 
 # NVIDIA H100 datasheet, dense TFLOP/s (the sparse figures are twice these).
 H100_PEAK_TFLOPS = {

@@ -1,6 +1,7 @@
 """Where the time of one random-data unit goes: data, initialization, training, probe, least squares.
 
-One (d, width rule) unit of `training.random_data` is timed in its parts, as `run_unit` does them:
+One (d, width rule) unit of `training.random_data` is timed in its parts, as
+`core.experiments.random_data_unit.run_unit` does them:
 drawing the data (numpy on the CPU) and moving it to the device; building the initial networks
 (drawn on the CPU, per seed); training to memorization (full-batch Adam, with the checks); the
 probe with its diagnostics (trained and initial networks); and the least-squares slope of the data
@@ -24,13 +25,15 @@ import torch
 
 from core.data import derived_seed, random_data_of_run
 from core.experiments.probes import random_points
+from core.experiments.random_data_unit import TrainSettings
 from core.experiments.random_net import (
-    MemorizationRule, StackedTwoLayer, TrainSettings, gradient_diagnostics, least_squares_slopes,
-    matmul_flops_per_step, train_stack,
+    MemorizationRule, StackedTwoLayer, gradient_diagnostics, least_squares_slopes, matmul_flops_per_step,
+    train_stack,
 )
 from core.specs import get_width_rule
-from training.random_data import PAPER_D_GRID
-from training.runinfo import DEVICE_CHOICES, device_description, resolve_device
+from training.cli import DEVICE_CHOICES
+from training.random_data import PAPER_D_GRID, PAPER_LR, PAPER_MAX_STEPS, PAPER_PROBE_POINTS
+from training.runinfo import device_description, resolve_device
 
 
 def timed(fn, device: torch.device):
@@ -62,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     d = args.d or (max(PAPER_D_GRID) if cuda else 1000)
     k = get_width_rule(args.rule)(n, d)
     seeds = list(range(args.stack))
-    settings = TrainSettings(lr=1e-3, check_every=5, eps=0.1)
+    settings = TrainSettings(lr=PAPER_LR, max_steps=PAPER_MAX_STEPS, check_every=5, eps=0.1)
 
     def data():
         xs, ys = zip(*(random_data_of_run(n, d, s) for s in seeds))
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     t_train = max(t_train_total - t_init, 1e-9)  # train_stack builds the same networks first
 
     def probe():
-        z = torch.from_numpy(np.stack([random_points(d, 1000, derived_seed(s, d, "probe"))
+        z = torch.from_numpy(np.stack([random_points(d, PAPER_PROBE_POINTS, derived_seed(s, d, "probe"))
                                        for s in seeds])).to(device)
         with torch.no_grad():
             return gradient_diagnostics(outcome.nets, z), gradient_diagnostics(outcome.init_nets, z)

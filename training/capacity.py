@@ -52,7 +52,6 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -68,22 +67,14 @@ from core.runtimes.models import MLP, build_mlp, load_mlp
 from core.results.pretrained import PRETRAINED_DIR, mnist_dir, model_metadata, verified_model_files, write_manifest
 from core.specs import CAPACITY_WIDTHS, MNIST_MODELS, MLPSpec, capacity_spec
 from training import cli
-from training.mnist import (
-    FGSM_EPS,
-    TrainConfig,
-    _checkpoint_bytes,
-    full_pass,
-    load_checkpoint,
-    seeded_subset,
-    train_model,
-)
-from training.runinfo import device_description, library_versions, resolve_device
+from training.loop import EpochReport, Schedule, checkpoint_epoch, full_pass, train_epochs
+from training.mnist import FGSM_EPS, TrainConfig, seeded_subset, train_model
+from training.runinfo import device_description, provenance_record, resolve_device, utc_now
 
 COMMAND = "python -m training.capacity"
 FORMAT_VERSION = 1
 CAPACITY_SUBDIR = "capacity"
 RESULTS_FILE = "results.json"
-CHECKPOINT_FILE = "checkpoint.pt"
 EVALUATION_FILE = "evaluation.json"
 BATCH_SIZE = 128
 WIDTHS = CAPACITY_WIDTHS
@@ -242,87 +233,48 @@ def train_adversarial(spec: MLPSpec, cfg: AdvConfig, x: torch.Tensor, y: torch.T
     Args:
         x: float32 [N, 784] in [0, 1] on `device`; y: int64 [N] on `device`.
         run_dir: folder of this network's checkpoint (created).
-    Each epoch: Adam steps on adversarial examples of each batch, then a clean full pass over the
-    training set and the PGD check on `cfg.check_size` seeded training images.
+    Each epoch (on the shared loop, `training.loop`): Adam steps on adversarial examples of each
+    batch (`adversarial_step`, random starts from their own seeded generator), then a clean full
+    pass over the training set and the PGD check on `cfg.check_size` seeded training images.
     """
-    ckpt_path = Path(run_dir) / CHECKPOINT_FILE
-    model = build_mlp(spec, seed=cfg.seed).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    shuffle = torch.Generator().manual_seed(cfg.seed)
-    starts = torch.Generator().manual_seed(cfg.seed + 1)
-    epoch, history, wall, overfit, best_state, best_epoch = 0, [], 0.0, None, None, 0
     check_idx = torch.from_numpy(seeded_subset(len(x), cfg.check_size, cfg.seed)).to(device)
     x_check, y_check = x[check_idx], y[check_idx]
+    starts = torch.Generator().manual_seed(cfg.seed + 1)
 
-    if resume and ckpt_path.is_file():
-        ckpt = load_checkpoint(ckpt_path)
-        if ckpt.get("resume_key") != cfg.resume_key() or ckpt.get("model_name") != spec.name:
-            raise InputError(
-                f"checkpoint {ckpt_path} was made with other settings ({ckpt.get('resume_key')}); this "
-                f"run asks for {cfg.resume_key()}: pass --no-resume to start over, or another --run-dir"
-            )
-        model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        shuffle.set_state(ckpt["shuffle_rng"])
-        starts.set_state(ckpt["start_rng"])
-        epoch, history, wall = int(ckpt["epoch"]), list(ckpt["history"]), float(ckpt["wall_s"])
-        overfit, best_state, best_epoch = ckpt["overfit_epoch"], ckpt["best_model"], int(ckpt["best_epoch"])
-        tqdm.write(f"[{spec.name} adversarial] resumed from {ckpt_path} after epoch {epoch}")
+    def step(model: MLP, opt: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor) -> float:
+        return adversarial_step(model, opt, xb, yb, cfg.eps, cfg.method, cfg.pgd_steps, starts)
 
-    n = len(x)
-    steps = -(-n // cfg.batch_size)
-    bar = tqdm(total=cfg.epochs, initial=min(epoch, cfg.epochs), desc=f"{spec.name} adversarial",
-               unit="epoch", dynamic_ncols=True)
-    while overfit is None and epoch < cfg.epochs:
-        t0 = time.perf_counter()
-        lr = cfg.lr * cfg.lr_decay**epoch
-        for group in opt.param_groups:
-            group["lr"] = lr
-        model.train()
-        perm = torch.randperm(n, generator=shuffle).to(device)
-        running = 0.0
-        inner = tqdm(range(steps), desc=f"{spec.name} adv epoch {epoch + 1}", leave=False,
-                     dynamic_ncols=True, mininterval=1.0)
-        for step in inner:
-            idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-            value = adversarial_step(model, opt, x[idx], y[idx], cfg.eps, cfg.method, cfg.pgd_steps, starts)
-            running += value
-            if step % 20 == 0:
-                inner.set_postfix(adv_loss=f"{value:.3f}", refresh=False)
-        inner.close()
-        model.eval()
+    def measure(record: dict, history: list[dict], state: dict) -> EpochReport:
         train_loss, train_acc = full_pass(model, x, y)
         check = robust_accuracy(model, x_check, y_check, cfg.eps, cfg.check_steps, seed=cfg.seed)
-        epoch += 1
-        seconds = time.perf_counter() - t0
-        wall += seconds
-        history.append({"epoch": epoch, "lr": lr, "adversarial_loss": running / steps,
-                        "train_loss": train_loss, "train_accuracy": train_acc,
-                        "check_pgd_accuracy": check, "seconds": seconds,
-                        "load_average": round(os.getloadavg()[0], 2)})
-        checks = [h["check_pgd_accuracy"] for h in history]
+        record.update(train_loss=train_loss, train_accuracy=train_acc, check_pgd_accuracy=check,
+                      load_average=round(os.getloadavg()[0], 2))
+        checks = [h["check_pgd_accuracy"] for h in history] + [check]
         if catastrophic_overfitting(checks, cfg.check_drop):
-            overfit = epoch
-        if best_state is None or check >= max(checks[:-1], default=-1.0):
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-            best_epoch = epoch
-        atomic_write_bytes(ckpt_path, _checkpoint_bytes({
-            "model_name": spec.name, "resume_key": cfg.resume_key(), "epoch": epoch,
-            "model": model.state_dict(), "optimizer": opt.state_dict(),
-            "shuffle_rng": shuffle.get_state(), "start_rng": starts.get_state(),
-            "history": history, "wall_s": wall, "overfit_epoch": overfit,
-            "best_model": best_state, "best_epoch": best_epoch,
-        }))
-        bar.update(1)
-        bar.set_postfix(adv_loss=f"{running / steps:.3f}", pgd=f"{check:.3f}")
-        tqdm.write(f"[{spec.name} adversarial] epoch {epoch}: lr {lr:.2e}, adversarial loss "
-                   f"{running / steps:.4f}, clean train acc {train_acc:.4f}, PGD check {check:.4f}, "
-                   f"{seconds:.1f} s" + (" -> catastrophic overfitting, stopping" if overfit else ""))
-    bar.close()
+            state["overfit_epoch"] = record["epoch"]
+        if state["best_model"] is None or check >= max(checks[:-1], default=-1.0):
+            state["best_model"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            state["best_epoch"] = record["epoch"]
+        adv_loss = record["adversarial_loss"]
+        return EpochReport(f"adversarial loss {adv_loss:.4f}, clean train acc {train_acc:.4f}, "
+                           f"PGD check {check:.4f}",
+                           {"adv_loss": f"{adv_loss:.3f}", "pgd": f"{check:.3f}"})
+
+    model = build_mlp(spec, seed=cfg.seed).to(device)
+    schedule = Schedule(seed=cfg.seed, lr=cfg.lr, lr_decay=cfg.lr_decay, batch_size=cfg.batch_size,
+                        max_epochs=cfg.epochs)
+    run = train_epochs(model, x, y, run_dir, schedule, label=f"{spec.name} adversarial", model_name=spec.name,
+                       resume_key=cfg.resume_key(), after_epoch=measure,
+                       stopped=lambda state: state["overfit_epoch"] is not None,
+                       state={"overfit_epoch": None, "best_model": None, "best_epoch": 0},
+                       generators={"start_rng": starts}, step=step, loss_key="adversarial_loss",
+                       stop_note="catastrophic overfitting, stopping", resume=resume)
+    overfit, best_state = run.state["overfit_epoch"], run.state["best_model"]
     if overfit is not None and best_state is not None:
         model.load_state_dict(best_state)  # Wong et al.'s early stopping: the last robust epoch
     model.eval()
-    return AdvResult(model, cfg, epoch, history, wall, overfit, best_epoch if overfit else epoch)
+    return AdvResult(model, cfg, run.epochs, run.history, run.wall_s, overfit,
+                     run.state["best_epoch"] if overfit else run.epochs)
 
 
 # --- evaluation -----------------------------------------------------------------------------
@@ -404,17 +356,7 @@ class Data:
     test_idx: np.ndarray
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 SESSIONS_FILE = "trained_in.json"
-
-
-def _checkpoint_epoch(folder: Path) -> int:
-    """Epochs already in a job's checkpoint (0 when there is none)."""
-    path = Path(folder) / CHECKPOINT_FILE
-    return int(load_checkpoint(path)["epoch"]) if path.is_file() else 0
 
 
 def record_session(folder: Path, before: int, after: int, device: torch.device) -> list[dict]:
@@ -426,7 +368,7 @@ def record_session(folder: Path, before: int, after: int, device: torch.device) 
     if after > before:
         sessions.append({"device": device_description(device), "threads": torch.get_num_threads(),
                          "epochs": [before + 1, after], "load_average_at_end": round(os.getloadavg()[0], 2),
-                         "finished": _now()})
+                         "finished": utc_now()})
         atomic_write_json(path, sessions)
     return sessions
 
@@ -435,7 +377,7 @@ def run_job(job: Job, cfg: RunConfig, data: Data, device: torch.device) -> dict:
     """Train (or load) one network, evaluate it, and return its JSON record plus the model."""
     spec, folder = job.spec, cfg.run_dir / job.name
     t0 = time.perf_counter()
-    before = _checkpoint_epoch(folder)
+    before = checkpoint_epoch(folder)
     if job.shipped:
         _, meta = verified_model_files(spec.name, cfg.shipped_root)
         model = load_mlp(spec, mnist_dir(cfg.shipped_root) / spec.weights_file).to(device)
@@ -610,15 +552,14 @@ def run(cfg: RunConfig, argv: list[str] | None = None) -> dict | None:
         done[job.name] = run_job(job, cfg, data, device)
     if cfg.out is None:
         return None
-    provenance = {"device": device_description(device), "threads": cfg.threads, "versions": library_versions(),
-                  "command": command, "smoke": cfg.smoke, "created": _now()}
     files = {}
     for job in cfg.jobs:
         if job.kind == "adversarial" and job.spec.name in MNIST_MODELS:
-            files.update(adversarial_model_files(done[job.name], data, cfg, device, provenance))
+            files.update(adversarial_model_files(done[job.name], data, cfg, device, provenance_record(
+                command, device, threads=cfg.threads, smoke=cfg.smoke)))
     records = [done[j.name]["record"] for j in cfg.jobs]
-    provenance["wall_s_this_call"] = round(time.perf_counter() - t_start, 1)
-    doc = results_document(cfg, records, data, provenance)
+    doc = results_document(cfg, records, data, provenance_record(
+        command, device, threads=cfg.threads, smoke=cfg.smoke, started=t_start, wall_key="wall_s_this_call"))
     files[RESULTS_FILE] = (json.dumps(doc, indent=2) + "\n").encode()
     target = Path(cfg.out) / CAPACITY_SUBDIR
     write_results_folder(target, files)
@@ -648,17 +589,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", nargs="+", default=None, metavar="NAME",
                    help="run only these jobs (e.g. standard_h16 adversarial_h3774 zero_loss_f_n); "
                         "default: every job of --widths and --zero-loss")
-    p.add_argument("--data-dir", default=None,
-                   help="folder holding MNIST/raw (default: $MNIST_ROOT, else ./data)")
-    p.add_argument("--out", type=cli.out_dir, default=None,
-                   help="root of the artifacts, written to <out>/capacity; nothing is written without it")
-    p.add_argument("--run-dir", type=cli.out_dir, default=None,
-                   help="checkpoints and cached evaluations (default: runs/capacity, or runs/capacity_smoke)")
+    cli.add_data_dir(p)
+    cli.add_out(p, "root of the artifacts, written to <out>/capacity; nothing is written without it")
+    cli.add_run_dir(p, "checkpoints and cached evaluations (default: runs/capacity, or runs/capacity_smoke)")
     p.add_argument("--shipped", default=None,
                    help=f"root of the shipped f_n / f_nd (default: {PRETRAINED_DIR})")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
-                   help="auto: CUDA when available")
-    p.add_argument("--threads", type=cli.positive_int(256), default=2, help="torch CPU threads (default: 2)")
+    cli.add_device(p, threads=2)
     p.add_argument("--adv-epochs", type=cli.positive_int(10_000), default=10, help="adversarial training epochs (default: 10)")
     p.add_argument("--adv-method", default="fgsm_rs", choices=["fgsm_rs", "pgd"],
                    help="fgsm_rs (Wong et al. 2020, default) or pgd (Madry et al. 2018)")
@@ -679,11 +615,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pgd-steps", type=cli.positive_int(10_000), default=10, help="PGD iterations of the evaluation (default: 10)")
     p.add_argument("--test-size", type=cli.positive_int(N_TEST), default=None, help="evaluate on a seeded subset of N test images")
     p.add_argument("--train-size", type=cli.positive_int(N_TRAIN), default=None, help="train on the first N training images")
-    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
-                   help="continue from the checkpoints in --run-dir (default: on)")
-    p.add_argument("--smoke", action="store_true",
-                   help="the whole pipeline, tiny: widths 16 and 151, 2,000 training images, 2 epochs, "
-                        "500 test images, a coarse eps grid, PGD of 3 steps on 100 images")
+    cli.add_resume(p, "the checkpoints in --run-dir")
+    cli.add_smoke(p, "the whole pipeline, tiny: widths 16 and 151, 2,000 training images, 2 epochs, "
+                     "500 test images, a coarse eps grid, PGD of 3 steps on 100 images")
     return p
 
 

@@ -1,15 +1,19 @@
-"""Checking a training script's command line before any work starts: a user's mistake gets one
-line naming the option and the fix, never a traceback.
+"""The training scripts' command line: the options they share, declared once, and the checks that
+refuse a user's mistake before any work starts, with one line naming the option and the fix.
+
+The shared options (`add_data_dir`, `add_out`, `add_run_dir`, `add_seed`, `add_device`,
+`add_resume`, `add_smoke`) keep one name, meaning and help text in every script; a script passes
+only what differs (its default folder, what --smoke shrinks).
 
 argparse types (`seed`, `positive_int`, `finite_float`, `out_dir`) reject a bad value as argparse
 does (usage, the message, exit status 2); `check_memory` refuses a run whose arrays cannot fit;
 `run_main` turns the errors a user can still cause once the run has started (`RobustnessError`,
 an unwritable folder) into "error: ..." and exit status 2. No torch import: a typo costs nothing.
 
-    p.add_argument("--seed", type=cli.seed, default=0)
+    cli.add_out(p, "root of the artifacts (default: pretrained)", default=Path("pretrained"))
+    cli.add_device(p, threads=2)
     p.add_argument("--lr", type=cli.finite_float(low=0), default=1e-3)
     p.add_argument("--n", type=cli.positive_int(10**7), default=1000)
-    p.add_argument("--out", type=cli.out_dir, default=Path("pretrained"))
     ...
     cli.check_memory(4 * n * d, "the data matrix (--n x --d float32)")
 """
@@ -22,11 +26,14 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from core.errors import InputError, RobustnessError
 
 SEED_MAX = 2**32 - 1  # numpy's legacy seeding and torch.manual_seed both take this range
 GiB = 1024**3
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+THREADS_MAX = 1024
 
 
 def _number(text: str) -> float:
@@ -111,6 +118,56 @@ def out_dir(text: str) -> Path:
     if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"{probe} is not writable: give a folder you can write to")
     return path
+
+
+# --- the options every training script shares -------------------------------------------------
+
+
+def add_data_dir(p: argparse.ArgumentParser) -> None:
+    """--data-dir: where MNIST is (core.data.mnist_root resolves the default)."""
+    p.add_argument("--data-dir", default=None, help="folder holding MNIST/raw (default: $MNIST_ROOT, else ./data)")
+
+
+def add_out(p: argparse.ArgumentParser, help: str, default: Path | None = None) -> None:
+    """--out: the folder the results go to; `help` says the script's layout and default."""
+    p.add_argument("--out", type=out_dir, default=default, help=help)
+
+
+def add_run_dir(p: argparse.ArgumentParser, help: str) -> None:
+    """--run-dir: checkpoints (and cached work) of a resumable run; `help` says the default."""
+    p.add_argument("--run-dir", type=out_dir, default=None, help=help)
+
+
+def add_seed(p: argparse.ArgumentParser, help: str) -> None:
+    """--seed: a whole number in [0, 2**32 - 1], default 0; `help` says what it seeds."""
+    p.add_argument("--seed", type=seed, default=0, help=f"{help} (default: 0)")
+
+
+def add_device(p: argparse.ArgumentParser, threads: int | None) -> None:
+    """--device auto|cpu|cuda and --threads (torch CPU threads; default `threads`, None: torch's)."""
+    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
+                   help="auto: CUDA when available (default: auto)")
+    p.add_argument("--threads", type=positive_int(THREADS_MAX), default=threads,
+                   help=f"torch CPU threads (default: {threads})" if threads is not None else
+                   "torch CPU threads (default: torch's choice; use 1 on a CPU shared with other jobs)")
+
+
+def add_resume(p: argparse.ArgumentParser, saved: str) -> None:
+    """--resume/--no-resume (default on) and --fresh, the same as --no-resume: whether a run
+    continues from what an earlier, killed run of the same settings saved (`saved` names it)."""
+    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                   help=f"continue from {saved} (default: on)")
+    p.add_argument("--fresh", dest="resume", action="store_false",
+                   help=f"start over, discarding {saved} (the same as --no-resume)")
+
+
+def add_smoke(p: argparse.ArgumentParser, help: str, group: Any = None) -> None:
+    """--smoke: the whole pipeline, tiny, on the CPU in seconds (tests use it); `help` says how.
+    `group`: a mutually exclusive group of p to put it in (random_data's --smoke or --quick)."""
+    (group if group is not None else p).add_argument("--smoke", action="store_true", help=help)
+
+
+# --- checks --------------------------------------------------------------------------------------
 
 
 def available_memory() -> int:

@@ -17,20 +17,19 @@ import argparse
 import sys
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from core.data import load_mnist
-from core.errors import InputError, RobustnessError
+from core.errors import InputError
 from core.files import atomic_write_json, staged_folder
 from core.results.pretrained import write_manifest
 from core.experiments.intrinsic_dim import levina_bickel, levina_bickel_range
 from core.results.recap import INTRINSIC_DIM_FILE, recap_dir
 from core.specs import MNIST_INPUT_DIM
 from training import cli
-from training.runinfo import library_versions
+from training.runinfo import provenance_record
 
 MNIST_TRAIN_SIZE = 60_000
 
@@ -81,7 +80,6 @@ def estimate(cfg: IntrinsicDimConfig, log=print) -> dict:
     value = levina_bickel_range(x, cfg.k1, cfg.k2)
     by_k = {str(k): levina_bickel(x, k) for k in sorted({cfg.k1, cfg.k2})}
     paper = levina_bickel_range(x, cfg.k1, cfg.k2, mackay_ghahramani=False)
-    wall = time.perf_counter() - start
     return {
         "quantity": "intrinsic dimension of MNIST training images (pixels in [0, 1], 784 numbers)",
         "estimator": "Levina and Bickel 2004 maximum-likelihood estimate, local inverses pooled over "
@@ -97,10 +95,7 @@ def estimate(cfg: IntrinsicDimConfig, log=print) -> dict:
         "k2": cfg.k2,
         "seed": cfg.seed,
         "ambient_dim": MNIST_INPUT_DIM,
-        "wall_time_s": round(wall, 2),
-        "versions": library_versions(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": cfg.command_line(),
+        **provenance_record(cfg.command_line(), started=start, wall_key="wall_time_s"),
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()
                    if k not in ("data_dir", "out")},
     }
@@ -111,17 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m training.intrinsic_dim", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Writes OUT/intrinsic_dim.json atomically; the recap page reads it.")
-    p.add_argument("--data-dir", type=Path, help="folder holding MNIST/raw (default $MNIST_ROOT or ./data)")
+    cli.add_data_dir(p)
     p.add_argument("--n-images", type=cli.positive_int(MNIST_TRAIN_SIZE),
                    help="random training images to use (default 10000; 600 with --smoke)")
     p.add_argument("--k1", type=cli.positive_int(MNIST_TRAIN_SIZE), default=IntrinsicDimConfig.k1,
                    help="smallest neighbour count")
     p.add_argument("--k2", type=cli.positive_int(MNIST_TRAIN_SIZE), default=IntrinsicDimConfig.k2,
                    help="largest neighbour count")
-    p.add_argument("--seed", type=cli.seed, default=IntrinsicDimConfig.seed, help="seed of the subset")
-    p.add_argument("--out", type=cli.out_dir, default=IntrinsicDimConfig.out, help="output folder")
-    p.add_argument("--smoke", action="store_true",
-                   help="600 images (unless --n-images is given): the whole pipeline in seconds (tests)")
+    cli.add_seed(p, "seed of the subset")
+    cli.add_out(p, "output folder (default: pretrained/recap)", default=IntrinsicDimConfig.out)
+    cli.add_smoke(p, "600 images (unless --n-images is given): the whole pipeline in seconds (tests)")
     return p
 
 

@@ -13,9 +13,8 @@ mean cross-entropy and the accuracy; training stops when accuracy == 100% and me
 (lr_e = lr * lr_decay ** e), a schedule that does not depend on the epoch cap, so a run resumed
 with a larger cap continues exactly as an uninterrupted one would.
 
-Checkpoints (model, optimizer, epoch, shuffling and torch RNG states, history) are written
-atomically to `<run-dir>/<model>/checkpoint.pt` after every epoch with `torch.save` of tensors and
-plain types, read back with `torch.load(weights_only=True)`. A killed run continues from there
+Training runs on the shared resumable loop (`training.loop`): a checkpoint is written atomically
+to `<run-dir>/<model>/checkpoint.pt` after every epoch, and a killed run continues from there
 (`--resume`, the default); a model whose checkpoint already met the rule or the cap is not
 retrained, so re-running the command only redoes the export and evaluation.
 
@@ -36,30 +35,27 @@ from __future__ import annotations
 
 import argparse
 import io
-import math
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from core.data import load_mnist, mnist_root
-from core.errors import InputError, ModelFileError
+from core.errors import InputError
 from core.files import atomic_write_bytes, atomic_write_json, sha256_file, staged_folder
 from core.runtimes.models import MLP, build_mlp, mlp_weights, save_weights
 from core.runtimes.onnx_export import export_mlp_onnx
 from core.results.pretrained import SAMPLE_FILE, SWEEPS_FILE, mnist_dir, write_manifest
 from core.specs import MNIST_MODELS, MLPSpec, get_mnist_spec
 from training import cli
-from training.runinfo import device_description, library_versions, resolve_device
+from training.loop import EpochReport, Schedule, full_pass, train_epochs
+from training.runinfo import device_description, provenance_record, resolve_device
 
 COMMAND = "python -m training.mnist"
-CHECKPOINT_FILE = "checkpoint.pt"
 FORMAT_VERSION = 1
 MNIST_TRAIN_IMAGES, MNIST_TEST_IMAGES = 60_000, 10_000  # the bounds of every size option
 MAX_EPOCHS = 10_000
@@ -197,36 +193,6 @@ def stratified_sample(labels: np.ndarray, size: int, seed: int, classes: int = 1
 # --- training -------------------------------------------------------------------------------
 
 
-def _checkpoint_bytes(state: dict) -> bytes:
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    return buf.getvalue()
-
-
-def load_checkpoint(path: Path) -> dict:
-    """Read a checkpoint with `torch.load(weights_only=True)`; damage raises `ModelFileError`."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated zip, unpickling refused, ...
-        raise ModelFileError(
-            f"checkpoint {path} is unreadable ({type(exc).__name__}: {str(exc)[:200]}); delete it "
-            "or pass --no-resume to start the model from scratch"
-        ) from None
-
-
-@torch.no_grad()
-def full_pass(model: MLP, x: torch.Tensor, y: torch.Tensor, batch_size: int = 2000) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of the model over (x, y), in eval mode."""
-    model.eval()
-    loss, correct = 0.0, 0
-    for start in range(0, len(x), batch_size):
-        logits = model(x[start : start + batch_size])
-        yb = y[start : start + batch_size]
-        loss += float(F.cross_entropy(logits, yb, reduction="sum"))
-        correct += int((logits.argmax(1) == yb).sum())
-    return loss / len(x), correct / len(x)
-
-
 @dataclass
 class TrainResult:
     """A trained model and how it got there (history: one dict per epoch)."""
@@ -258,78 +224,24 @@ def train_model(
         x: float32 [N, 784] in [0, 1] on `device`; y: int64 [N] on `device`.
         run_dir: folder of this model's checkpoint (created).
         resume: continue from `run_dir/checkpoint.pt` if it exists and has the same settings.
+    The stopping rule is measured by a full eval-mode pass over (x, y) after every epoch.
     """
-    ckpt_path = Path(run_dir) / CHECKPOINT_FILE
-    model = build_mlp(spec, seed=cfg.seed).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    shuffle = torch.Generator().manual_seed(cfg.seed)
-    epoch, history, wall, rule_met = 0, [], 0.0, False
 
-    if resume and ckpt_path.is_file():
-        ckpt = load_checkpoint(ckpt_path)
-        if ckpt.get("resume_key") != cfg.resume_key() or ckpt.get("model_name") != spec.name:
-            raise InputError(
-                f"checkpoint {ckpt_path} was made with other settings ({ckpt.get('resume_key')}); "
-                f"this run asks for {cfg.resume_key()}: pass --no-resume to start over, or another "
-                "--run-dir"
-            )
-        model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        shuffle.set_state(ckpt["shuffle_rng"])
-        torch.set_rng_state(ckpt["torch_rng"])
-        epoch, history, wall = int(ckpt["epoch"]), list(ckpt["history"]), float(ckpt["wall_s"])
-        rule_met = bool(ckpt["rule_met"])
-        tqdm.write(f"[{spec.name}] resumed from {ckpt_path} after epoch {epoch}")
-
-    n = len(x)
-    steps = math.ceil(n / cfg.batch_size)
-    bar = tqdm(total=cfg.max_epochs, initial=min(epoch, cfg.max_epochs), desc=spec.name,
-               unit="epoch", dynamic_ncols=True)
-    while not rule_met and epoch < cfg.max_epochs:
-        t0 = time.perf_counter()
-        lr = cfg.lr * cfg.lr_decay**epoch
-        for group in opt.param_groups:
-            group["lr"] = lr
-        model.train()
-        perm = torch.randperm(n, generator=shuffle).to(device)
-        running = 0.0
-        inner = tqdm(range(steps), desc=f"{spec.name} epoch {epoch + 1}", leave=False,
-                     dynamic_ncols=True, mininterval=1.0)
-        for step in inner:
-            idx = perm[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-            loss = F.cross_entropy(model(x[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            value = loss.item()
-            running += value
-            if step % 20 == 0:
-                inner.set_postfix(loss=f"{value:.2e}", refresh=False)
-        inner.close()
+    def measure(record: dict, history: list[dict], state: dict) -> EpochReport:
         train_loss, train_acc = full_pass(model, x, y)
-        epoch += 1
-        rule_met = train_acc >= cfg.target_accuracy and train_loss <= cfg.target_loss
-        seconds = time.perf_counter() - t0
-        wall += seconds
-        history.append({
-            "epoch": epoch, "lr": lr, "running_loss": running / steps, "train_loss": train_loss,
-            "train_accuracy": train_acc, "seconds": seconds,
-        })
-        atomic_write_bytes(ckpt_path, _checkpoint_bytes({
-            "model_name": spec.name, "resume_key": cfg.resume_key(), "epoch": epoch,
-            "model": model.state_dict(), "optimizer": opt.state_dict(),
-            "shuffle_rng": shuffle.get_state(), "torch_rng": torch.get_rng_state(),
-            "history": history, "wall_s": wall, "rule_met": rule_met,
-        }))
-        bar.update(1)
-        bar.set_postfix(loss=f"{train_loss:.2e}", acc=f"{train_acc:.5f}")
-        tqdm.write(
-            f"[{spec.name}] epoch {epoch}: lr {lr:.2e}, train loss {train_loss:.3e}, "
-            f"train acc {train_acc:.5f}, {seconds:.1f} s" + (" -> stopping rule met" if rule_met else "")
-        )
-    bar.close()
-    model.eval()
-    return TrainResult(model, cfg, epoch, rule_met, history, wall)
+        record.update(train_loss=train_loss, train_accuracy=train_acc)
+        state["rule_met"] = train_acc >= cfg.target_accuracy and train_loss <= cfg.target_loss
+        return EpochReport(f"train loss {train_loss:.3e}, train acc {train_acc:.5f}",
+                           {"loss": f"{train_loss:.2e}", "acc": f"{train_acc:.5f}"})
+
+    model = build_mlp(spec, seed=cfg.seed).to(device)
+    schedule = Schedule(seed=cfg.seed, lr=cfg.lr, lr_decay=cfg.lr_decay, batch_size=cfg.batch_size,
+                        max_epochs=cfg.max_epochs)
+    run = train_epochs(model, x, y, run_dir, schedule, label=spec.name, model_name=spec.name,
+                       resume_key=cfg.resume_key(), after_epoch=measure,
+                       stopped=lambda state: bool(state["rule_met"]), state={"rule_met": False},
+                       stop_note="stopping rule met", resume=resume)
+    return TrainResult(model, cfg, run.epochs, run.stopped, run.history, run.wall_s)
 
 
 # --- evaluation -----------------------------------------------------------------------------
@@ -432,10 +344,6 @@ def sample_measurements(onnx_path: Path, name: str, images: np.ndarray, labels: 
 
 
 # --- the pipeline ---------------------------------------------------------------------------
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def write_sample(out: Path, x_test: np.ndarray, y_test: np.ndarray, test_idx: np.ndarray,
@@ -568,8 +476,6 @@ def _evaluate_and_write(cfg: RunConfig, trained: dict, specs: list[MLPSpec], out
     x_test, y_test = x_all[test_idx], y_all[test_idx]
     s_images, s_labels = write_sample(out, x_test, y_test, test_idx, ecfg)
 
-    provenance = {"device": device_description(device), "versions": library_versions(),
-                  "command": command, "smoke": cfg.smoke}
     models_out = {}
     for spec in specs:
         res = trained[spec.name]
@@ -582,11 +488,12 @@ def _evaluate_and_write(cfg: RunConfig, trained: dict, specs: list[MLPSpec], out
         models_out[spec.name] = results
         tqdm.write(f"[{spec.name}] test accuracy {results['test_accuracy']:.4f}, "
                    f"test loss {results['test_loss']:.4f} (evaluated in {eval_s:.0f} s)")
-        doc = model_document(spec, res, results, len(y_test), eval_s, {**provenance, "created": _now()}, files)
+        doc = model_document(spec, res, results, len(y_test), eval_s,
+                             provenance_record(command, device, smoke=cfg.smoke), files)
         atomic_write_json(out / spec.metadata_file, doc)
 
-    provenance = {**provenance, "created": _now(), "wall_s": round(time.perf_counter() - t_start, 1)}
-    sweeps = sweeps_document(ecfg, models_out, len(y_test), len(y_all), len(s_labels), provenance)
+    sweeps = sweeps_document(ecfg, models_out, len(y_test), len(y_all), len(s_labels),
+                             provenance_record(command, device, smoke=cfg.smoke, started=t_start))
     atomic_write_json(out / SWEEPS_FILE, sweeps)
     # Written last: the checksums of every file in the folder (models of earlier runs included).
     write_manifest(out, "training.mnist")
@@ -623,19 +530,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--models", nargs="+", default=list(MNIST_MODELS), choices=list(MNIST_MODELS),
                    help="models to train, evaluate and ship (default: f_n f_nd)")
-    p.add_argument("--data-dir", default=None,
-                   help="folder holding MNIST/raw (default: $MNIST_ROOT, else ./data)")
+    cli.add_data_dir(p)
     p.add_argument("--download", action="store_true",
                    help="let torchvision download MNIST if it is not in --data-dir")
-    p.add_argument("--out", type=cli.out_dir, default=None,
-                   help="root of the artifacts; they go to <out>/mnist (default: pretrained, or "
-                        "runs/smoke with --smoke)")
-    p.add_argument("--run-dir", type=cli.out_dir, default=None,
-                   help="checkpoints (default: runs/mnist, or <out>/checkpoints with --smoke)")
-    p.add_argument("--seed", type=cli.seed, default=0, help="seed of initialisation, shuffling, subsets and noise (default: 0)")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
-                   help="auto: CUDA when available (default: auto)")
-    p.add_argument("--threads", type=cli.positive_int(256), default=2, help="torch CPU threads (default: 2)")
+    cli.add_out(p, "root of the artifacts; they go to <out>/mnist (default: pretrained, or runs/smoke with "
+                   "--smoke)")
+    cli.add_run_dir(p, "checkpoints (default: runs/mnist, or <out>/checkpoints with --smoke)")
+    cli.add_seed(p, "seed of initialisation, shuffling, subsets and noise")
+    cli.add_device(p, threads=2)
     p.add_argument("--max-epochs", nargs="+", default=None, metavar="[NAME=]N",
                    help=f"epoch cap, for all models or per model (default: {DEFAULT_MAX_EPOCHS})")
     p.add_argument("--lr", type=cli.finite_float(low=0, high=10), default=1e-3, help="Adam's initial learning rate (default: 1e-3)")
@@ -656,15 +558,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="PGD iterations (default: 10; 3 with --smoke)")
     p.add_argument("--sample-size", type=cli.positive_int(MNIST_TEST_IMAGES), default=None,
                    help="test images in sample.npz (default: 300; 50 with --smoke)")
-    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
-                   help="continue from the checkpoints in --run-dir (default: on)")
+    cli.add_resume(p, "the checkpoints in --run-dir")
     p.add_argument("--evaluate", action=argparse.BooleanOptionalAction, default=True,
                    help="after training, export and evaluate the models and write --out "
                         "(default: on; --no-evaluate: train and checkpoint only)")
-    p.add_argument("--smoke", action="store_true",
-                   help="the whole pipeline, tiny: 2,000 training images, 2 epochs, 500 test images, "
-                        "coarse PGD / noise / flip grids, 50 sample images; writes to runs/smoke "
-                        "unless --out is given. Sizes given explicitly are used as given")
+    cli.add_smoke(p, "the whole pipeline, tiny: 2,000 training images, 2 epochs, 500 test images, "
+                     "coarse PGD / noise / flip grids, 50 sample images; writes to runs/smoke "
+                     "unless --out is given. Sizes given explicitly are used as given")
     return p
 
 

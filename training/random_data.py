@@ -18,7 +18,8 @@ it, and the least-squares slope norm of the run's own data. `--activation abs --
     python -m training.random_data --shard 1/4     # a quarter of the d-grid (one machine of four)
     python -m training.random_data --merge runs/random_data/rows-*.shard-*.jsonl --out DIR
 
-Every seed of a (d, rule) pair is trained at once as one stack of networks (batched matmuls).
+Every seed of a (d, rule) pair is trained at once as one stack of networks (batched matmuls), by
+the unit the app's live run uses too (`core.experiments.random_data_unit`).
 Finished rows are appended to a JSONL progress file in --work-dir (one full line per row, fsync'd),
 so a killed run resumes where it stopped; a truncated last line is dropped. When every row of the
 grid is there, the sweep is written as sweep.csv and sweep.json (metadata, fits of the maximum
@@ -33,40 +34,38 @@ import hashlib
 import json
 import os
 import sys
-import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from core.data import derived_seed, random_data_of_run
+from core.data import random_data_of_run
 from core.errors import InputError
+from core.experiments.random_data_unit import ACTIVATIONS, UnitSettings, run_unit, unit_settings
+from core.experiments.random_net import least_squares_slopes, matmul_flops_per_step
 from core.files import atomic_write_bytes, atomic_write_json, sha256_file, staged_folder
 from core.results.pretrained import PRETRAINED_DIR, write_manifest
-from core.experiments.probes import random_points
 from core.results.random_data import (
     COLUMNS, DIAGNOSTIC_COLUMNS, METADATA_FILE, ROWS_FILE, fit_sqrt_d, rows_to_csv,
-)
-from core.experiments.random_net import (
-    ACTIVATIONS, MemorizationRule, TrainSettings, gradient_diagnostics, least_squares_slopes,
-    matmul_flops_per_step, train_stack,
 )
 from core.specs import get_width_rule
 from training import cli
 from training.runinfo import (
-    DEVICE_CHOICES, device_description, library_versions, resolve_device, seed_everything,
+    device_description, library_versions, provenance_record, resolve_device, seed_everything,
 )
 
 PAPER_D_GRID = tuple(range(10, 5001, 50))  # 10, 60, ..., 4960: 100 values
+# The paper's unit settings where they differ from a live unit's (the defaults of UnitSettings).
+PAPER_LR, PAPER_MAX_STEPS, PAPER_PROBE_POINTS = 1e-3, 20_000, 1000
 PRESETS = {
-    "full": dict(n=10_000, d_grid=PAPER_D_GRID, seeds=(0,)),
+    "full": dict(n=10_000, d_grid=PAPER_D_GRID, seeds=(0,), max_steps=PAPER_MAX_STEPS,
+                 probe_points=PAPER_PROBE_POINTS),
     # n = 2000 and d up to n / 2, as the paper's d up to 5000 for n = 10^4; d = 10 is left out
     # because at d = 10 both rules give k = n and it is the slowest point on a CPU by far.
     "quick": dict(n=2000, d_grid=(20, 30, 50, 75, 100, 150, 200, 300, 400, 500, 600, 700, 800, 1000),
-                  seeds=(0, 1, 2)),
+                  seeds=(0, 1, 2), max_steps=PAPER_MAX_STEPS, probe_points=PAPER_PROBE_POINTS),
     "smoke": dict(n=100, d_grid=(10, 40), seeds=(0, 1), max_steps=2000, probe_points=200),
 }
 DEFAULT_WORK_DIR = Path("runs") / "random_data"
@@ -76,37 +75,24 @@ PROGRESS_VERSION = 2
 
 
 @dataclass(frozen=True)
-class SweepConfig:
-    """Everything a sweep depends on. `settings()` is what a row's numbers depend on besides
-    (d, rule, seed) and the device: not the grid, seeds, shard or folders. Runs with the same
-    settings share a progress file, so growing the grid or the seeds reuses every finished row.
+class SweepConfig(UnitSettings):
+    """Everything a sweep depends on: the unit's settings (`UnitSettings`: what a row's numbers
+    depend on besides (d, rule, seed) and the device, recorded by `settings()`), the grid, the
+    seeds, the device and the folders. Runs with the same settings share a progress file, so
+    growing the grid or the seeds reuses every finished row.
 
-    Attributes:
-        n: training points. d_grid: input dimensions. rules: width rule names (core.specs).
+    Attributes (besides `UnitSettings`'):
+        d_grid: input dimensions. rules: width rule names (core.specs).
         seeds: one network per seed and (d, rule); the seed draws the data, the init and the probe.
-        batchnorm, lr, lr_decay, decay_every, max_steps, check_every, eps, activation,
-        hidden_bias: see `TrainSettings`.
-        probe_points: T, the number of random points of the gradient probe.
         device: auto|cpu|cuda. tf32: allow TF32 matmuls on CUDA. threads: torch CPU threads.
         shard: (i, N), 1-based: this run does d_grid[i-1::N].
         out: where sweep.csv/json go (None: a folder under work_dir, see `out_dir`).
         work_dir: where progress files go. preset: full, quick or smoke (recorded in the results).
     """
 
-    n: int = 10_000
     d_grid: tuple[int, ...] = PAPER_D_GRID
     rules: tuple[str, ...] = ("f_nd", "f_n")
     seeds: tuple[int, ...] = (0,)
-    batchnorm: bool = True
-    lr: float = 1e-3
-    lr_decay: float = 1.0
-    decay_every: int = 1000
-    max_steps: int = 20_000
-    check_every: int = 5
-    eps: float = 0.1
-    activation: str = "relu"
-    hidden_bias: bool = True
-    probe_points: int = 1000
     device: str = "auto"
     tf32: bool = True
     threads: int | None = None
@@ -116,8 +102,7 @@ class SweepConfig:
     preset: str = "full"
 
     def __post_init__(self):
-        if self.n < 2:
-            raise InputError(f"--n must be >= 2, got {self.n}")
+        super().__post_init__()  # n, lr, steps, eps, activation, probe points
         if not self.d_grid or min(self.d_grid) < 1 or len(set(self.d_grid)) != len(self.d_grid):
             raise InputError(f"--d must list distinct positive integers, got {self.d_grid}")
         if not self.rules or len(set(self.rules)) != len(self.rules):
@@ -126,8 +111,6 @@ class SweepConfig:
             get_width_rule(rule)  # raises UnknownModelError naming the known rules
         if not self.seeds or len(set(self.seeds)) != len(self.seeds) or min(self.seeds) < 0:
             raise InputError(f"--seeds must list distinct non-negative integers, got {self.seeds}")
-        if self.probe_points < 1:
-            raise InputError(f"--probe-points must be >= 1, got {self.probe_points}")
         i, count = self.shard
         if not (count >= 1 and 1 <= i <= count):
             raise InputError(f"--shard must be i/N with 1 <= i <= N, got {i}/{count}")
@@ -136,24 +119,6 @@ class SweepConfig:
         if self.preset == "smoke" and self.out is not None and _inside(self.out, PRETRAINED_DIR):
             raise InputError(f"--smoke results are a pipeline test, not results: they never go into "
                              f"{PRETRAINED_DIR} (drop --out, or pass a folder outside it)")
-        self.train_settings()  # validates lr, steps, eps, activation
-
-    def train_settings(self) -> TrainSettings:
-        return TrainSettings(lr=self.lr, lr_decay=self.lr_decay, decay_every=self.decay_every,
-                             max_steps=self.max_steps, check_every=self.check_every, eps=self.eps,
-                             batchnorm=self.batchnorm, activation=self.activation,
-                             hidden_bias=self.hidden_bias)
-
-    def settings(self) -> dict:
-        """What the numbers of a row depend on, besides (d, rule, seed) and the device."""
-        return {
-            "n": self.n, "batchnorm": self.batchnorm, "lr": self.lr,
-            "lr_decay": self.lr_decay, "decay_every": self.decay_every, "max_steps": self.max_steps,
-            "check_every": self.check_every, "eps": self.eps, "probe_points": self.probe_points,
-            "activation": self.activation, "hidden_bias": self.hidden_bias,
-            "optimizer": "Adam (full batch, betas 0.9/0.999), squared loss",
-            "init": "PyTorch default (nn.Linear, nn.BatchNorm1d)", "dtype": "float32",
-        }
 
     def out_dir(self) -> Path:
         """--out, or by default work_dir/sweep-<settings hash>[-smoke]: never pretrained/."""
@@ -246,49 +211,7 @@ def append_lines(path: Path, records: list[dict]) -> None:
         os.fsync(fh.fileno())
 
 
-# --- one (d, rule) unit -----------------------------------------------------------------------
-
-
-def run_unit(cfg: SweepConfig, d: int, rule: str, seeds: list[int], device: torch.device,
-             progress=None) -> list[dict]:
-    """Train the networks of (d, rule) for the given seeds as one stack; one row per seed."""
-    k = get_width_rule(rule)(cfg.n, d)
-    start = time.perf_counter()
-    xs, ys = zip(*(random_data_of_run(cfg.n, d, s) for s in seeds))
-    x = torch.from_numpy(np.stack(xs)).to(device)
-    y = torch.from_numpy(np.stack(ys)).to(device)
-    # The least-squares slope of each run's own data: the linear part training can fit.
-    betas = least_squares_slopes(x, y)
-    outcome = train_stack(x, y, k, [derived_seed(s, d, rule, "init") for s in seeds],
-                          cfg.train_settings(), MemorizationRule(cfg.eps), progress=progress)
-    z = torch.from_numpy(np.stack([random_points(d, cfg.probe_points, derived_seed(s, d, "probe"))
-                                   for s in seeds])).to(device)
-    with torch.no_grad():
-        trained = gradient_diagnostics(outcome.nets, z)
-        at_init = gradient_diagnostics(outcome.init_nets, z)
-    stats = {name: getattr(trained, name).cpu().numpy().astype(np.float64)
-             for name in ("grad_max", "grad_mean", "lin_norm", "nonlin_max")}
-    stats["grad_max_init"] = at_init.grad_max.cpu().numpy().astype(np.float64)
-    stats["ls_slope_norm"] = betas.norm(dim=1).cpu().numpy()
-    stats["lin_ls_cos"] = torch.nn.functional.cosine_similarity(
-        trained.mean_gradient.double(), betas, dim=1).cpu().numpy()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    wall = time.perf_counter() - start
-    gflop = outcome.steps_run * matmul_flops_per_step(cfg.n, d, k) / 1e9
-    desc = device_description(device)
-    if device.type == "cuda":
-        desc += ", tf32" if torch.backends.cuda.matmul.allow_tf32 else ", fp32"
-    return [
-        {"kind": "row", "d": int(d), "rule": rule, "seed": int(s), "n": cfg.n, "k": int(k),
-         "p": int(get_width_rule(rule).param_count(cfg.n, d)), "steps": outcome.steps[j],
-         "train_mse": outcome.mse[j], "memorized": outcome.memorized[j],
-         **{name: float(values[j]) for name, values in stats.items()},
-         "activation": cfg.activation,
-         "wall_s": round(wall, 3), "stack_size": len(seeds), "gflop": round(gflop, 3),
-         "device": desc}
-        for j, s in enumerate(seeds)
-    ]
+# --- memory ----------------------------------------------------------------------------------
 
 
 def memory_estimate_bytes(n: int, d: int, k: int, stack: int) -> int:
@@ -347,6 +270,9 @@ def run_sweep(cfg: SweepConfig, fresh: bool = False, show_progress: bool = True)
     todo = [t for t in todo if t[2]]
     # Largest work first, so the bar's rate settles early and a time limit cuts small units.
     todo.sort(key=lambda t: -matmul_flops_per_step(cfg.n, t[0], get_width_rule(t[1])(cfg.n, t[0])))
+    where = device_description(device)
+    if device.type == "cuda":
+        where += ", tf32" if torch.backends.cuda.matmul.allow_tf32 else ", fp32"
     bar = tqdm(todo, desc="random-data sweep", unit="unit", disable=not show_progress)
     for d, rule, seeds in bar:
         bar.set_postfix_str(f"d={d} {rule}")
@@ -355,7 +281,8 @@ def run_sweep(cfg: SweepConfig, fresh: bool = False, show_progress: bool = True)
             bar.set_postfix_str(f"d={d} {rule} step={step} mse={mse.max().item():.3f} "
                                 f"done={int(finished.sum())}/{len(finished)}", refresh=False)
 
-        new_rows = run_unit(cfg, d, rule, seeds, device, progress=progress)
+        new_rows = [{"kind": "row", **row, "device": where}
+                    for row in run_unit(cfg, d, rule, seeds, device, progress=progress)]
         append_lines(path, new_rows)
         rows.extend(new_rows)
     bar.close()
@@ -453,13 +380,7 @@ def write_results(progress_files: list[Path], out: Path, grid: list[int] | None 
     rows = complete_rows(rows, settings, show_progress)
     out = Path(out)
     csv_text = rows_to_csv([{c: r[c] for c in COLUMNS} for r in rows])
-    cfg = SweepConfig(n=settings["n"], d_grid=tuple(grid), rules=tuple(rules),
-                      seeds=tuple(seeds), batchnorm=settings["batchnorm"],
-                      lr=settings["lr"], lr_decay=settings["lr_decay"],
-                      decay_every=settings["decay_every"], max_steps=settings["max_steps"],
-                      check_every=settings["check_every"], eps=settings["eps"],
-                      activation=settings["activation"], hidden_bias=settings["hidden_bias"],
-                      probe_points=settings["probe_points"])
+    cfg = SweepConfig(d_grid=tuple(grid), rules=tuple(rules), seeds=tuple(seeds), **unit_settings(settings))
     # Every row of a stack carries the stack's wall time: count each stack once.
     wall_time = sum(r["wall_s"] / r["stack_size"] for r in rows)
     act = settings["activation"]
@@ -489,9 +410,8 @@ def write_results(progress_files: list[Path], out: Path, grid: list[int] | None 
         "shards": len(progress_files),
         "sources": [{"file": Path(p).name, "sha256": sha256_file(Path(p)),
                      "format_version": h.get("version", 1)} for p, h in zip(progress_files, headers)],
-        "versions": head["versions"],
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": cfg.command_line(),
+        # The command reproduces the sweep; the versions are those of the process that trained it.
+        **provenance_record(cfg.command_line(), versions=head["versions"]),
         "fits": fits_by_rule(rows, rules),
         "fit": "least squares stat ~ slope * sqrt(d) + intercept over memorized rows (every seed)",
         "columns": {
@@ -559,7 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
                "and --probe-points), explicit options still win.")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="CPU-sized grid: n=2000, d=20..1000, seeds 0,1,2")
-    size.add_argument("--smoke", action="store_true", help="tiny grid on CPU in seconds (tests)")
+    cli.add_smoke(p, "tiny grid on CPU in seconds (tests)", group=size)
     p.add_argument("--n", type=cli.positive_int(10**8, minimum=2), help="training points (default 10000)")
     p.add_argument("--d", type=_int_list, help="dimensions, 10,25,50 or start:stop:step")
     p.add_argument("--rules", type=lambda s: tuple(s.split(",")), default=("f_nd", "f_n"),
@@ -567,13 +487,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=_int_list, help="seeds, one network each per (d, rule) (default 0)")
     p.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=True,
                    help="batch normalization before the ReLU, as in the paper (default on)")
-    p.add_argument("--lr", type=cli.finite_float(low=0, high=10), default=SweepConfig.lr,
-                   help="Adam learning rate")
+    p.add_argument("--lr", type=cli.finite_float(low=0, high=10), default=PAPER_LR,
+                   help=f"Adam learning rate (default {PAPER_LR:g})")
     p.add_argument("--lr-decay", type=cli.finite_float(low=0, high=1), default=1.0,
                    help="multiply lr by this every --decay-every steps")
     p.add_argument("--decay-every", type=cli.positive_int(10**7), default=1000)
-    p.add_argument("--max-steps", type=cli.positive_int(10**7), help=f"step cap (default {SweepConfig.max_steps})")
-    p.add_argument("--check-every", type=cli.positive_int(10**6), default=SweepConfig.check_every,
+    p.add_argument("--max-steps", type=cli.positive_int(10**7), help=f"step cap (default {PAPER_MAX_STEPS})")
+    p.add_argument("--check-every", type=cli.positive_int(10**6), default=UnitSettings.check_every,
                    help="test the memorization rule every this many steps")
     p.add_argument("--eps", type=cli.finite_float(low=0), default=0.1, help="training MSE threshold of the rule")
     p.add_argument("--activation", choices=ACTIVATIONS, default="relu",
@@ -582,16 +502,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hidden-bias", action=argparse.BooleanOptionalAction, default=True,
                    help="learn hidden biases b_j (default on; off for the even control)")
     p.add_argument("--probe-points", type=cli.positive_int(10**6),
-                   help="random points of the gradient probe (default 1000)")
-    p.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+                   help=f"random points of the gradient probe (default {PAPER_PROBE_POINTS})")
+    cli.add_device(p, threads=None)
     p.add_argument("--tf32", action=argparse.BooleanOptionalAction, default=True,
                    help="allow TF32 matmuls on CUDA (default on)")
-    p.add_argument("--threads", type=cli.positive_int(1024), help="torch CPU threads (default: torch's choice; use 1 on a CPU shared with other jobs)")
     p.add_argument("--shard", type=_shard, default=(1, 1), help="do part i of N of the d-grid, e.g. 2/4")
-    p.add_argument("--out", type=cli.out_dir, help="folder for sweep.csv/json (default: a folder under "
-                   "--work-dir; pretrained/ changes only when named here)")
+    cli.add_out(p, "folder for sweep.csv/json (default: a folder under --work-dir; pretrained/ changes "
+                   "only when named here)")
     p.add_argument("--work-dir", type=cli.out_dir, default=DEFAULT_WORK_DIR, help="folder for progress files")
-    p.add_argument("--fresh", action="store_true", help="discard this sweep's progress file first")
+    cli.add_resume(p, "this sweep's progress file in --work-dir")
     p.add_argument("--merge", type=Path, nargs="+", metavar="JSONL",
                    help="merge finished shard progress files into --out instead of training")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -626,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             cfg = config_from_args(args)
             print(f"{cfg.command_line()}\nprogress file: {cfg.progress_path()}", file=sys.stderr)
-            run_sweep(cfg, fresh=args.fresh, show_progress=not args.no_progress)
+            run_sweep(cfg, fresh=not args.resume, show_progress=not args.no_progress)
             if cfg.shard[1] > 1:
                 return 0
             out = cfg.out_dir()

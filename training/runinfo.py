@@ -1,17 +1,20 @@
-"""What every training script records and sets up: the device, seeds, library versions."""
+"""What every training script records and sets up: the device, seeds, and the provenance record
+(command, time, device, library versions) written beside every result."""
 
 from __future__ import annotations
 
 import platform
 import random
+import time
+from datetime import datetime, timezone
 from importlib import metadata
+from typing import Any
 
 import numpy as np
 import torch
 
 from core.errors import InputError
-
-DEVICE_CHOICES = ("auto", "cpu", "cuda")
+from training.cli import DEVICE_CHOICES
 
 
 def resolve_device(choice: str) -> torch.device:
@@ -48,3 +51,39 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[pkg] = "not installed"
     return versions
+
+
+def utc_now() -> str:
+    """The current time, ISO 8601 in UTC to the second, as every record writes it."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def provenance_record(command: str, device: torch.device | None = None, *, threads: int | None = None,
+               smoke: bool | None = None, started: float | None = None, wall_key: str = "wall_s",
+               versions: dict[str, str] | None = None) -> dict[str, Any]:
+    """The provenance record every training script writes beside its results.
+
+    Args:
+        command: the command line that reproduces the results.
+        device: where they were computed (recorded as `device_description`); None: not recorded.
+        threads: torch CPU threads asked for, when the script has the option. smoke: whether this
+            was a --smoke run (recorded when given). started: `time.perf_counter()` at the start:
+            records the wall time since then, in seconds, under `wall_key`. versions: the library
+            versions of the process that computed the results when another one did (a merge of
+            progress files); default: this process's.
+    Returns {"device", "threads", "command", "smoke", "created", "versions", wall_key}, each key
+    present only when it applies.
+    """
+    record: dict[str, Any] = {}
+    if device is not None:
+        record["device"] = device_description(device)
+    if threads is not None:
+        record["threads"] = threads
+    record["command"] = command
+    if smoke is not None:
+        record["smoke"] = smoke
+    record["created"] = utc_now()
+    record["versions"] = library_versions() if versions is None else versions
+    if started is not None:
+        record[wall_key] = round(time.perf_counter() - started, 1)
+    return record

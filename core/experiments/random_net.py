@@ -12,6 +12,9 @@ its own loss, so a stack of S trains like S separate runs.
 Batch normalization is applied with the statistics of the full training set (the runs here are
 full-batch), so in evaluation mode it is an affine map that folds into W and b: `fold` returns the
 plain two-layer network that the probe measures and that the results store.
+
+The training settings (`TrainSettings`) and one whole unit of the experiment (data, this training,
+the probe) are in `core.experiments.random_data_unit`, which the app server can import without torch.
 """
 
 from __future__ import annotations
@@ -25,15 +28,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from core.errors import InputError
+from core.experiments.random_data_unit import TrainSettings, check_activation
 
 BN_EPS = 1e-5
-ACTIVATIONS = ("relu", "abs")
-
-
-def check_activation(name: str) -> str:
-    if name not in ACTIVATIONS:
-        raise InputError(f"unknown activation {name!r}: choose one of {', '.join(ACTIVATIONS)}")
-    return name
 
 
 def _act(h: torch.Tensor, activation: str) -> torch.Tensor:
@@ -197,35 +194,6 @@ class MemorizationRule:
         mse = ((out - y) ** 2).mean(dim=1)
         signs_right = (torch.sign(out) == y).all(dim=1)
         return signs_right & (mse <= self.eps), mse
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Adam on the full-batch squared loss until the memorization rule holds, with a step cap.
-
-    Attributes:
-        lr: Adam learning rate. lr_decay: multiply the rate by this every `decay_every` steps.
-        max_steps: cap on Adam steps. check_every: test the rule every this many steps.
-        eps: the rule's MSE threshold. batchnorm: use batch normalization.
-        activation: "relu" or "abs". hidden_bias: learn hidden biases (see `StackedTwoLayer`).
-    """
-
-    lr: float = 1e-2
-    lr_decay: float = 1.0
-    decay_every: int = 1000
-    max_steps: int = 20000
-    check_every: int = 25
-    eps: float = 0.1
-    batchnorm: bool = True
-    activation: str = "relu"
-    hidden_bias: bool = True
-
-    def __post_init__(self):
-        if not (math.isfinite(self.lr) and self.lr > 0 and 0 < self.lr_decay <= 1):
-            raise InputError(f"need a finite lr > 0 and 0 < lr_decay <= 1, got {self.lr}, {self.lr_decay}")
-        check_activation(self.activation)
-        if min(self.max_steps, self.check_every, self.decay_every) < 1:
-            raise InputError("max_steps, check_every and decay_every must be >= 1")
 
 
 @dataclass(frozen=True)

@@ -147,3 +147,59 @@ def test_an_unwritable_out_is_an_error_not_a_traceback(capsys):
 
     assert cli.run_main(body) == 2
     assert capsys.readouterr().err.startswith("error: cannot write /root/x: Permission denied")
+
+
+# --- the options every script shares ------------------------------------------------------------
+
+
+def _scripts():
+    from training import capacity, random_data
+
+    return {"mnist": mnist_script, "capacity": capacity, "random_data": random_data,
+            "intrinsic_dim": intrinsic_dim_script}
+
+
+@pytest.mark.parametrize("script, options", [
+    ("mnist", ("--data-dir", "--out", "--run-dir", "--seed", "--device", "--threads", "--resume",
+               "--no-resume", "--fresh", "--smoke")),
+    ("capacity", ("--data-dir", "--out", "--run-dir", "--device", "--threads", "--resume", "--no-resume",
+                  "--fresh", "--smoke")),
+    ("random_data", ("--out", "--device", "--threads", "--resume", "--no-resume", "--fresh", "--smoke")),
+    ("intrinsic_dim", ("--data-dir", "--seed", "--out", "--smoke")),
+])
+def test_every_script_has_the_shared_options_with_one_meaning(script, options, capsys):
+    parser = _scripts()[script].build_parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--help"])
+    text = capsys.readouterr().out
+    for option in options:
+        assert option in text, option
+    defaults = parser.parse_args([])
+    if "--device" in options:
+        assert defaults.device == "auto" and defaults.threads == (None if script == "random_data" else 2)
+        assert "not a whole number" in _refused(parser.parse_args, ["--threads", "1.5"], capsys)
+    if "--resume" in options:  # --fresh is --no-resume: start over
+        assert defaults.resume is True
+        assert parser.parse_args(["--fresh"]).resume is False
+        assert parser.parse_args(["--no-resume"]).resume is False
+    if "--seed" in options:
+        assert defaults.seed == 0
+        assert "a seed must be" in _refused(parser.parse_args, ["--seed", "-2"], capsys)
+    assert parser.parse_args(["--smoke"]).smoke is True and defaults.smoke is False
+
+
+def test_the_provenance_record_says_what_ran_where_and_when():
+    import time
+
+    import torch
+
+    from training.runinfo import provenance_record
+
+    record = provenance_record("python -m training.x --smoke", torch.device("cpu"), threads=3, smoke=True,
+                               started=time.perf_counter() - 2.0, wall_key="wall_time_s")
+    assert record["command"] == "python -m training.x --smoke" and record["device"].startswith("cpu")
+    assert record["threads"] == 3 and record["smoke"] is True and record["wall_time_s"] >= 2.0
+    assert record["versions"]["torch"] not in ("", "not installed") and "numpy" in record["versions"]
+    assert record["created"].endswith("+00:00")
+    plain = provenance_record("cmd", versions={"numpy": "1"})
+    assert set(plain) == {"command", "created", "versions"} and plain["versions"] == {"numpy": "1"}

@@ -27,13 +27,12 @@ from core.results.pretrained import (
 )
 from core.specs import MNIST_MODELS
 from core.runtimes.torch_runtime import TorchClassifier
+from training.loop import CHECKPOINT_FILE, load_checkpoint
 from training.mnist import (
-    CHECKPOINT_FILE,
     FGSM_EPS,
     NOISE_STD,
     build_parser,
     config_from_args,
-    load_checkpoint,
     main,
     stratified_sample,
 )

@@ -18,9 +18,9 @@ from core.runtimes.models import TwoLayerReLU
 from core.results.pretrained import PretrainedError
 from core.experiments.probes import two_layer_input_gradients
 from core.results.random_data import SHIPPED_GRIDS, fit_sqrt_d, load_random_data_sweep, rule_series
+from core.experiments.random_data_unit import TrainSettings
 from core.experiments.random_net import (
-    MemorizationRule, PlainTwoLayer, StackedTwoLayer, TrainSettings, gradient_diagnostics,
-    train_stack,
+    MemorizationRule, PlainTwoLayer, StackedTwoLayer, gradient_diagnostics, train_stack,
 )
 from core.specs import get_width_rule
 
@@ -148,7 +148,7 @@ def test_stack_trains_each_network_as_if_alone():
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(3, 40, 8, generator=gen) / 8 ** 0.5
     y = torch.sign(torch.randn(3, 40, generator=gen))
-    settings = TrainSettings(lr=1e-2, max_steps=400)
+    settings = TrainSettings(lr=1e-2, max_steps=400, check_every=25)
     stacked = train_stack(x, y, 12, [5, 6, 7], settings)
     alone = train_stack(x[1:2], y[1:2], 12, [6], settings)
     assert stacked.steps[1] == alone.steps[0] and stacked.memorized[1] == alone.memorized[0]
@@ -352,3 +352,18 @@ def test_fit_sqrt_d():
         fit_sqrt_d([10, 20], [1.0])
     with pytest.raises(InputError):
         fit_sqrt_d([0, 20], [1.0, 2.0])
+
+
+def test_the_live_mini_sweep_is_the_sweeps_unit(tmp_path):
+    """The page's live run (core.experiments.random_data_live) and the shipped sweep train and probe
+    with one unit: for the same settings and seeds they give the same rows."""
+    from core.experiments.random_data_live import MiniSweepConfig, run_mini_sweep
+    from core.experiments.random_data_unit import unit_settings
+
+    cfg = tiny_config(tmp_path, n=60, d_grid=(8,), seeds=(0, 1))
+    swept = rd.run_sweep(cfg, show_progress=False)
+    live = run_mini_sweep(MiniSweepConfig(**unit_settings(cfg.settings()), d_values=cfg.d_grid,
+                                          rules=cfg.rules, seeds=cfg.seeds))
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in ("kind", "device", "wall_s")}  # noqa: E731
+                          for r in rows]
+    assert strip(live) == strip(swept) and len(live) == 4

@@ -15,8 +15,9 @@ from core.errors import InputError
 from core.experiments.linear_part import expected_ls_slope_norm
 from core.experiments.probes import two_layer_input_gradients
 from core.results.random_data import load_random_data_sweep
+from core.experiments.random_data_unit import TrainSettings
 from core.experiments.random_net import (
-    PlainTwoLayer, StackedTwoLayer, TrainSettings, gradient_diagnostics, least_squares_slopes, train_stack,
+    PlainTwoLayer, StackedTwoLayer, gradient_diagnostics, least_squares_slopes, train_stack,
 )
 
 
