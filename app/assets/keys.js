@@ -1,10 +1,11 @@
-// Every page, once per browser tab: the theme as an attribute of <html> (data-talk-theme: dark
-// where the app's background is dark; Streamlit tells the script only from a session's second
-// run on), and the presenter keys: ArrowRight / PageDown click Next, ArrowLeft / PageUp Previous
-// (what a clicker sends); a focused slider keeps its arrow keys. (Material-icon ligatures, "help"
-// or "school", are not part of link names: Streamlit 1.67 marks the icons aria-hidden itself;
-// tests/browser/test_presenter.py checks the names.)
 (() => {
+  // Every page, once per browser tab: the theme as an attribute of the html element (data-talk-theme: dark
+  // where the app's background is dark; Streamlit tells the script only from a session's second
+  // run on), and the presenter keys: ArrowRight / PageDown click Next, ArrowLeft / PageUp Previous
+  // (what a clicker sends); a focused slider keeps its arrow keys. (Material-icon ligatures, "help"
+  // or "school", are not part of link names: Streamlit 1.67 marks the icons aria-hidden itself;
+  // tests/browser/test_presenter.py checks the names.) No HTML tag in this file, not even in a
+  // comment: Streamlit 1.67 then does not run the script.
   if (window.__talkKeys) return;
   window.__talkKeys = true;
   const markTheme = () => {
