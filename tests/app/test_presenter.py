@@ -112,3 +112,15 @@ def test_the_curves_slide_has_the_marker_and_plays(monkeypatch):
     assert sorted(set(drawn)) == list(range(mnist_charts.SWEEP_POSITIONS))
     assert at.slider(key="mnist_sweep").value == mnist_charts.SWEEP_POSITIONS - 1
     assert marker_x(at) == {grid[-1]}
+
+
+def test_the_keys_script_holds_no_html_tag():
+    """Streamlit 1.67 does not run a script that holds an HTML tag, even inside a JS comment (an
+    "<html>" there once silently disabled the presenter keys and the dark-theme colours)."""
+    import re
+
+    from app.page_style import keys_script
+
+    script = keys_script()
+    assert script.startswith("<script>") and script.endswith("</script>")
+    assert not re.search(r"<[A-Za-z/!]", script[len("<script>"):-len("</script>")])
