@@ -4,7 +4,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from app import posture, presenter, warmup
+from app import page_style, posture, presenter, warmup
+from app.navigation import page_links
 
 st.set_page_config(
     page_title="Adversarial robustness through overparameterization",
@@ -35,11 +36,11 @@ presenting = presenter.presenting()
 current = st.navigation(pages, position="hidden" if presenting else "sidebar")
 # Each page its own browser-tab title (the config above is the app's default).
 st.set_page_config(page_title=f"{current.title} · Adversarial robustness through overparameterization")
-presenter.browser_side()  # the presenter keys, tighter titles, icon names not read out
+page_style.browser_side()  # the presenter keys, tighter titles, icon names not read out
 page_file = next(path for path, title, _ in TALK if title == current.title)
 if presenting:
     presenter.show(page_file)  # one slide of the talk instead of the page
 else:
     presenter.presenter_toggle()
     current.run()
-    presenter.page_links(page_file, [(path, title) for path, title, _ in TALK if (HERE / path).is_file()])
+    page_links(page_file, [(path, title) for path, title, _ in TALK if (HERE / path).is_file()])

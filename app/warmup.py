@@ -97,9 +97,10 @@ def warm_caches(step=lambda: None) -> None:
     from core.results import mnist as mnist_results
     from core.specs import MNIST_MODELS
     from app.charts import capacity as capacity_charts, random_data as random_data_charts, recap as recap_charts
-    from app import ui
+    from app import shipped
+    from app.charts import mnist as mnist_charts
 
-    root = ui.pretrained_root()
+    root = shipped.pretrained_root()
     step()
     recap_charts.warm()  # the page students open right after the title
     step()
@@ -107,21 +108,21 @@ def warm_caches(step=lambda: None) -> None:
     step()
     capacity_charts.warm()  # and the closing figure, at the talk's eps
     step()
-    images, labels = ui.sample(root)
-    ui.sweeps(root)
+    images, labels = shipped.sample(root)
+    shipped.sweeps(root)
     everything = tuple(range(len(labels)))
-    first_gallery = mnist_results.gallery_indices(labels, ui.GALLERY_SIZE, 0)
+    first_gallery = mnist_results.gallery_indices(labels, shipped.GALLERY_SIZE, 0)
     for name in MNIST_MODELS:
         step()
-        ui.metadata(root, name)
-        ui.classifier(root, name)
-        ui.sample_fgsm_start(root, name, first_gallery)
-        ui.sample_fgsm_start(root, name, everything)
-    for kind in ui.CURVE_KINDS:
+        shipped.metadata(root, name)
+        shipped.classifier(root, name)
+        shipped.sample_fgsm_start(root, name, first_gallery)
+        shipped.sample_fgsm_start(root, name, everything)
+    for kind in mnist_charts.CURVE_KINDS:
         step()
-        ui.curve_chart(root, kind)
-    ui.flip_chart(root)
-    for eps in ui.GALLERY_EPS_GRID:
+        mnist_charts.curve_chart(root, kind)
+    mnist_charts.flip_chart(root)
+    for eps in shipped.GALLERY_EPS_GRID:
         step()
         for name in MNIST_MODELS:
-            ui.sample_fgsm_accuracy(root, name, eps)
+            shipped.sample_fgsm_accuracy(root, name, eps)

@@ -136,13 +136,16 @@ def _line(label: str, times: list[float]) -> None:
 
 
 def bench_eps_change(repeats: int) -> None:
-    import app.ui as ui  # the page's own chart builders (Streamlit imported, not running)
+    # The page's own image and chart builders (Streamlit imported, not running).
+    from app.charts.probabilities import probability_spec
+    from app.images import digit_image, perturbation_image, perturbation_legend
+    from app.shipped import ONNX_THREADS
     from core.attacks import live as live_attack
     from core.results.pretrained import load_onnx_classifier, load_sample
     from core.specs import MNIST_MODELS
 
     images, labels = load_sample()
-    clfs = {n: load_onnx_classifier(n, threads=ui.ONNX_THREADS) for n in MNIST_MODELS}
+    clfs = {n: load_onnx_classifier(n, threads=ONNX_THREADS) for n in MNIST_MODELS}
     x = images[7:8]
     starts = {n: live_attack.prepare_fgsm(c, x) for n, c in clfs.items()}
     eps_values = iter(np.tile(np.arange(0.0, 0.3, 0.0025), repeats + 10))
@@ -157,14 +160,14 @@ def bench_eps_change(repeats: int) -> None:
 
         outs = core_path()
         for n, out in outs.items():
-            ui.digit_image(out.x)
-            ui.perturbation_image(out.delta, 0.1)
-            ui.perturbation_legend(0.1)
-            data, _ = ui.probability_spec({n: out.prediction.probs})
+            digit_image(out.x)
+            perturbation_image(out.delta, 0.1)
+            perturbation_legend(0.1)
+            data, _ = probability_spec({n: out.prediction.probs})
             pa.Table.from_pandas(data)
 
     print(f"\nOne eps change on the draw page, server side ({os.cpu_count()} CPUs, ONNX Runtime with "
-          f"{ui.ONNX_THREADS} thread(s) per session as in the app, both models):")
+          f"{ONNX_THREADS} thread(s) per session as in the app, both models):")
     _line("fgsm_step + forward, f_n and f_nd, one image", _times(core_path, repeats))
     _line("  ... plus the panel's images and bar-chart data", _times(with_drawing, max(repeats // 4, 20)))
     _line("min-flip search on the 0.0025 grid, both models (per drawing)",

@@ -76,7 +76,7 @@ class Stats:
     disconnects: int = 0
     images: int = 0
     image_errors: int = 0
-    inline_images: int = 0  # sent inside the answer as data: URLs (app.ui.png_url): nothing to fetch
+    inline_images: int = 0  # sent inside the answer as data: URLs (app.images.png_url): nothing to fetch
 
     def error(self, kind: str, what: str) -> None:
         self.errors[kind] += 1

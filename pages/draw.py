@@ -4,7 +4,7 @@ One projector screen (1280x720) holds the input on the left and, on the right, t
 controls with each network's verdict (clean answer -> attacked answer, confidence, smallest
 flipping eps); the images, perturbation maps and probability bars follow below. A slider move
 reruns only the attack panel (`st.fragment`); what does not depend on eps (gradients, flip eps) is
-cached per image and model in `app.ui`.
+cached per image and model in `app.shipped`. The canvas and its state: app/canvas.py.
 """
 
 import re
@@ -14,15 +14,17 @@ import numpy as np
 import streamlit as st
 
 from core.attacks import live as live_attack
-from core.digits import EmptyDrawingError, InvertedDrawingError, TooSmallDrawingError, decode_canvas_png, to_mnist
-from app import ui
+from app import shipped
+from app.canvas import drawn_digit
+from app.charts.probabilities import probability_bars
+from app.errors import shown_errors
+from app.images import ZOOM, digit_image, perturbation_image, perturbation_legend, png_url
 from app.navigation import keep_talk_navigation
-from app.sharing import TalkSettings, chart_png, chart_svg, table_csv, vl_convert_available, what_to_notice
+from app.theme import model_name_html
+from app.url_settings import TalkSettings, what_to_notice
 
 keep_talk_navigation()
 
-CANVAS_SIZE = 280  # ten canvas pixels per MNIST pixel
-STROKE = 20  # about two MNIST pixels once the digit is scaled into its 20x20 box
 PICKED_ZOOM = 8  # a picked test digit shown at 224 px, about the canvas's size
 EPS_MAX = live_attack.FLIP_GRID_MAX
 EPS_STEP = live_attack.FLIP_GRID_STEP
@@ -35,21 +37,16 @@ NOISE_DRAWS = 999
 MAGNIFY = 8  # the attacked image's change, exaggerated this many times when the toggle is on
 SWEEP_FRAMES = 8  # a sweep shows at most this many eps values on its way ...
 SWEEP_FRAME_S = 0.12  # ... each this long: about a second in all, whatever the distance
-EXPORT_WIDTH = 360  # pixels of an exported bar chart (on the page the chart fills its column)
 
 # The talk's settings; the URL holds the ones that differ (`?draw_eps=0.1`). The drawing itself is
 # not in the URL: "Pick a test digit" is the shareable input, its index in the URL (`?draw_pick=7`).
 TALK = TalkSettings("draw", {"source": "Draw", "pick": 0, "attack": "FGSM", "eps": 0.05, "std": 0.1,
                              "noise": 0, "training": "standard", "target": 3, "magnify": False})
 
-# Per-session state of the canvas (not widget keys: Streamlit forgets a widget's state when the
-# page is left, and these must survive a visit to another page).
-CANVAS_KEY = "draw_canvas"
-SAVED = "draw__saved_drawing"  # {"json": Fabric.js JSON, "png": bytes}: the last drawing received
-SEED = "draw__canvas_seed"  # the drawing the mounted canvas starts from (its `initial_drawing`)
-SWEEP = "draw__pending_sweep"  # (from eps, to eps): a sweep the next run of the attack panel animates
+# Per-session state, not a widget key: (from eps, to eps), a sweep the next run of the attack panel animates.
+SWEEP = "draw__pending_sweep"
 
-root = ui.pretrained_root()
+root = shipped.pretrained_root()
 
 st.title("Draw a digit and attack it")
 st.caption(
@@ -68,149 +65,30 @@ def short_name(spec) -> str:
     return re.split(r"[:,]", spec.label)[0]
 
 
-def probability_bars(probs_by_model: dict[str, np.ndarray], stem: str, key: str, height: int,
-                     title: str) -> None:
-    """Class-probability bars (with a title) and PNG, SVG and CSV downloads of them.
-
-    `st.vega_lite_chart` of a plain spec, not `chart_with_downloads` (Altair): these bars answer every
-    slider move, and an Altair chart costs tens of milliseconds more. The downloads are deferred:
-    the images are drawn (by vl-convert) only when a button is clicked, so a rerun pays nothing.
-    """
-    data, spec = ui.probability_spec(probs_by_model, title=title)
-    # The plot at its own height, title and legend above it (a given element height squeezes the plot).
-    st.vega_lite_chart(data, {**spec, "height": height}, width="stretch", height="content")
-
-    def chart():
-        import altair as alt
-
-        return alt.Chart.from_dict({**spec, "data": {"values": data.to_dict("records")},
-                                    "width": EXPORT_WIDTH, "height": height})
-
-    has_vl = vl_convert_available()
-    missing = "Install vl-convert-python (see requirements.txt) to export images."
-    row = st.container(horizontal=True, gap="small", key=f"{key}__downloads")
-    row.download_button("PNG", data=lambda: chart_png(chart()), file_name=f"{stem}.png", mime="image/png",
-                        key=f"{key}__png", on_click="ignore", icon=":material/image:", disabled=not has_vl,
-                        help="The chart as a PNG image" if has_vl else missing, type="tertiary")
-    row.download_button("SVG", data=lambda: chart_svg(chart()), file_name=f"{stem}.svg", mime="image/svg+xml",
-                        key=f"{key}__svg", on_click="ignore", icon=":material/draw:", disabled=not has_vl,
-                        help="The chart as an SVG image" if has_vl else missing, type="tertiary")
-    row.download_button("CSV", data=lambda: table_csv(data), file_name=f"{stem}.csv", mime="text/csv",
-                        key=f"{key}__csv", on_click="ignore", icon=":material/table:",
-                        help="The probabilities behind the chart", type="tertiary")
-
-
-# --- the input: the canvas, or a test digit --------------------------------------------------------
-
-
-def _restart_canvas(objects: list) -> None:
-    """Give the mounted canvas a new starting drawing (a button callback): the canvas redraws it
-    and sends it back, so the page answers the new drawing. A counter makes every restart a new
-    `initial_drawing`, even a second "Clear" of an already empty canvas."""
-    previous = st.session_state.get(SEED) or {}
-    st.session_state[SEED] = {"objects": objects, "restart": previous.get("restart", 0) + 1}
-
-
-def _saved_strokes() -> list:
-    saved = st.session_state.get(SAVED)
-    return list((saved or {}).get("json", {}).get("objects", [])) if saved else []
-
-
-def _undo() -> None:
-    _restart_canvas(_saved_strokes()[:-1])
-
-
-def _clear() -> None:
-    _restart_canvas([])
-
-
-def drawn_digit() -> np.ndarray | None:
-    """The canvas, as a 28x28 MNIST-style digit in [0, 1]; None (with a hint) while it is empty.
-
-    The drawing survives a visit to another page: the last one received is kept in the session
-    (`SAVED`), and a canvas mounted afresh starts from it (`SEED`). The seed changes only on a new
-    mount or on our Undo / Clear buttons, never with each stroke: a new `initial_drawing` resets
-    the canvas (and its own undo history) and makes it send the drawing again.
-    """
-    from streamlit_drawable_canvas import st_canvas  # a custom component: import inside page code
-
-    state = st.session_state
-    if CANVAS_KEY not in state:  # mounted afresh (first visit, or back from another page)
-        saved = state.get(SAVED)
-        state[SEED] = {"objects": saved["json"].get("objects", [])} if saved else None
-    seed = state.get(SEED)
-    result = st_canvas(
-        stroke_width=STROKE, stroke_color="#FFFFFF", background_color="#000000",
-        height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw", initial_drawing=seed,
-        return_image_data=True, update_streamlit=True, key=CANVAS_KEY,
-    )
-    raw = result.image_bytes  # the PNG as sent: its size is checked before it is decoded
-    saved = state.get(SAVED)
-    if raw is not None:
-        state[SAVED] = {"json": result.json_data or {"objects": []}, "png": raw}
-    elif seed and seed.get("objects") and saved and saved["json"].get("objects") == seed["objects"]:
-        # A canvas restored from the session does not send its first drawing: use the one we kept.
-        raw = saved["png"]
-    strokes = len(_saved_strokes())
-    row = st.container(horizontal=True, gap="small", key="draw_canvas_buttons")
-    row.button("Undo last stroke", key="draw__undo", icon=":material/undo:", on_click=_undo,
-               disabled=strokes == 0, help="Removes the last stroke you drew.")
-    row.button("Clear drawing", key="draw__clear", icon=":material/delete:", on_click=_clear,
-               disabled=strokes == 0, help="Empties the black square; draw again on it.")
-    if raw is None:
-        st.info("Draw a digit on the black square to see what the networks make of it.", icon=":material/draw:")
-        return None
-    try:
-        return to_mnist(decode_canvas_png(raw, CANVAS_SIZE))
-    except TooSmallDrawingError as exc:
-        st.info(f"Not yet a digit: {exc}.", icon=":material/draw:")
-    except EmptyDrawingError:
-        st.info("The canvas is empty: draw a digit on the black square.", icon=":material/draw:")
-    except InvertedDrawingError as exc:
-        st.warning(f"Inverted drawing: {exc}.", icon=":material/invert_colors:")
-    return None
-
+# --- the input: the canvas (app/canvas.py), or a test digit -------------------------------------
 
 # Links shared before the URL held the index carried the option's text ("#7: a 2").
-_OLD_PICK = re.compile(r"^#(\d+): a \d$")
-
-
-def _upgrade_old_pick_link() -> None:
-    """Read an old link's "#7: a 2" as test digit 7 (before the selectbox reads the URL)."""
-    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
-
-    ctx = get_script_run_ctx(suppress_warning=True)
-    if ctx is None:  # outside a running app: no URL
-        return
-    key = TALK.key("pick")
-    with ctx.session_state.query_params() as params:
-        raw = params.get_initial_value(key)
-        raw = raw[-1] if isinstance(raw, list) and raw else raw
-        match = _OLD_PICK.match(raw) if isinstance(raw, str) else None
-        if match:  # streamlit 1.67 (pinned): the seed source, then the address bar
-            params._initial_query_params[key] = [match.group(1)]
-            params._set_item_internal(key, match.group(1))
-            params._send_query_param_msg()
+OLD_PICK = re.compile(r"^#(\d+): a \d$")
 
 
 def picked_digit() -> tuple[np.ndarray, int]:
     """A shipped test digit chosen by the user (its index is the URL's value), and its label."""
-    images, labels = ui.sample(root)
+    images, labels = shipped.sample(root)
     options = range(len(labels))
-    _upgrade_old_pick_link()
+    TALK.upgrade_url_value("pick", OLD_PICK)  # an old link's "#7: a 2" is test digit 7
     # No format_func: a bound selectbox puts its option's text in the URL, and that is the index.
     i = st.selectbox(f"Test digit (0 to {len(labels) - 1})", options, **TALK.bind("pick", options=options))
-    st.image(ui.png_url(ui.digit_image(images[i], zoom=PICKED_ZOOM)), caption=f"test digit #{i}, labelled {labels[i]}")
+    st.image(png_url(digit_image(images[i], zoom=PICKED_ZOOM)), caption=f"test digit #{i}, labelled {labels[i]}")
     return images[i].reshape(28, 28), int(labels[i])
 
 
 c_source, c_training = st.columns([1, 1.45], gap="medium")
 source = c_source.radio("Input", SOURCES, horizontal=True, **TALK.bind("source", options=SOURCES))
 # f_n and f_nd as trained in the talk, or their adversarially trained versions (training.capacity).
-models = ui.training_choice(TALK, c_training)
+models = shipped.training_choice(TALK, c_training)
 left, right = st.container(key="draw_main").columns([1, 1.45], gap="medium")
 # On a phone the input goes above the attack: the talk's style keeps any row holding an image a row
-# (app/presenter.py, PAGE_STYLE), which this page's main row must not be.
+# (app/assets/page.css), which this page's main row must not be.
 st.html("""<style>@media (max-width: 640px) {
   .st-key-draw_main [data-testid="stHorizontalBlock"]:has(.st-key-draw_input) {flex-wrap: wrap;}
   .st-key-draw_main [data-testid="stHorizontalBlock"]:has(.st-key-draw_input) > [data-testid="stColumn"] {
@@ -219,7 +97,7 @@ st.html("""<style>@media (max-width: 640px) {
 }</style>""")
 x, label = None, None
 with left.container(key="draw_input"):
-    with ui.shown_errors():
+    with shown_errors():
         if source == "Draw":
             x = drawn_digit()
         else:
@@ -228,8 +106,8 @@ with left.container(key="draw_input"):
 models_ready = False
 if x is not None:
     x = np.ascontiguousarray(x.reshape(1, 784), dtype=np.float32)
-    with left, ui.shown_errors():
-        starts = {s.name: ui.image_fgsm_start(root, s.name, x) for s in models}
+    with left, shown_errors():
+        starts = {s.name: shipped.image_fgsm_start(root, s.name, x) for s in models}
         models_ready = True
 else:
     right.info("The attack appears here once there is a digit on the left.", icon=":material/arrow_back:")
@@ -243,13 +121,13 @@ def attacked(kind: str, spec, other, x: np.ndarray, starts: dict, budget: float,
     """The `live_attack.Outcome` of one attack on one network at one budget (a slider's cost).
 
     starts: model name -> its cached `FgsmStart` on x (the untargeted gradient)."""
-    clf = ui.classifier(root, spec.name)
+    clf = shipped.classifier(root, spec.name)
     if kind == "FGSM":
         return live_attack.fgsm_outcome(clf, starts[spec.name], budget)
     if kind == "PGD":
-        return ui.image_pgd_outcome(root, spec.name, x, budget)
+        return shipped.image_pgd_outcome(root, spec.name, x, budget)
     if kind == "Targeted FGSM":
-        return live_attack.fgsm_outcome(clf, ui.image_targeted_start(root, spec.name, x, target), budget)
+        return live_attack.fgsm_outcome(clf, shipped.image_targeted_start(root, spec.name, x, target), budget)
     if kind == "Transfer":  # the other network's FGSM perturbation, shown to this one
         return live_attack.transfer_outcome(clf, starts[other.name], budget)
     return live_attack.noise_outcome(clf, x, budget, seed=noise_seed)
@@ -269,7 +147,7 @@ def verdict_lines(kind: str, spec, start, out, budget: float, target: int) -> tu
         return head, f"probability of {target}: {pct(p_t[0])} → {pct(p_t[1])}"
     head += ": changed its answer" if after != before else ": kept its answer"
     if kind in ("PGD", "Transfer"):
-        own = live_attack.fgsm_outcome(ui.classifier(root, spec.name), start, budget)
+        own = live_attack.fgsm_outcome(shipped.classifier(root, spec.name), start, budget)
         whose = "its own FGSM" if kind == "Transfer" else "FGSM"
         return head, f"{whose} at this eps: **{int(own.prediction.label[0])}**"
     return head, ""
@@ -285,7 +163,7 @@ def _sweep(models: tuple, x: np.ndarray) -> None:
     first changes its answer under FGSM (the cached smallest flipping eps), from 0 after the last."""
     eps_key = TALK.key("eps")
     now = float(st.session_state.get(eps_key, TALK.defaults["eps"]))
-    stops = sorted({ui.image_flip_eps(root, s.name, x) for s in models} - {float("inf")})
+    stops = sorted({shipped.image_flip_eps(root, s.name, x) for s in models} - {float("inf")})
     ahead = [e for e in stops if e > now + 1e-9]
     start, stop = (now, ahead[0]) if ahead else (0.0, stops[0] if stops else EPS_MAX)
     st.session_state[eps_key] = stop
@@ -323,7 +201,7 @@ NOTICES = {
 @st.fragment
 def attack_panel(x: np.ndarray, models: tuple) -> None:
     """The attack's controls, each network's verdict, then the images and bars: one slider drives it."""
-    with ui.shown_errors():
+    with shown_errors():
         kind = st.radio("Attack", ATTACKS, horizontal=True, **TALK.bind("attack", options=ATTACKS))
         target, noise_seed = TALK.defaults["target"], 0
         if kind in EPS_ATTACKS:
@@ -350,7 +228,7 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
                                               **TALK.bind("noise", low=0, high=NOISE_DRAWS))
 
         sweep = st.session_state.pop(SWEEP, None) if kind == "FGSM" else None
-        starts = {s.name: ui.image_fgsm_start(root, s.name, x) for s in models}  # cached: one lookup each
+        starts = {s.name: shipped.image_fgsm_start(root, s.name, x) for s in models}  # cached: one lookup each
         outs, slots, heads = {}, {}, {}
         cols = st.columns(len(models), gap="small")
         for i, (col, spec) in enumerate(zip(cols, models)):
@@ -359,11 +237,11 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
             head, compare = verdict_lines(kind, spec, starts[spec.name], outs[spec.name], budget, target)
             heads[spec.name] = head
             # One paragraph below the name, its lines broken: compact enough for two cards side by side.
-            flip = flip_line(ui.image_flip_eps(root, spec.name, x))
+            flip = flip_line(shipped.image_flip_eps(root, spec.name, x))
             rest = ([f":gray[{compare}]"] if compare else []) + [flip]
             with col.container(key=f"draw_verdict_{spec.name}", border=True, gap="small"):
                 # The label without its parenthesis: one line, so both cards fit under the slider.
-                st.markdown(ui.model_name_html(spec, label=spec.label.split(" (")[0]), unsafe_allow_html=True)
+                st.markdown(model_name_html(spec, label=spec.label.split(" (")[0]), unsafe_allow_html=True)
                 slot = st.empty()
                 slot.markdown("  \n".join([head, *rest]))
                 slots[spec.name] = (slot, rest)
@@ -390,15 +268,15 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
         for col, spec in zip(cols, models):
             out = outs[spec.name]
             with col.container(key=f"draw_result_{spec.name}", border=True):
-                st.markdown(ui.model_name_html(spec), unsafe_allow_html=True)
+                st.markdown(model_name_html(spec), unsafe_allow_html=True)
                 scale = budget if kind in EPS_ATTACKS else 3 * budget
                 c_img, c_map = st.columns(2)
                 shown = np.clip(x + MAGNIFY * out.delta, 0, 1) if magnify else out.x
-                c_img.image(ui.png_url(ui.digit_image(shown)), caption=f"attacked input, change ×{MAGNIFY}" if magnify
+                c_img.image(png_url(digit_image(shown)), caption=f"attacked input, change ×{MAGNIFY}" if magnify
                             else "attacked input")
-                c_map.image(ui.png_url(ui.perturbation_image(out.delta, scale)), caption="perturbation")
+                c_map.image(png_url(perturbation_image(out.delta, scale)), caption="perturbation")
                 # The colour bar under both images: its caption is wider than one image.
-                st.image(ui.png_url(ui.perturbation_legend(scale)), width=28 * ui.ZOOM,
+                st.image(png_url(perturbation_legend(scale)), width=28 * ZOOM,
                          caption=f"darker −{scale:.4f} · +{scale:.4f} brighter")
                 to = f"-to{target}" if kind == "Targeted FGSM" else ""
                 what = (f"noise-std{budget:.2f}-draw{noise_seed}" if kind not in EPS_ATTACKS else
@@ -421,15 +299,15 @@ def _animate_sweep(sweep: tuple[float, float], x: np.ndarray, models: tuple, slo
     for eps in steps[:-1]:
         for spec in models:
             slot, _ = slots[spec.name]
-            start = ui.image_fgsm_start(root, spec.name, x)
-            p = live_attack.fgsm_outcome(ui.classifier(root, spec.name), start, eps).prediction
+            start = shipped.image_fgsm_start(root, spec.name, x)
+            p = live_attack.fgsm_outcome(shipped.classifier(root, spec.name), start, eps).prediction
             slot.markdown(f"sweeping… eps **{eps:.4f}**: says **{int(p.label[0])}** ({pct(p.confidence[0])})"
                           "  \n" + "  \n".join(slots[spec.name][1]))
         time.sleep(SWEEP_FRAME_S)
     for spec in models:
         slot, rest = slots[spec.name]
         slot.markdown("  \n".join([finals[spec.name], *rest]))
-    flipped = [short_name(s) for s in models if abs(ui.image_flip_eps(root, s.name, x) - stop) < 1e-9]
+    flipped = [short_name(s) for s in models if abs(shipped.image_flip_eps(root, s.name, x) - stop) < 1e-9]
     st.success(f"Stopped at eps **{stop:.4f}**: " + (" and ".join(flipped) + " first changes its answer here."
                                                      if flipped else "no network flips up to here."),
                icon=":material/flag:")
@@ -441,7 +319,7 @@ if models_ready:  # else the error above already says which file is broken and h
     with left:
         st.subheader("What the networks see", divider="gray")
         if label is None:
-            st.image(ui.png_url(ui.digit_image(x, zoom=3)), caption="the 28x28 input")
+            st.image(png_url(digit_image(x, zoom=3)), caption="the 28x28 input")
         name = "drawing" if label is None else f"test-digit-{TALK.value('pick')}"
         probability_bars({s.name: starts[s.name].clean.probs for s in models}, f"draw-{name}-probabilities",
                          key="draw_clean_bars", height=150, title="Clean input: probability of each digit")

@@ -11,9 +11,9 @@ from core.experiments.live_training import TrainingQueue
 from core.experiments.random_data_live import MiniSweepConfig
 from core.results.sweep_reading import read_split, read_sweep, split_text, verdict
 from app.charts import random_data as charts
-from app.navigation import keep_talk_navigation
 from app.charts.random_data import RULES
-from app.sharing import TalkSettings, what_to_notice
+from app.navigation import keep_talk_navigation
+from app.url_settings import TalkSettings, what_to_notice
 
 keep_talk_navigation()
 
@@ -165,8 +165,7 @@ left, right = st.columns(2)
 with left:
     st.subheader("The split (laptop-scale grid)")
     root = str(pretrained.PRETRAINED_DIR)
-    split = (charts.shipped_split(root, "laptop", charts.file_stamp(root, "laptop"), split_rule)
-             if laptop_view else None)
+    split = charts.split_of(root, "laptop", split_rule) if laptop_view else None
     if split is None:
         st.info("The laptop-scale grid has no per-run split to show.", icon=":material/info:")
     else:

@@ -7,14 +7,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.attacks import linear_fgsm
 from core.experiments import robustness_law as law
 from core.experiments.double_descent import peak_ratio
 from core.results.recap import FALLBACK_DIM
 from core.specs import MNIST_MODELS
+from app.chart_export import chart_with_downloads
 from app.charts import recap as charts
 from app.navigation import keep_talk_navigation
-from app.sharing import TalkSettings, chart_with_downloads, what_to_notice
+from app.url_settings import TalkSettings, what_to_notice
 
 keep_talk_navigation()
 
@@ -333,13 +333,13 @@ def fgsm_panel():
     d = c1.select_slider("Dimension d", options=[1, 2, 4, 10, 25, 50, 100, 200, 400, 784],
                          **TALK.bind("fgsm_d"))
     eps = c2.slider("ε (per coordinate)", 0.0, 0.5, step=0.005, format="%.3f", **TALK.bind("fgsm_eps", low=0.0, high=0.5))
-    flip_784 = linear_fgsm.random_example(784, 0.0, margin=1.0, seed=0).flip_eps
+    flip_784 = charts.fgsm_example(784, 0.0).flip_eps
     what_to_notice(
         "The clean point has score 1 (classified correctly, with margin 1) and every coordinate "
         "moves by only ε, yet the score drops by ε·‖w‖₁, which grows like √d: at d = 784 an ε of "
         f"{flip_784:.3f} is enough to cross the boundary, at d = 2 it takes about 1."
     )
-    ex = linear_fgsm.random_example(int(d), float(eps), margin=1.0, seed=0)
+    ex = charts.fgsm_example(d, eps)
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Clean score f(x)", f"{ex.score:.3f}")
     m2.metric("‖w‖₁ (with ‖w‖₂ = 1)", f"{ex.l1:.2f}")

@@ -14,7 +14,7 @@ import streamlit as st
 
 from core.results import capacity as cr
 from core.specs import MNIST_MODELS
-from app.sharing import chart_spec
+from app.chart_export import chart_spec
 
 SMALL, BIG = MNIST_MODELS["f_n"], MNIST_MODELS["f_nd"]
 TALK_EPS = 0.1

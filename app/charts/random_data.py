@@ -26,7 +26,7 @@ from core.results.random_data import METADATA_FILE, ROWS_FILE, SHIPPED_GRIDS, lo
 from core.experiments.robustness_law import law_lower_bound
 from core.specs import WIDTH_RULES
 from core.results.sweep_reading import read_split, read_sweep, split_text, verdict
-from app.sharing import chart_spec, chart_with_downloads
+from app.chart_export import chart_spec, chart_with_downloads
 
 RULES = ("f_n", "f_nd")  # p ~ 10 n first: the one the law says must be steep
 # Generic curves get neutral colours: orange and blue mean the two models (width rules) only.
@@ -263,6 +263,11 @@ def shipped_split(root: str, grid: str, stamp: tuple, rule: str) -> tuple[Figure
     if split is None:
         return None
     return split_figure(rows, rule, f"random-data-split-{rule}"), split_text(split)
+
+
+def split_of(root: str, grid: str, rule: str) -> tuple[Figure, str] | None:
+    """`shipped_split` of one rule of a grid's files as they are now (the page and its slide)."""
+    return shipped_split(root, grid, file_stamp(root, grid), rule)
 
 
 def shipped(grid: str) -> dict | None:

@@ -24,7 +24,7 @@ from core.experiments.double_descent import double_descent_curve
 from core.errors import RobustnessError
 from core.results.recap import FALLBACK_DIM, INTRINSIC_DIM_FILE, load_intrinsic_dim, recap_dir
 from core.specs import MNIST_MODELS
-from app.sharing import chart_spec
+from app.chart_export import chart_spec
 
 SMALL, BIG = MNIST_MODELS["f_n"], MNIST_MODELS["f_nd"]
 MNIST = law.MNIST_SCALE
@@ -231,6 +231,12 @@ def law_chart(n: int, d: int, p: int, deff: float) -> tuple[dict, pd.DataFrame]:
     return chart_spec(chart), data
 
 
+def fgsm_example(d: int, eps: float):
+    """The talk's linear example in dimension d (a margin-1 point, a random unit w, seed 0) under
+    FGSM at eps: the recap page, its slide and the warm-up all read this one."""
+    return linear_fgsm.random_example(int(d), float(eps), margin=1.0, seed=0)
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
 def fgsm_charts(d: int, eps: float, flip_eps: float) -> tuple[dict, pd.DataFrame, dict, pd.DataFrame, object]:
     """The flipping-eps figure (with the reader's d marked at flip_eps), the 2-d picture for eps,
@@ -288,5 +294,4 @@ def warm() -> None:
     gauge_chart()
     distances_chart(t["geo_d"])
     law_chart(t["law_n"], t["law_d"], t["law_p"], t["law_deff"])
-    ex = linear_fgsm.random_example(t["fgsm_d"], t["fgsm_eps"], margin=1.0, seed=0)
-    fgsm_charts(t["fgsm_d"], t["fgsm_eps"], ex.flip_eps)
+    fgsm_charts(t["fgsm_d"], t["fgsm_eps"], fgsm_example(t["fgsm_d"], t["fgsm_eps"]).flip_eps)

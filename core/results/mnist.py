@@ -176,3 +176,182 @@ def gallery_indices(labels: np.ndarray, k: int, seed: int) -> tuple[int, ...]:
     classes = rng.permutation(np.unique(labels))[:k]
     picks = [int(rng.choice(np.flatnonzero(labels == c))) for c in sorted(classes)]
     return tuple(picks)
+
+
+# --- the sentences the MNIST page shows, computed from the shipped data -------------------------
+# Each returns markdown text that follows the numbers, whatever they say; the page only draws it.
+
+SMALL, BIG = MNIST_MODELS["f_n"], MNIST_MODELS["f_nd"]
+TALK_EPS = 0.1  # the eps at which the page reads the attack curves (the talk's)
+NOISE_STD = 0.5  # the noise std at which the page reads the noise curve (the gallery's largest)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def clean_reading(rows: list[dict]) -> str:
+    """What the clean-accuracy table shows: both test accuracies, which model is ahead, the losses.
+
+    Args: rows from `clean_rows` (keyed by model label)."""
+    by = {r["model"]: r for r in rows}
+    small, big = by[SMALL.label], by[BIG.label]
+    gap = big["test accuracy"] - small["test accuracy"]
+    verdict = (
+        "clean accuracy barely separates them" if abs(gap) < 0.01
+        else f"{BIG.name if gap > 0 else SMALL.name} is the more accurate by {abs(gap) * 100:.1f} points"
+    )
+    return (
+        f"On {small['test images']:,} test images {SMALL.name} scores "
+        f"{_pct(small['test accuracy'])} and {BIG.name} {_pct(big['test accuracy'])}: {verdict}. "
+        f"Test losses: {small['test loss']:.3f} and {big['test loss']:.3f} (the talk's: "
+        f"{small['talk loss']:.3f} and {big['talk loss']:.3f}, the bigger model worse)."
+    )
+
+
+def training_length_note(metadata: dict[str, dict]) -> str:
+    """Why the shipped test losses are lower than the talk's, with each model's epochs.
+
+    Args: metadata maps a model name to its metadata JSON (its "training" epochs; "?" if absent)."""
+    epochs = {name: (m.get("training") or {}).get("epochs", "?") for name, m in metadata.items()}
+    return (
+        f"**Why our test losses are lower than the talk's.** Training length. Ours stop as soon as "
+        f"they fit the training set (every image right and training loss ≤ 0.001: {epochs[SMALL.name]} "
+        f"epochs for {SMALL.name}, {epochs[BIG.name]} for {BIG.name}, with a decaying learning rate). "
+        "Training on past that point keeps the accuracy but makes the few test mistakes ever more "
+        "confident, and cross-entropy punishes a confident mistake without limit: the test loss "
+        "grows, fastest for the bigger network, which fits first. That is the likely reason for the "
+        f"talk's {TALK_CLEAN['f_n'][1]:.3f} and {TALK_CLEAN['f_nd'][1]:.3f}; its training settings are not known to us."
+    )
+
+
+def pgd_description(sweeps: dict) -> str:
+    """PGD explained with the shipped sweep's settings (steps, step size, random start)."""
+    pgd = sweeps.get("settings", {}).get("pgd", {})
+    return (
+        f"**PGD** (projected gradient descent, Madry et al. 2018) is FGSM repeated: from a random "
+        f"point of the ε-ball around x ({'random start' if pgd.get('random_start') else 'no random start'}), "
+        f"{pgd.get('steps', '?')} steps of x ← x + α·sign(∇ₓ loss) with step size α = "
+        f"{pgd.get('step_size', '?')}, each followed by a **projection** back onto the ε-ball "
+        "(every pixel within ε of the original) and onto [0, 1]. FGSM takes one step of the full size "
+        "ε along the gradient at x; PGD re-reads the gradient after every small step, so it follows "
+        "the loss where it bends and finds perturbations that FGSM misses: its accuracy is lower, the "
+        "attack stronger. It is the standard strong first-order attack."
+    )
+
+
+def curves_reading(sweeps: dict, eps: float = TALK_EPS, std: float = NOISE_STD) -> str:
+    """What the three accuracy curves show at eps (FGSM, PGD) and std (noise), and whether noise of
+    a larger norm hurts less than the attacks (the attacks choose their direction) or not."""
+    eps_f, fgsm_small = accuracy_at(sweeps, SMALL.name, "fgsm", eps)
+    _, fgsm_big = accuracy_at(sweeps, BIG.name, "fgsm", eps)
+    eps_p, pgd_small = accuracy_at(sweeps, SMALL.name, "pgd", eps)
+    _, pgd_big = accuracy_at(sweeps, BIG.name, "pgd", eps)
+    std_n, noise_small = accuracy_at(sweeps, SMALL.name, "noise", std)
+    _, noise_big = accuracy_at(sweeps, BIG.name, "noise", std)
+    settings = sweeps.get("settings", {})
+    n_test = f"{sweeps['test_set']['n']:,}" if "test_set" in sweeps else "the"
+    n_pgd = f"{settings['pgd']['subset_size']:,}" if "subset_size" in settings.get("pgd", {}) else "some"
+    n_draws = len(settings.get("noise", {}).get("seeds", []))
+    l2_fgsm, l2_noise = eps_f * 28, std_n * 28  # sqrt(784) = 28
+    return (
+        f"At eps = {eps_f:.2f} (each pixel moved by at most {eps_f * 255:.0f} of 255 grey "
+        f"levels) FGSM leaves {SMALL.name} {_pct(fgsm_small)} and {BIG.name} {_pct(fgsm_big)} accuracy; "
+        f"PGD at eps = {eps_p:.2f} leaves {_pct(pgd_small)} and {_pct(pgd_big)}. Random noise of std "
+        f"{std_n:.2f}, on every pixel, leaves {_pct(noise_small)} and {_pct(noise_big)}: "
+        + (f"an attack works by choosing its direction, not by its size. Compare sizes as norms of "
+           f"the whole perturbation, not eps against std: FGSM at eps = {eps_f:.2f} has "
+           f"‖δ‖₂ ≤ {eps_f:.2f}·√784 = {l2_fgsm:.1f} and ‖δ‖∞ = {eps_f:.2f}; noise of std {std_n:.2f} "
+           f"has ‖δ‖₂ ≈ {std_n:.2f}·√784 = {l2_noise:.0f} before clipping to [0, 1] and ‖δ‖∞ near "
+           f"{min(1.0, 4 * std_n):.1f}: noise larger in both norms hurts less."
+           if min(noise_small, noise_big) > max(fgsm_small, fgsm_big)
+           else "here noise hurts at least as much as the attacks.")
+        + f" FGSM and noise on {n_test} test images (noise averaged over {n_draws} draws), PGD on "
+        f"{n_pgd} of them."
+    )
+
+
+def fgsm_reading(deltas: dict[str, np.ndarray], clean_x: np.ndarray) -> str:
+    """What the shown FGSM perturbations do, in numbers: pixels moved, background moved, agreement.
+
+    Args: deltas: {model name: perturbations [k, 784]} of the shown digits; clean_x [k, 784] the
+    digits before the attack (their 0 pixels are the black background).
+    """
+    moved = {name: np.abs(d) > 1e-6 for name, d in deltas.items()}
+    background = np.asarray(clean_x) == 0
+    parts = [f"{_pct(m.mean())} of the pixels for {name}"
+             + (f" ({_pct(m[background].mean())} of the black background)" if background.any() else "")
+             for name, m in moved.items()]
+    text = f"On these {len(clean_x)} digits FGSM moves {' and '.join(parts)}."
+    first, second = list(deltas)[:2]
+    both = moved[first] & moved[second]
+    if both.any():
+        same = np.sign(deltas[first][both]) == np.sign(deltas[second][both])
+        text += (f" Each follows its own model's gradient: of the pixels both move, {_pct(same.mean())} "
+                 f"are pushed the same way by the two models and {_pct(1 - same.mean())} opposite ways.")
+    return text
+
+
+def noise_reading(deltas: dict[str, np.ndarray]) -> str:
+    """What to compare the shown noise with: its mean L2 size, and FGSM at the same norm.
+
+    Args: deltas: {model name: noise fields [k, 784]} of the shown digits (clipped to [0, 1])."""
+    l2 = float(np.mean([np.linalg.norm(d, axis=1).mean() for d in deltas.values()]))
+    return (
+        f"Both models see the same noise field, of L2 size ‖δ‖₂ = {l2:.2f} on average (each "
+        "digit's ‖δ‖₂ and ‖δ‖∞ are under its perturbation). Count the crosses, then switch to "
+        "FGSM and raise eps until its ‖δ‖₂ is as large (a noise std and an eps are not "
+        "comparable: FGSM moves almost every pixel by the full eps): the attack flips digits "
+        "at the same or a smaller norm, because it chooses its direction."
+    )
+
+
+def flip_reading(sweeps: dict) -> str:
+    """What the flip-eps chart shows: which model needs the larger median eps, and how many digits
+    no eps on the grid flips."""
+    dists = {s.name: flip_distribution(sweeps, s.name) for s in (SMALL, BIG)}
+    med = {name: d.quantile(0.5) for name, d in dists.items()}
+    fmt = {name: (f"{v:.4f}" if v != float("inf") else f"more than {dists[name].grid[-1]:.2f}")
+           for name, v in med.items()}
+    bigger = BIG.name if med[BIG.name] > med[SMALL.name] else SMALL.name
+    smaller = SMALL.name if bigger == BIG.name else BIG.name
+    verdict = (
+        f"{bigger} needs a larger median eps to flip: {fmt[bigger]} against {fmt[smaller]}"
+        if med[BIG.name] != med[SMALL.name] else f"Both models flip at the same median eps, {fmt[BIG.name]}"
+    )
+    d0 = dists[SMALL.name]
+    return (
+        f"For each of {d0.n:,} test digits, the smallest eps (grid step "
+        f"{d0.grid[1] - d0.grid[0]:.4f}) at which FGSM changes the model's own prediction; the curve "
+        f"is the fraction flipped by that eps. {verdict}. Not flipped by any eps up to {d0.grid[-1]:.2f}: "
+        f"{dists[SMALL.name].never} of {d0.n:,} digits for {SMALL.name}, {dists[BIG.name].never} of "
+        f"{dists[BIG.name].n:,} for {BIG.name}."
+    )
+
+
+def gradient_reading(sweeps: dict) -> str:
+    """What the gradient table shows: which network is steeper, against the spectral bounds, and
+    what that does (and does not) say about the law of robustness."""
+    g = {r["name"]: r for r in gradient_rows(sweeps)}
+    steeper = SMALL.name if g[SMALL.name]["max"] > g[BIG.name]["max"] else BIG.name
+    flatter = BIG.name if steeper == SMALL.name else SMALL.name
+    law = (
+        "That is the direction the law of robustness points, and no more: the law is about fitting "
+        "noisy labels below the noise level (it says a model with too few parameters cannot do that "
+        "smoothly), MNIST's labels are nearly noise-free, and neither network comes near n·d "
+        "parameters. These measurements agree with the law's direction; they do not test it."
+        if steeper == SMALL.name else
+        f"The law of robustness (for noisy labels; a heuristic on MNIST) only says that {SMALL.name} "
+        f"(p ~ n) cannot fit the data and be smooth; "
+        f"it does not force {BIG.name} to be smooth, and here it is not the smoother one."
+    )
+    return (
+        f"‖∇p‖ is the gradient of the probability of the predicted class; its largest "
+        f"value over {g[SMALL.name]['images']:,} test images is a lower bound on the network's Lipschitz "
+        f"constant, and ‖W1‖₂‖W2‖₂ an upper bound, so the true constant lies between them. "
+        f"By its largest gradient, {steeper} is the steeper network: max {g[steeper]['max']:.3f} against "
+        f"{g[flatter]['max']:.3f} ({g[steeper]['max'] / g[flatter]['max']:.1f} times), mean "
+        f"{g[steeper]['mean']:.3g} against {g[flatter]['mean']:.3g}. The measured maxima are "
+        f"{_pct(g[SMALL.name]['max / bound'])} ({SMALL.name}) and {_pct(g[BIG.name]['max / bound'])} "
+        f"({BIG.name}) of the spectral bounds. {law}"
+    )

@@ -1,5 +1,5 @@
 """Bad values from a client: URL values that overflow, typed numbers beyond int64, and the check
-behind them (`app.sharing.url_value_problem`)."""
+behind them (`app.url_settings.url_value_problem`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.sharing import url_value_problem
+from app.url_settings import url_value_problem
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,18 +1,23 @@
 """Every chart stands alone: a title, axis titles, a legend where it has several series, and a
 1200x675 (landscape, slide-sized) PNG / SVG export; the model colours keep 4.5:1 contrast on
-Streamlit's dark background, and a dark theme swaps them in."""
+Streamlit's dark background, and a dark theme swaps them in. Then app/chart_export.py's tools on one
+small chart: PNG, SVG and CSV exports, and Altair datasets sent as Arrow bytes made once."""
 
 from __future__ import annotations
 
 import re
 import struct
 
+import altair as alt
+import pandas as pd
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from core.specs import DARK_MODE_COLORS, MNIST_MODELS
 from app.charts import capacity as capacity_charts, random_data as random_data_charts, recap as recap_charts
-from app import ui
-from app.sharing import EXPORT_HEIGHT, EXPORT_WIDTH, chart_png, chart_svg, swap_colors
+from app import shipped
+from app.charts import mnist as mnist_charts
+from app.chart_export import EXPORT_HEIGHT, EXPORT_WIDTH, chart_png, chart_svg, swap_colors, table_csv
 
 DARK_BACKGROUND = "#0E1117"  # Streamlit's dark theme
 
@@ -28,9 +33,9 @@ def all_charts() -> list[tuple[str, dict, bool]]:
     ]
     flip, _, pic, _, _ = recap_charts.fgsm_charts(784, 0.1, 0.05)
     out += [("recap fgsm flip", flip, True), ("recap fgsm 2d", pic, True)]
-    root = ui.pretrained_root()
-    out += [(f"mnist {kind}", ui.curve_chart(root, kind)[0], True) for kind in ui.CURVE_KINDS]
-    out.append(("mnist flip eps", ui.flip_chart(root)[0], True))
+    root = shipped.pretrained_root()
+    out += [(f"mnist {kind}", mnist_charts.curve_chart(root, kind)[0], True) for kind in mnist_charts.CURVE_KINDS]
+    out.append(("mnist flip eps", mnist_charts.flip_chart(root)[0], True))
     out.append(("capacity size", capacity_charts.size_figure(root, capacity_charts.TALK_EPS)[0], True))
     for grid in ("paper", "laptop", "control"):
         stamp = random_data_charts.file_stamp(root, grid)
@@ -118,7 +123,7 @@ def test_model_colours_keep_contrast_in_dark_mode():
 
 
 def test_a_dark_theme_swaps_the_model_colours_but_not_the_data():
-    spec = ui.flip_chart(ui.pretrained_root())[0]
+    spec = mnist_charts.flip_chart(shipped.pretrained_root())[0]
     dark = swap_colors(spec, {k.upper(): v for k, v in DARK_MODE_COLORS.items()})
     text = repr({k: v for k, v in dark.items() if k not in ("data", "datasets")})
     assert "#0072B2" not in text and MNIST_MODELS["f_nd"].color_on_dark in text
@@ -158,3 +163,86 @@ def test_no_mark_falls_back_to_vegas_default_blue():
 
     bad = {name: unset(spec) for name, spec, _ in CHARTS}
     assert not any(bad.values()), {k: v for k, v in bad.items() if v}
+
+
+# --- app/chart_export.py's tools on one small chart ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chart():
+    frame = pd.DataFrame({"d": [10, 40, 90], "grad": [1.0, 2.0, 3.0]})
+    line = alt.Chart(frame).mark_line(point=True).encode(x="d:Q", y="grad:Q")
+    return line.properties(width=200, height=120)
+
+
+def test_png_export_is_a_png_of_the_chart_size(chart):
+    import io
+
+    from PIL import Image
+
+    png = chart_png(chart, scale=1.0)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    img = Image.open(io.BytesIO(png)).convert("RGBA")
+    assert img.width > 200 and img.height > 120  # the plot plus its axes
+    assert img.getpixel((1, 1)) == (255, 255, 255, 255)  # white background, not transparent
+    assert len(chart_png(chart, scale=2.0)) > len(png)
+
+
+def test_svg_export_draws_the_chart(chart):
+    svg = chart_svg(chart)
+    assert svg.lstrip().startswith("<svg") and svg.rstrip().endswith("</svg>")
+    assert "grad" in svg  # the axis title
+
+
+def test_csv_holds_the_numbers_behind_the_chart():
+    rows = [{"d": 10, "grad": 1.5}, {"d": 40, "grad": 2.25}]
+    assert table_csv(rows) == "d,grad\n10,1.5\n40,2.25\n"
+    assert table_csv(pd.DataFrame(rows)) == table_csv(rows)
+
+
+def test_altair_datasets_go_as_arrow_bytes_made_once():
+    import pyarrow as pa
+
+    from app.chart_export import arrow_datasets, chart_spec, screen_spec
+
+    rows = [{"eps": 0.0, "acc": 1.0, "model": "f_n"}, {"eps": 0.1, "acc": 0.25, "model": "f_nd"}]
+    # Inline rows (alt.Data(values=...)) become a dataset named by their content, as Altair names
+    # a DataFrame's; the same rows get the same name.
+    spec = chart_spec(alt.Chart(alt.Data(values=rows)).mark_line().encode(x="eps:Q", y="acc:Q"))
+    (name,) = spec["datasets"]
+    assert spec["data"] == {"name": name} and name.startswith("data-")
+    frame_spec = alt.Chart(pd.DataFrame(rows)).mark_line().encode(x="eps:Q", y="acc:Q").to_dict()
+    assert list(frame_spec["datasets"]) == [name]
+    sent = screen_spec(spec)
+    blob = sent["datasets"][name]
+    assert isinstance(blob, bytes)
+    assert pa.ipc.open_stream(blob).read_all().to_pylist() == rows  # the same numbers
+    assert screen_spec(spec)["datasets"][name] is blob  # made once, then reused
+    assert spec["datasets"][name] == rows  # the cached spec keeps its rows (for the exports)
+    # A dataset not named by Altair's content hash is left to Streamlit.
+    other = {"datasets": {"mine": rows}, "data": {"name": "mine"}, "mark": "line"}
+    assert arrow_datasets(other)["datasets"]["mine"] is rows
+
+
+def test_a_chart_with_arrow_datasets_reaches_the_page():
+    """The bytes pass through st.vega_lite_chart as the chart's dataset, the spec keeps its name."""
+    import json
+
+    import pyarrow as pa
+
+    def page():
+        import altair as alt
+        import streamlit as st
+
+        from app.chart_export import chart_spec, chart_with_downloads
+
+        rows = [{"x": 1, "y": 2.5}, {"x": 2, "y": 3.5}]
+        spec = chart_spec(alt.Chart(alt.Data(values=rows)).mark_line().encode(x="x:Q", y="y:Q"))
+        chart_with_downloads(spec, rows, "arrow-demo")
+
+    at = AppTest.from_function(page).run()
+    assert not at.exception, at.exception
+    proto = at.get("vega_lite_chart")[0].proto
+    (dataset,) = proto.datasets
+    assert pa.ipc.open_stream(dataset.data.data).read_all().to_pylist() == [{"x": 1, "y": 2.5}, {"x": 2, "y": 3.5}]
+    assert json.loads(proto.spec)["data"]["name"] == dataset.name

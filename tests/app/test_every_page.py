@@ -1,5 +1,6 @@
 """Every page of the app runs under Streamlit's AppTest without an exception."""
 
+import ast
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -14,7 +15,22 @@ def test_the_app_starts_on_the_title_page():
     assert any("3,000,340" in m.value for m in at.metric)
 
 
+def talk_files() -> list[str]:
+    """The page files of streamlit_app.TALK, read from its source (importing it would run the app)."""
+    tree = ast.parse((REPO / "streamlit_app.py").read_text())
+    talk = next(node.value for node in tree.body if isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "TALK" for t in node.targets))
+    return [path for path, _, _ in ast.literal_eval(talk)]
+
+
+def test_pages_holds_the_page_scripts_only():
+    """Streamlit runs any module in pages/ as a page when its address is typed (`/ui`), so every
+    .py there must be a page of the talk; shared machinery lives in the app/ package."""
+    found = sorted(str(path.relative_to(REPO)) for path in (REPO / "pages").rglob("*.py"))
+    assert found == sorted(talk_files())
+
+
 def test_core_never_imports_streamlit():
-    for path in (REPO / "core").glob("*.py"):
+    for path in (REPO / "core").rglob("*.py"):
         text = path.read_text()
         assert "import streamlit" not in text and "from streamlit" not in text, path

@@ -373,7 +373,7 @@ def test_png_url_round_trips_the_image_and_refuses_other_arrays():
     import numpy as np
     from PIL import Image
 
-    from app.ui import png_url
+    from app.images import png_url
 
     rng = np.random.default_rng(0)
     for img in (rng.integers(0, 256, (112, 112), dtype=np.uint8), rng.integers(0, 256, (10, 112, 3), dtype=np.uint8)):
@@ -393,7 +393,7 @@ def marker_points(spec: dict) -> dict[str, tuple[float, float]]:
 
 
 def test_the_curve_marker_follows_its_slider_and_the_play_button_sweeps(shipped, monkeypatch):
-    from app import ui
+    from app.charts import mnist as mnist_charts
 
     sweeps = pretrained.load_mnist_sweeps(shipped)
     fgsm = {name: sweeps["models"][name]["fgsm"] for name in MNIST_MODELS}
@@ -411,10 +411,10 @@ def test_the_curve_marker_follows_its_slider_and_the_play_button_sweeps(shipped,
     assert {x for x, _ in noise.values()} == {sweeps["models"]["f_n"]["noise"][5]["eps"]}
 
     # Play: every position drawn in turn (a frame a chart), ending at the last, where the slider goes.
-    monkeypatch.setattr(ui, "PLAY_FRAME_S", 0.0)
+    monkeypatch.setattr(mnist_charts, "PLAY_FRAME_S", 0.0)
     drawn = []
-    real = ui.marked_curve
-    monkeypatch.setattr(ui, "marked_curve", lambda *a, **k: drawn.append(a[2]) or real(*a, **k))
+    real = mnist_charts.marked_curve
+    monkeypatch.setattr(mnist_charts, "marked_curve", lambda *a, **k: drawn.append(a[2]) or real(*a, **k))
     at.button(key="mnist_play").click().run()
     assert not at.exception, at.exception
     assert at.slider(key="mnist_sweep").value == 19

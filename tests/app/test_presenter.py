@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import presenter
-from app.presenter import SLIDES
+from app import presenter, slides
+from app.slides import SLIDES
 from tests.browser.test_pages import talk_pages
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,7 +45,7 @@ def test_every_slide_renders_with_its_claim(number):
     at = run_app({"present": "1", "slide": str(number)})
     assert not at.exception, at.exception
     slide = SLIDES[number - 1]
-    assert claims(at) == [f"<h2 class='present-claim'>{presenter.claim(slide)}</h2>"]
+    assert claims(at) == [f"<h2 class='present-claim'>{slides.claim(slide)}</h2>"]
     labels = [b.label for b in at.button]
     assert "Next" in labels and "Previous" in labels
     assert str(at.query_params["slide"]).strip("[]'") == str(number)
@@ -74,7 +74,7 @@ def test_projector_spec_has_large_fonts_and_keeps_the_cached_spec():
 
     spec, _ = recap_charts.gauge_chart()
     before = repr(spec)
-    big = presenter.projector_spec(spec, height=300)
+    big = slides.projector_spec(spec, height=300)
     assert big["config"]["axis"]["labelFontSize"] >= 16
     assert big["config"]["axis"]["titleFontSize"] >= 16
     assert big["config"]["legend"]["labelFontSize"] >= 16
@@ -87,7 +87,8 @@ def test_the_curves_slide_has_the_marker_and_plays(monkeypatch):
     moves it, and Play sweeps every position, ending at the last."""
     import json
 
-    from app import ui
+    from app import shipped
+    from app.charts import mnist as mnist_charts
 
     number = next(i for i, s in enumerate(SLIDES, 1) if s.render.__name__ == "_mnist_curves")
     at = run_app({"present": "1", "slide": str(number)})
@@ -100,14 +101,26 @@ def test_the_curves_slide_has_the_marker_and_plays(monkeypatch):
         return {v["eps"] for layer in spec["layer"] if layer["mark"]["type"] == "point"
                 and "values" in layer.get("data", {}) for v in layer["data"]["values"]}
 
-    grid = ui.sweep_grid(ui.curve_chart(ui.pretrained_root(), "fgsm")[1])
+    grid = mnist_charts.sweep_grid(mnist_charts.curve_chart(shipped.pretrained_root(), "fgsm")[1])
     assert marker_x(at) == {grid[3]}
-    monkeypatch.setattr(ui, "PLAY_FRAME_S", 0.0)
+    monkeypatch.setattr(mnist_charts, "PLAY_FRAME_S", 0.0)
     drawn = []
-    real = ui.marked_curve
-    monkeypatch.setattr(ui, "marked_curve", lambda *a, **k: drawn.append(a[2]) or real(*a, **k))
+    real = mnist_charts.marked_curve
+    monkeypatch.setattr(mnist_charts, "marked_curve", lambda *a, **k: drawn.append(a[2]) or real(*a, **k))
     at.button(key="present_play").click().run()
     assert not at.exception, at.exception
-    assert sorted(set(drawn)) == list(range(ui.SWEEP_POSITIONS))
-    assert at.slider(key="mnist_sweep").value == ui.SWEEP_POSITIONS - 1
+    assert sorted(set(drawn)) == list(range(mnist_charts.SWEEP_POSITIONS))
+    assert at.slider(key="mnist_sweep").value == mnist_charts.SWEEP_POSITIONS - 1
     assert marker_x(at) == {grid[-1]}
+
+
+def test_the_keys_script_holds_no_html_tag():
+    """Streamlit 1.67 does not run a script that holds an HTML tag, even inside a JS comment (an
+    "<html>" there once silently disabled the presenter keys and the dark-theme colours)."""
+    import re
+
+    from app.page_style import keys_script
+
+    script = keys_script()
+    assert script.startswith("<script>") and script.endswith("</script>")
+    assert not re.search(r"<[A-Za-z/!]", script[len("<script>"):-len("</script>")])

@@ -38,21 +38,21 @@ def test_warm_caches_fill_what_the_pages_read(monkeypatch):
     from core.attacks import live as live_attack
     from core.runtimes.classifier import accuracy
     from app.charts import recap as recap_charts
-    from app import ui, warmup
+    from app import shipped, warmup
 
     warmup.warm_caches()
-    root = ui.pretrained_root()
-    images, labels = ui.sample(root)
-    clf = ui.classifier(root, "f_nd")
+    root = shipped.pretrained_root()
+    images, labels = shipped.sample(root)
+    clf = shipped.classifier(root, "f_nd")
     start = live_attack.prepare_fgsm(clf, images, labels)
     for eps in (0.0, 0.05, 0.3):
         direct = accuracy(live_attack.fgsm_outcome(clf, start, eps).prediction.probs, labels)
-        assert ui.sample_fgsm_accuracy(root, "f_nd", eps) == direct
-    assert ui.sample_fgsm_accuracy(root, "f_n", 0.0) > ui.sample_fgsm_accuracy(root, "f_n", 0.3)
+        assert shipped.sample_fgsm_accuracy(root, "f_nd", eps) == direct
+    assert shipped.sample_fgsm_accuracy(root, "f_n", 0.0) > shipped.sample_fgsm_accuracy(root, "f_n", 0.3)
     # Filled means no recomputation: the cached functions now answer without calling their body.
     monkeypatch.setattr(live_attack, "fgsm_outcome", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
-    for eps in ui.GALLERY_EPS_GRID:
-        ui.sample_fgsm_accuracy(root, "f_n", eps)
+    for eps in shipped.GALLERY_EPS_GRID:
+        shipped.sample_fgsm_accuracy(root, "f_n", eps)
     t = recap_charts.talk_defaults()
     spec, frame = recap_charts.double_descent_chart(t["dd_n"], t["dd_noise"], t["dd_seed"])
     assert spec["layer"] and len(frame) > 5
@@ -72,10 +72,10 @@ def test_start_runs_once_and_finishes(monkeypatch):
 
 
 def test_gallery_grid_is_the_sliders():
-    from app import ui
+    from app import shipped
 
-    grid = np.asarray(ui.GALLERY_EPS_GRID)
-    assert grid[0] == 0.0 and grid[-1] == ui.GALLERY_EPS_MAX and np.allclose(np.diff(grid), ui.GALLERY_EPS_STEP)
+    grid = np.asarray(shipped.GALLERY_EPS_GRID)
+    assert grid[0] == 0.0 and grid[-1] == shipped.GALLERY_EPS_MAX and np.allclose(np.diff(grid), shipped.GALLERY_EPS_STEP)
 
 
 def test_no_warm_up_thread_under_apptest(monkeypatch):

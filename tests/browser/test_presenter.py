@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from app.presenter import SLIDES
+from app.slides import SLIDES
 from tests.live_app import ARTIFACTS, REPO, running_app, wait_idle
 from tests.browser.test_pages import talk_pages
 

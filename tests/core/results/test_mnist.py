@@ -1,4 +1,7 @@
-"""core.results.mnist: the tables and numbers the MNIST page shows, from a sweeps/metadata dict."""
+"""core.results.mnist: the tables, numbers and sentences the MNIST page shows, from a sweeps/metadata dict.
+
+The sentences follow the data, whatever it says: each reading is checked on made-up data that tells
+the expected story and on data that tells the opposite one."""
 
 from __future__ import annotations
 
@@ -7,8 +10,9 @@ import pytest
 
 from core.errors import InputError
 from core.results.mnist import (
-    TALK_CLEAN, accuracy_at, clean_rows, curve_rows, ecdf_rows, flip_distribution, gallery_indices,
-    gradient_rows,
+    TALK_CLEAN, accuracy_at, clean_reading, clean_rows, curve_rows, curves_reading, ecdf_rows, fgsm_reading,
+    flip_distribution, flip_reading, gallery_indices, gradient_reading, gradient_rows, noise_reading,
+    pgd_description, training_length_note,
 )
 from core.results.pretrained import PretrainedError
 from core.specs import MNIST_MODELS
@@ -100,3 +104,89 @@ def test_gallery_indices_are_distinct_classes_and_seeded():
     assert len(gallery_indices(labels[:60], 5, seed=0)) == 2  # only two classes there
     with pytest.raises(InputError):
         gallery_indices(labels, 0, seed=0)
+
+
+# --- the sentences ---------------------------------------------------------------------------------
+
+
+def metadata(acc: dict[str, float], epochs: dict[str, int] | None = None) -> dict[str, dict]:
+    return {name: {"results": {"test_accuracy": a, "test_loss": 0.05 + a / 10, "n_test": 10000},
+                   **({"training": {"epochs": epochs[name]}} if epochs else {})} for name, a in acc.items()}
+
+
+def test_clean_reading_names_the_more_accurate_model_whichever_it_is():
+    text = clean_reading(clean_rows(metadata({"f_n": 0.97, "f_nd": 0.99})))
+    assert text.startswith("On 10,000 test images f_n scores 97.0% and f_nd 99.0%: f_nd is the more accurate by 2.0 points.")
+    assert f"(the talk's: {TALK_CLEAN['f_n'][1]:.3f} and {TALK_CLEAN['f_nd'][1]:.3f}" in text
+    assert "f_n is the more accurate by 3.0 points" in clean_reading(clean_rows(metadata({"f_n": 0.98, "f_nd": 0.95})))
+    assert "clean accuracy barely separates them" in clean_reading(clean_rows(metadata({"f_n": 0.981, "f_nd": 0.985})))
+
+
+def test_training_length_note_quotes_each_models_epochs():
+    assert "7 epochs for f_n, 12 for f_nd" in training_length_note(metadata({"f_n": 0.9, "f_nd": 0.9}, {"f_n": 7, "f_nd": 12}))
+    assert "? epochs for f_n, ? for f_nd" in training_length_note(metadata({"f_n": 0.9, "f_nd": 0.9}))
+
+
+def test_pgd_description_follows_the_sweeps_settings(sweeps):
+    sweeps["settings"] = {"pgd": {"steps": 40, "step_size": 0.01, "random_start": True}}
+    text = pgd_description(sweeps)
+    assert "(random start), 40 steps" in text and "step size α = 0.01," in text
+    assert "(no random start), ? steps" in pgd_description({"models": {}})
+
+
+def test_curves_reading_says_whether_noise_hurts_less_than_the_attacks(sweeps):
+    sweeps["settings"] = {"pgd": {"subset_size": 50}, "noise": {"seeds": [0, 1, 2]}}
+    sweeps["test_set"] = {"n": 200}
+    text = curves_reading(sweeps, eps=0.1, std=0.5)
+    # f_n: 0.9 - e under FGSM, 0.9 - 2e under PGD; f_nd twice as steep; noise leaves 0.9.
+    assert "FGSM leaves f_n 80.0% and f_nd 70.0% accuracy; PGD at eps = 0.10 leaves 70.0% and 50.0%" in text
+    assert "noise larger in both norms hurts less" in text and "‖δ‖₂ ≤ 0.10·√784 = 2.8" in text
+    assert text.endswith("FGSM and noise on 200 test images (noise averaged over 3 draws), PGD on 50 of them.")
+    for entry in sweeps["models"].values():
+        for r in entry["noise"]:
+            r["accuracy"] = 0.1
+    assert "here noise hurts at least as much as the attacks." in curves_reading(sweeps, eps=0.1, std=0.5)
+
+
+def test_fgsm_reading_counts_moved_pixels_and_agreement():
+    clean = np.zeros((2, 4))
+    clean[:, 2:] = 1.0  # half of each digit is background
+    deltas = {"f_n": np.array([[0.1, 0.1, -0.1, 0.0], [0.1, 0.1, -0.1, 0.0]]),
+              "f_nd": np.array([[0.1, -0.1, -0.1, 0.1], [0.1, -0.1, -0.1, 0.1]])}
+    text = fgsm_reading(deltas, clean)
+    assert text.startswith("On these 2 digits FGSM moves 75.0% of the pixels for f_n (100.0% of the black "
+                           "background) and 100.0% of the pixels for f_nd (100.0% of the black background).")
+    # Both move pixels 0, 1 and 2 of each digit: the same way on 0 and 2, opposite ways on 1.
+    assert "of the pixels both move, 66.7% are pushed the same way by the two models and 33.3% opposite ways" in text
+    apart = fgsm_reading({"f_n": np.array([[0.1, 0, 0, 0]]), "f_nd": np.array([[0, 0.1, 0, 0]])}, clean[:1])
+    assert "Each follows" not in apart  # no pixel moved by both: nothing to compare
+
+
+def test_noise_reading_quotes_the_mean_l2_size():
+    deltas = {"f_n": np.full((3, 4), 0.5), "f_nd": np.full((3, 4), 0.5)}  # ||delta||_2 = 1 per digit
+    assert noise_reading(deltas).startswith("Both models see the same noise field, of L2 size ‖δ‖₂ = 1.00 on average")
+    assert "‖δ‖₂ = 2.00" in noise_reading({"f_n": np.full((1, 4), 1.0), "f_nd": np.full((1, 4), 1.0)})
+
+
+def test_flip_reading_names_the_model_that_needs_the_larger_eps(sweeps, flips):
+    text = flip_reading(sweeps)
+    med = {name: np.quantile(raw, 0.5, method="inverted_cdf") for name, raw in flips.items()}
+    assert med["f_nd"] > med["f_n"]
+    assert f"f_nd needs a larger median eps to flip: {med['f_nd']:.4f} against {med['f_n']:.4f}" in text
+    assert text.endswith("Not flipped by any eps up to 0.30: 0 of 200 digits for f_n, 5 of 200 for f_nd.")
+    sweeps["models"]["f_n"]["flip_eps"], sweeps["models"]["f_nd"]["flip_eps"] = (
+        sweeps["models"]["f_nd"]["flip_eps"], sweeps["models"]["f_n"]["flip_eps"])
+    assert "f_n needs a larger median eps to flip" in flip_reading(sweeps)
+    sweeps["models"]["f_nd"]["flip_eps"] = sweeps["models"]["f_n"]["flip_eps"]
+    assert "Both models flip at the same median eps" in flip_reading(sweeps)
+
+
+def test_gradient_reading_follows_which_network_is_steeper(sweeps):
+    text = gradient_reading(sweeps)  # f_n max 2, f_nd max 3: here the big one is the steeper
+    assert "By its largest gradient, f_nd is the steeper network: max 3.000 against 2.000 (1.5 times)" in text
+    assert "20.0% (f_n) and 15.0% (f_nd) of the spectral bounds" in text
+    assert "it does not force f_nd to be smooth, and here it is not the smoother one." in text
+    sweeps["models"]["f_n"]["gradient_norms"]["max"] = 6.0
+    text = gradient_reading(sweeps)
+    assert "f_n is the steeper network: max 6.000 against 3.000 (2.0 times)" in text
+    assert "These measurements agree with the law's direction; they do not test it." in text

@@ -1,0 +1,77 @@
+"""The app's images: a 28x28 digit zoomed with its pixels visible, a perturbation as a heatmap with
+its colour bar, and `png_url`, which sends an image inside the page (a `data:` URL).
+
+Not a page (the navigation lists only the files in streamlit_app.TALK). numpy and Pillow only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Pixels per MNIST pixel when a 28x28 digit is shown (nearest neighbour: no blur, pixels visible).
+ZOOM = 4
+
+
+def digit_image(x: np.ndarray, zoom: int = ZOOM) -> np.ndarray:
+    """A 784-pixel image in [0, 1] as uint8 [28 zoom, 28 zoom], each pixel a zoom x zoom block."""
+    img = np.rint(np.clip(np.asarray(x, dtype=np.float32).reshape(28, 28), 0, 1) * 255).astype(np.uint8)
+    return _zoom(img, zoom)
+
+
+def png_url(img: np.ndarray) -> str:
+    """A uint8 image [H, W] or [H, W, 3] as a `data:` URL of a PNG, for `st.image`.
+
+    `st.image` of an array encodes it, opens the PNG twice more to check its format and size, and
+    registers it with Streamlit's media file manager under one lock shared by every session; each
+    browser then fetches it over HTTP. For the app's small images (a 112x112 digit is about 1 kB)
+    that bookkeeping cost more than the attack: under a 30-student load, `st.image` was a third of
+    the server's CPU, most of it threads queueing on that lock (py-spy, benchmarks/class_load.py).
+    A data URL goes out inside the element itself: one PNG encoding (fast zlib level), nothing
+    stored, nothing fetched.
+    """
+    import base64
+    import io
+
+    from PIL import Image
+
+    arr = np.asarray(img)
+    if arr.dtype != np.uint8 or arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
+        raise ValueError(f"png_url takes a uint8 [H, W] or [H, W, 3|4] image, got {arr.dtype} {arr.shape}")
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG", compress_level=1)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _zoom(img: np.ndarray, zoom: int) -> np.ndarray:
+    """Each pixel of a [H, W] or [H, W, C] image as a zoom x zoom block (np.repeat: a tenth of
+    np.kron's time, and this runs for every image of every slider move)."""
+    return np.repeat(np.repeat(img, zoom, axis=0), zoom, axis=1)
+
+
+# Diverging colours for a perturbation: purple where a pixel got darker, green where it got brighter
+# (ColorBrewer PRGn ends, readable with red-green colour blindness); white where untouched.
+_DARKER = np.array([118, 42, 131], dtype=np.float32)
+_BRIGHTER = np.array([27, 120, 55], dtype=np.float32)
+_WHITE = np.array([255, 255, 255], dtype=np.float32)
+
+
+def _diverging(values: np.ndarray, scale: float) -> np.ndarray:
+    """RGB uint8 [..., 3] of values: white at 0, full green at +scale, full purple at -scale."""
+    v = np.asarray(values, dtype=np.float32)
+    t = np.clip(np.abs(v) / scale, 0, 1)[..., None] if scale > 0 else np.zeros(v.shape + (1,), np.float32)
+    end = np.where((v > 0)[..., None], _BRIGHTER, _DARKER)
+    return np.rint(_WHITE + t * (end - _WHITE)).astype(np.uint8)
+
+
+def perturbation_image(delta: np.ndarray, scale: float, zoom: int = ZOOM) -> np.ndarray:
+    """A perturbation [784] as an RGB uint8 heatmap image: green brighter, purple darker, white 0.
+
+    scale: the |delta| drawn at full colour (the attack's eps, or 3 std for noise).
+    """
+    rgb = _diverging(np.asarray(delta).reshape(28, 28), scale)
+    return _zoom(rgb, zoom)
+
+
+def perturbation_legend(scale: float, width: int = 28 * ZOOM, height: int = 10) -> np.ndarray:
+    """The colour bar of `perturbation_image`, RGB uint8 [height, width, 3]: -scale left, +scale right."""
+    return np.repeat(_diverging(np.linspace(-scale, scale, width), scale)[None], height, axis=0)

@@ -1,0 +1,321 @@
+"""The talk as slides: `SLIDES`, a registry in the talk's order of `Slide(page, claim, render)`.
+
+Not a page (the navigation lists only the files in streamlit_app.TALK); presenter mode
+(app/presenter.py) shows one slide at a time. Each render function draws with the pages' own
+builders (app/charts/: recap, random_data, capacity, mnist; app/shipped.py, app/images.py) and only
+restyles their cached Vega-Lite specs for a projector (`projector_spec`: a dict merge, no Altair on
+the slider path). Imports sit inside the render functions: a slide pays only for its own page's
+modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import streamlit as st
+
+import core.results.pretrained as pretrained
+from core.errors import RobustnessError
+from app.chart_export import merged_config, screen_spec
+from app.errors import shown_errors
+from app.theme import model_html
+
+# Projector sizes (CSS px at 1280x720): axis labels >= 16 px, digit images >= 200 px.
+AXIS_LABEL_PX, AXIS_TITLE_PX, LEGEND_PX, TITLE_PX, TEXT_PX = 18, 20, 18, 24, 18
+CHART_HEIGHT = 380
+DIGIT_ZOOM = 8  # 28 x 8 = 224 px
+PROJECTOR_MARK_FONT = 18  # px of the text a chart's own marks print (the curves' marker)
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One screen of the talk: the page it belongs to, its one-line claim, and what it draws."""
+
+    page: str  # the page file, as in streamlit_app.TALK ("pages/recap.py")
+    claim: str
+    render: Callable[[], None]
+
+
+# --- projector styling ---------------------------------------------------------------------------
+
+
+PROJECTOR_CONFIG = {
+    "axis": {"labelFontSize": AXIS_LABEL_PX, "titleFontSize": AXIS_TITLE_PX, "labelOverlap": True,
+             "titleFontWeight": "normal"},
+    "legend": {"labelFontSize": LEGEND_PX, "titleFontSize": LEGEND_PX, "symbolSize": 220,
+               "labelLimit": 520},
+    "title": {"fontSize": TITLE_PX, "subtitleFontSize": AXIS_LABEL_PX},
+    "text": {"fontSize": TEXT_PX},
+    "header": {"labelFontSize": AXIS_LABEL_PX, "titleFontSize": AXIS_TITLE_PX},
+}
+
+
+def projector_spec(spec: dict, height: int = CHART_HEIGHT) -> dict:
+    """A cached chart's Vega-Lite spec with fonts large enough for the back of a hall.
+
+    A shallow merge (the data stay shared with the cached spec): cheap enough for a slider path.
+    Fixed-size text marks (`mark_text(fontSize=...)`) keep their size; the rest follow `config`.
+    """
+    config = merged_config(spec, PROJECTOR_CONFIG)
+    config["view"] = {**config.get("view", {}), "continuousHeight": height}
+    out = {**spec, "config": config}
+    if "height" in spec:
+        out["height"] = height
+    out.pop("width", None)
+    return out
+
+
+def chart(spec: dict, key: str, height: int = CHART_HEIGHT) -> None:
+    """A cached chart at projector size, keyed "present_<key>"."""
+    st.vega_lite_chart(spec=screen_spec(projector_spec(spec, height)), width="stretch", key=f"present_{key}")
+
+
+def big(text: str) -> None:
+    """A line of large text."""
+    st.markdown(f"<div class='present-big'>{text}</div>", unsafe_allow_html=True)
+
+
+# --- the slides ----------------------------------------------------------------------------------
+
+
+def _recap_talk():
+    from app.charts import recap as recap_charts
+    from app.url_settings import TalkSettings
+
+    return recap_charts, TalkSettings("recap", recap_charts.talk_defaults())
+
+
+def _title() -> None:
+    from core.specs import MNIST_MODELS
+
+    cols = st.columns(len(MNIST_MODELS))
+    for col, spec in zip(cols, MNIST_MODELS.values()):
+        col.markdown(model_html(spec, f"■ {spec.name}") + f"<div class='present-big'>{spec.param_count:,} parameters</div>",
+                     unsafe_allow_html=True)
+    big("Two networks, one question: does the bigger one resist attacks better?")
+
+
+def _law_statement() -> None:
+    st.latex(r"\mathrm{Lip}(f) \;\gtrsim\; \frac{\varepsilon}{\sigma}\sqrt{\frac{n\,d}{p}}")
+    big("<i>n</i> noisily labelled points in dimension <i>d</i>, fitted below the noise level by a "
+        "model with <i>p</i> parameters (Bubeck &amp; Sellke 2021).")
+
+
+def _double_descent() -> None:
+    charts, talk = _recap_talk()
+    n = st.slider("Training points n", 50, 400, step=50, **talk.bind("dd_n", low=50, high=400))
+    noise, seed = talk.value("dd_noise"), talk.value("dd_seed")
+    spec, _ = charts.double_descent_chart(int(n), float(noise), int(seed))
+    chart(spec, "double_descent", height=360)
+
+
+def _memorization() -> None:
+    charts, _ = _recap_talk()
+    spec, _ = charts.gauge_chart()
+    chart(spec, "gauge", height=320)
+
+
+def _distances() -> None:
+    charts, talk = _recap_talk()
+    d = st.select_slider("Dimension d", options=[2, 5, 10, 20, 50, 100, 200, 500, 784, 2000],
+                         **talk.bind("geo_d"))
+    spec, _, closest, floor = charts.distances_chart(int(d))
+    left, right = st.columns([3, 1])
+    with left:
+        chart(spec, "distances", height=340)
+    right.metric("Closest pair", f"{closest:.2f}")
+    right.metric("Lipschitz floor", f"{floor:.2f}")
+
+
+def _law() -> None:
+    charts, talk = _recap_talk()
+    spec, _ = charts.law_chart(talk.defaults["law_n"], talk.defaults["law_d"], talk.defaults["law_p"],
+                               talk.defaults["law_deff"])
+    chart(spec, "law", height=400)
+
+
+def _fgsm() -> None:
+    charts, talk = _recap_talk()
+    c1, c2 = st.columns(2)
+    d = c1.select_slider("Dimension d", options=[1, 2, 4, 10, 25, 50, 100, 200, 400, 784],
+                         **talk.bind("fgsm_d"))
+    eps = c2.slider("ε (per coordinate)", 0.0, 0.5, step=0.005, format="%.3f",
+                    **talk.bind("fgsm_eps", low=0.0, high=0.5))
+    ex = charts.fgsm_example(int(d), float(eps))
+    flip_spec, _, pic_spec, _, _ = charts.fgsm_charts(int(d), float(eps), ex.flip_eps)
+    left, right = st.columns([3, 2])
+    with left:
+        chart(flip_spec, "fgsm_flip", height=330)
+    with right:
+        chart(pic_spec, "fgsm_2d", height=330)
+
+
+def _random_data() -> None:
+    from app.charts import random_data as random_data_charts
+
+    view = random_data_charts.shipped("paper") or random_data_charts.shipped("laptop")
+    if view:
+        spec, _, _ = view["figures"][0]
+        chart(spec, "random_data", height=330)
+
+
+def _random_split() -> None:
+    from app.charts import random_data as rdc
+
+    root = str(pretrained.PRETRAINED_DIR)
+    try:
+        split = rdc.split_of(root, "laptop", "f_nd")
+        control = rdc.shipped_view(root, "control", rdc.file_stamp(root, "control"))
+    except RobustnessError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    left, right = st.columns(2)
+    if split is not None:
+        with left:
+            chart(split[0][0], "random_split", height=330)
+    with right:
+        chart(control["figures"][0][0], "random_control", height=330)
+
+
+def _capacity() -> None:
+    from app.charts import capacity as capacity_charts
+
+    try:
+        spec, _ = capacity_charts.size_figure(capacity_charts.pretrained_root(), capacity_charts.TALK_EPS)
+    except RobustnessError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    chart(spec, "capacity", height=380)
+
+
+def _mnist_clean() -> None:
+    from core.results import mnist as mnist_results
+    from core.specs import MNIST_MODELS
+    from app import shipped
+
+    root = shipped.pretrained_root()
+    with shown_errors():
+        rows = mnist_results.clean_rows({name: shipped.metadata(root, name) for name in MNIST_MODELS})
+        for col, spec, row in zip(st.columns(len(rows)), MNIST_MODELS.values(), rows):
+            col.markdown(model_html(spec, f"■ {spec.name}: {spec.param_count:,} parameters"), unsafe_allow_html=True)
+            col.metric("training accuracy", f"{100 * row['train accuracy']:.2f}%")
+            col.metric("test accuracy", f"{100 * row['test accuracy']:.2f}%")
+
+
+def _mnist_curves() -> None:
+    """The three accuracy curves with the MNIST page's marker: its slider (the same URL setting,
+    `mnist_sweep`) and its Play button, which sweeps eps from 0 up."""
+    from app import shipped
+    from app.charts import mnist as mnist_charts
+    from app.url_settings import TalkSettings
+
+    talk = TalkSettings("mnist", {"sweep": mnist_charts.SWEEP_POSITIONS - 1})
+    with shown_errors():
+        curves = mnist_charts.curves(shipped.pretrained_root())
+        position, frames = mnist_charts.marker_controls(talk, "present",
+                                                        "Position on the curves (eps, or the noise std)")
+        slots = [col.empty() for col in st.columns(3)]
+
+        def draw(k: int, final: bool) -> None:
+            marked = mnist_charts.marked_curves(curves, k, font_size=PROJECTOR_MARK_FONT)
+            for slot, kind in zip(slots, mnist_charts.CURVE_KINDS):
+                spec = projector_spec(marked[kind][0], 260)  # the play row above: the slide still fits 720 px
+                with slot.container():  # keyed once per run; the sweep's frames are keyless
+                    st.vega_lite_chart(spec=screen_spec(spec), width="stretch",
+                                       key=f"present_curve_{kind}" if final else None)
+
+        mnist_charts.play(frames, position, draw)
+
+
+def _mnist_digit() -> None:
+    from core.attacks import live as live_attack
+    from core.results import mnist as mnist_results
+    from core.specs import MNIST_MODELS
+    from app import shipped
+    from app.images import digit_image, png_url
+    from app.url_settings import TalkSettings
+
+    root = shipped.pretrained_root()
+    talk = TalkSettings("mnist", {"eps": 0.05, "digits": 0})
+    with shown_errors():
+        digits, labels = shipped.sample(root)
+        c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
+        eps = c1.slider("FGSM eps: largest change of any pixel", 0.0, shipped.GALLERY_EPS_MAX,
+                        step=shipped.GALLERY_EPS_STEP, format="%.3f",
+                        **talk.bind("eps", low=0.0, high=shipped.GALLERY_EPS_MAX))
+        seed = c2.number_input("Digit set", 0, 999, step=1, **talk.bind("digits", low=0, high=999))
+        i = mnist_results.gallery_indices(labels, shipped.GALLERY_SIZE, int(seed))[0]
+        cols = st.columns(3)
+        cols[0].image(png_url(digit_image(digits[i], zoom=DIGIT_ZOOM)), width=28 * DIGIT_ZOOM)
+        cols[0].markdown(f"<div class='present-big'>test digit: {labels[i]}</div>", unsafe_allow_html=True)
+        for col, spec in zip(cols[1:], MNIST_MODELS.values()):
+            start = shipped.sample_fgsm_start(root, spec.name, (i,))
+            out = live_attack.fgsm_outcome(shipped.classifier(root, spec.name), start, float(eps))
+            pred, conf = int(out.prediction.label[0]), float(out.prediction.confidence[0])
+            col.image(png_url(digit_image(out.x[0], zoom=DIGIT_ZOOM)), width=28 * DIGIT_ZOOM)
+            mark = "✓" if pred == labels[i] else "✗"
+            col.markdown(model_html(spec, f"{spec.name} sees {pred} {mark} ({100 * conf:.0f}%)"),
+                         unsafe_allow_html=True)
+
+
+def _mnist_flip() -> None:
+    from app import shipped
+    from app.charts import mnist as mnist_charts
+
+    with shown_errors():
+        spec, _ = mnist_charts.flip_chart(shipped.pretrained_root())
+        chart(spec, "flip", height=380)
+
+
+def _draw() -> None:
+    st.page_link("pages/draw.py", label="Open the draw page (leaves presenter mode)")
+
+
+def _references() -> None:
+    from core.references import TALK_REFERENCES
+
+    st.markdown("\n".join(f"{i}. {r.authors} ({r.year}). *{r.title}*."
+                          for i, r in enumerate(TALK_REFERENCES, start=1)))
+
+
+SLIDES: tuple[Slide, ...] = (
+    Slide("pages/home.py", "Does overparameterization make neural networks robust to adversarial attacks?",
+          _title),
+    Slide("pages/home.py", "The law of robustness: fitting n noisy points smoothly in d dimensions takes "
+                           "about n·d parameters, not n.", _law_statement),
+    Slide("pages/recap.py", "Double descent: past the interpolation threshold p = n, more parameters give "
+                            "a better model, not a worse one.", _double_descent),
+    Slide("pages/recap.py", "About n parameters suffice to memorize; memorizing smoothly takes about n·d.",
+          _memorization),
+    Slide("pages/recap.py", "In high dimension random points are all about √2 apart: nothing in the data "
+                            "forces a steep fit.", _distances),
+    Slide("pages/recap.py", "The bound falls like 1/√p: only at p ≈ n·d does it reach a constant.", _law),
+    Slide("pages/recap.py", "FGSM moves each coordinate by ε, but in d dimensions the score moves by "
+                            "ε‖w‖₁ ≈ ε√d.", _fgsm),
+    Slide("pages/random_data.py", "Memorizing random labels: the network with p ≈ 10n gets steeper as d "
+                                  "grows; the one with p ≈ nd is allowed to stay smooth.", _random_data),
+    Slide("pages/random_data.py", "Why the k = n curve is not flat here: its gradient carries the "
+                                  "least-squares line of the random labels; without a linear part "
+                                  "(an even activation) it falls.", _random_split),
+    Slide("pages/mnist.py", "Two networks fit MNIST: f_nd has {ratio} times the parameters of f_n.",
+          _mnist_clean),
+    Slide("pages/mnist.py", "Attacks choose their direction: FGSM and PGD break both networks; random "
+                            "noise of a larger norm barely hurts.", _mnist_curves),
+    Slide("pages/mnist.py", "A change too small to see flips the digit: move eps and watch both "
+                            "networks.", _mnist_digit),
+    Slide("pages/mnist.py", "Per digit, the smallest eps that flips it: which network needs more?",
+          _mnist_flip),
+    Slide("pages/capacity.py", "Size is necessary, not sufficient: adversarial training needs width to "
+                               "work, and width alone does not make a network robust.", _capacity),
+    Slide("pages/draw.py", "Your turn: draw a digit and attack it.", _draw),
+    Slide("pages/references.py", "References", _references),
+)
+
+
+def claim(slide: Slide) -> str:
+    """The slide's claim, with the numbers it quotes filled in from the model registry."""
+    from core.specs import MNIST_MODELS
+
+    ratio = MNIST_MODELS["f_nd"].param_count / MNIST_MODELS["f_n"].param_count
+    return slide.claim.replace("{ratio}", f"{ratio:.0f}")
