@@ -15,8 +15,10 @@ import numpy as np
 import streamlit as st
 
 import core.results.pretrained as pretrained
-from core.attacks import live as live_attack
-from core.results import capacity as capacity_results
+from core.attacks import get_attack
+from core.attacks.base import Outcome, Prepared
+from core.attacks.flip import smallest_flip_eps
+from core.results.classifiers import load_classifier
 from core.runtimes.classifier import accuracy
 from core.specs import MLPSpec, talk_models
 
@@ -47,7 +49,7 @@ def classifier(root: str, name: str):
 
     f_n and f_nd come from pretrained/mnist, their adversarially trained versions (f_n_adv,
     f_nd_adv) from pretrained/capacity (`python -m training.capacity`)."""
-    return capacity_results.load_classifier(name, root=root, threads=ONNX_THREADS)
+    return load_classifier(name, root=root, threads=ONNX_THREADS)
 
 
 @st.cache_data(show_spinner=False)
@@ -66,59 +68,62 @@ def sample(root: str) -> tuple[np.ndarray, np.ndarray]:
     return pretrained.load_sample(root=root)
 
 
+# --- attacks, looked up in the registry (core.attacks.ATTACKS) by name ----------------------------
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
-def sample_fgsm_start(root: str, name: str, indices: tuple[int, ...]) -> live_attack.FgsmStart:
-    """Gradients of the true-label loss of some shipped test digits (one backward pass, cached)."""
+def sample_prepared(root: str, attack: str, name: str, indices: tuple[int, ...], **options) -> Prepared:
+    """What `attack` needs of some shipped test digits, against their true labels, for any budget
+    (FGSM: one backward pass; white noise: its seeded field). options: the attack's `options`."""
     images, labels = sample(root)
     idx = list(indices)
-    return live_attack.prepare_fgsm(classifier(root, name), images[idx], labels[idx])
+    return get_attack(attack).prepare(classifier(root, name), images[idx], labels[idx], **options)
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def sample_fgsm_accuracy(root: str, name: str, eps: float) -> float:
-    """Accuracy of one model on all shipped test digits under FGSM at eps (true-label attack).
+def sample_outcome(root: str, attack: str, name: str, indices: tuple[int, ...], budget: float,
+                   **options) -> Outcome:
+    """Some shipped test digits attacked at `budget`: one forward pass from the cached preparation."""
+    prepared = sample_prepared(root, attack, name, indices, **options)
+    return get_attack(attack).outcome(classifier(root, name), prepared, budget)
 
-    Depends only on (model, eps): computed once for the whole class, not on every slider move
-    (`warm_up` fills it for the gallery's grid at start-up).
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def whole_sample_prepared(root: str, attack: str, name: str, **options) -> Prepared:
+    """`sample_prepared` of every shipped digit, in a cache of its own: few entries of ~1 MB each."""
+    images, labels = sample(root)
+    return get_attack(attack).prepare(classifier(root, name), images, labels, **options)
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def sample_accuracy(root: str, attack: str, name: str, budget: float, **options) -> float:
+    """Accuracy of one model on all shipped test digits under `attack` at `budget` (true labels).
+
+    Depends only on (model, attack, budget, options): computed once for the whole class, not on
+    every slider move (`app.warmup` fills it for FGSM on the gallery's grid at start-up).
     """
-    images, labels = sample(root)
-    start = sample_fgsm_start(root, name, tuple(range(len(labels))))
-    out = live_attack.fgsm_outcome(classifier(root, name), start, eps)
-    return accuracy(out.prediction.probs, labels)
-
-
-@st.cache_data(show_spinner=False, max_entries=512)
-def sample_noise_accuracy(root: str, name: str, std: float, seed: int) -> float:
-    """Accuracy of one model on all shipped test digits under white noise (std, seed)."""
-    images, labels = sample(root)
-    out = live_attack.noise_outcome(classifier(root, name), images, std, seed=seed)
+    _, labels = sample(root)
+    prepared = whole_sample_prepared(root, attack, name, **options)
+    out = get_attack(attack).outcome(classifier(root, name), prepared, budget)
     return accuracy(out.prediction.probs, labels)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def image_fgsm_start(root: str, name: str, x: np.ndarray) -> live_attack.FgsmStart:
-    """Gradient of the loss of a model's own prediction on one unlabelled image [1, 784]."""
-    return live_attack.prepare_fgsm(classifier(root, name), x)
+def image_prepared(root: str, attack: str, name: str, x: np.ndarray, **options) -> Prepared:
+    """What `attack` needs of one unlabelled image [1, 784] against the model's own answer (cached)."""
+    return get_attack(attack).prepare(classifier(root, name), x, **options)
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def image_outcome(root: str, attack: str, name: str, x: np.ndarray, budget: float) -> Outcome:
+    """One image attacked at `budget` by an attack whose every budget costs gradient steps (PGD: 10),
+    cached per budget: the slider's grid holds 121 values, so a revisited eps costs nothing."""
+    return get_attack(attack).outcome(classifier(root, name), image_prepared(root, attack, name, x), budget)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def image_flip_eps(root: str, name: str, x: np.ndarray) -> float:
-    """Smallest eps on `live_attack.FLIP_GRID` at which FGSM flips the model on image x [1, 784]."""
-    return float(live_attack.smallest_flip_eps(classifier(root, name), x)[0])
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def image_targeted_start(root: str, name: str, x: np.ndarray, target: int) -> live_attack.FgsmStart:
-    """Gradient of the loss of class `target` on one image [1, 784], for targeted FGSM (cached)."""
-    return live_attack.prepare_targeted_fgsm(classifier(root, name), x, target)
-
-
-@st.cache_data(show_spinner=False, max_entries=1024)
-def image_pgd_outcome(root: str, name: str, x: np.ndarray, eps: float) -> live_attack.Outcome:
-    """PGD against the model's own prediction on one image [1, 784] at eps (10 gradient steps;
-    cached per eps: the slider's grid holds 121 values, so a revisited eps costs nothing)."""
-    start = image_fgsm_start(root, name, x)
-    return live_attack.pgd_outcome(classifier(root, name), x, start.target, eps)
+    """Smallest eps on `core.attacks.flip.FLIP_GRID` at which FGSM flips the model on image x [1, 784]."""
+    return float(smallest_flip_eps(classifier(root, name), x)[0])
 
 
 # --- normally or adversarially trained ----------------------------------------------------------

@@ -229,7 +229,7 @@ def _mnist_curves() -> None:
 
 
 def _mnist_digit() -> None:
-    from core.attacks import live as live_attack
+    from core.attacks.fgsm import FGSM
     from core.results import mnist as mnist_results
     from core.specs import MNIST_MODELS
     from app import shipped
@@ -250,8 +250,7 @@ def _mnist_digit() -> None:
         cols[0].image(png_url(digit_image(digits[i], zoom=DIGIT_ZOOM)), width=28 * DIGIT_ZOOM)
         cols[0].markdown(f"<div class='present-big'>test digit: {labels[i]}</div>", unsafe_allow_html=True)
         for col, spec in zip(cols[1:], MNIST_MODELS.values()):
-            start = shipped.sample_fgsm_start(root, spec.name, (i,))
-            out = live_attack.fgsm_outcome(shipped.classifier(root, spec.name), start, float(eps))
+            out = shipped.sample_outcome(root, FGSM.name, spec.name, (i,), float(eps))  # the gallery's FGSM
             pred, conf = int(out.prediction.label[0]), float(out.prediction.confidence[0])
             col.image(png_url(digit_image(out.x[0], zoom=DIGIT_ZOOM)), width=28 * DIGIT_ZOOM)
             mark = "✓" if pred == labels[i] else "✗"

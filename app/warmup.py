@@ -99,6 +99,7 @@ def warm_caches(step=lambda: None) -> None:
     from app.charts import capacity as capacity_charts, random_data as random_data_charts, recap as recap_charts
     from app import shipped
     from app.charts import mnist as mnist_charts
+    from core.attacks.fgsm import FGSM
 
     root = shipped.pretrained_root()
     step()
@@ -110,14 +111,13 @@ def warm_caches(step=lambda: None) -> None:
     step()
     images, labels = shipped.sample(root)
     shipped.sweeps(root)
-    everything = tuple(range(len(labels)))
     first_gallery = mnist_results.gallery_indices(labels, shipped.GALLERY_SIZE, 0)
     for name in MNIST_MODELS:
         step()
         shipped.metadata(root, name)
         shipped.classifier(root, name)
-        shipped.sample_fgsm_start(root, name, first_gallery)
-        shipped.sample_fgsm_start(root, name, everything)
+        shipped.sample_prepared(root, FGSM.name, name, first_gallery)
+        shipped.whole_sample_prepared(root, FGSM.name, name)
     for kind in mnist_charts.CURVE_KINDS:
         step()
         mnist_charts.curve_chart(root, kind)
@@ -125,4 +125,4 @@ def warm_caches(step=lambda: None) -> None:
     for eps in shipped.GALLERY_EPS_GRID:
         step()
         for name in MNIST_MODELS:
-            shipped.sample_fgsm_accuracy(root, name, eps)
+            shipped.sample_accuracy(root, FGSM.name, name, eps)

@@ -5,7 +5,7 @@
    hello-world page measured the same way in the same run (target: within 2x). Also the first
    visit of the MNIST and draw pages after the start (cold caches: models loaded, gradients computed).
 2. One eps change on the draw page, server side: the call path the fragment runs per slider move
-   (`fgsm_step` + a forward pass for both models on one image; the min-flip search is cached per
+   (an FGSM step + a forward pass for both models on one image; the min-flip search is cached per
    drawing, so it is timed separately), with and without building the panel's Altair specs.
    Target: < 50 ms for both models together. Also one eps change of the MNIST page's gallery, and
    the same change end to end in the browser (arrow key on the slider to both panels redrawn).
@@ -140,19 +140,21 @@ def bench_eps_change(repeats: int) -> None:
     from app.charts.probabilities import probability_spec
     from app.images import digit_image, perturbation_image, perturbation_legend
     from app.shipped import ONNX_THREADS
-    from core.attacks import live as live_attack
-    from core.results.pretrained import load_onnx_classifier, load_sample
+    from core.attacks.fgsm import FGSM
+    from core.attacks.flip import smallest_flip_eps
+    from core.results.classifiers import load_classifier
+    from core.results.pretrained import load_sample
     from core.specs import MNIST_MODELS
 
     images, labels = load_sample()
-    clfs = {n: load_onnx_classifier(n, threads=ONNX_THREADS) for n in MNIST_MODELS}
+    clfs = {n: load_classifier(n, threads=ONNX_THREADS) for n in MNIST_MODELS}
     x = images[7:8]
-    starts = {n: live_attack.prepare_fgsm(c, x) for n, c in clfs.items()}
+    starts = {n: FGSM.prepare(c, x) for n, c in clfs.items()}
     eps_values = iter(np.tile(np.arange(0.0, 0.3, 0.0025), repeats + 10))
 
     def core_path():
         eps = float(next(eps_values))
-        return {n: live_attack.fgsm_outcome(clfs[n], starts[n], eps) for n in clfs}
+        return {n: FGSM.outcome(clfs[n], starts[n], eps) for n in clfs}
 
     def with_drawing():
         """What the fragment adds per model: images, colour bar, bar-chart data and spec as Arrow."""
@@ -168,25 +170,25 @@ def bench_eps_change(repeats: int) -> None:
 
     print(f"\nOne eps change on the draw page, server side ({os.cpu_count()} CPUs, ONNX Runtime with "
           f"{ONNX_THREADS} thread(s) per session as in the app, both models):")
-    _line("fgsm_step + forward, f_n and f_nd, one image", _times(core_path, repeats))
+    _line("FGSM step + forward, f_n and f_nd, one image", _times(core_path, repeats))
     _line("  ... plus the panel's images and bar-chart data", _times(with_drawing, max(repeats // 4, 20)))
     _line("min-flip search on the 0.0025 grid, both models (per drawing)",
-          _times(lambda: [live_attack.smallest_flip_eps(c, x) for c in clfs.values()], max(repeats // 10, 10)))
-    _line("prepare_fgsm (gradient), both models (per drawing)",
-          _times(lambda: [live_attack.prepare_fgsm(c, x) for c in clfs.values()], max(repeats // 4, 20)))
+          _times(lambda: [smallest_flip_eps(c, x) for c in clfs.values()], max(repeats // 10, 10)))
+    _line("FGSM.prepare (gradient), both models (per drawing)",
+          _times(lambda: [FGSM.prepare(c, x) for c in clfs.values()], max(repeats // 4, 20)))
 
     idx = list(range(5))
-    g_starts = {n: live_attack.prepare_fgsm(c, images[idx], labels[idx]) for n, c in clfs.items()}
-    all_starts = {n: live_attack.prepare_fgsm(c, images, labels) for n, c in clfs.items()}
+    g_starts = {n: FGSM.prepare(c, images[idx], labels[idx]) for n, c in clfs.items()}
+    all_starts = {n: FGSM.prepare(c, images, labels) for n, c in clfs.items()}
 
     def gallery():
         eps = float(next(eps_values))
         for n, c in clfs.items():
-            live_attack.fgsm_outcome(c, g_starts[n], eps)
-            live_attack.fgsm_outcome(c, all_starts[n], eps)
+            FGSM.outcome(c, g_starts[n], eps)
+            FGSM.outcome(c, all_starts[n], eps)
 
     print(f"\nOne eps change of the MNIST gallery: 5 digits + the whole shipped sample ({len(labels)} images), both models:")
-    _line("fgsm_step + forward", _times(gallery, max(repeats // 4, 20)))
+    _line("FGSM step + forward", _times(gallery, max(repeats // 4, 20)))
 
 
 def main() -> None:

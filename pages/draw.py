@@ -13,7 +13,10 @@ import time
 import numpy as np
 import streamlit as st
 
-from core.attacks import live as live_attack
+from core.attacks import ATTACKS, get_attack
+from core.attacks.fgsm import FGSM
+from core.attacks.flip import FLIP_GRID_MAX, FLIP_GRID_STEP
+from core.attacks.pgd import PGD_STEPS
 from app import shipped
 from app.canvas import drawn_digit
 from app.charts.probabilities import probability_bars
@@ -26,12 +29,11 @@ from app.url_settings import TalkSettings, what_to_notice
 keep_talk_navigation()
 
 PICKED_ZOOM = 8  # a picked test digit shown at 224 px, about the canvas's size
-EPS_MAX = live_attack.FLIP_GRID_MAX
-EPS_STEP = live_attack.FLIP_GRID_STEP
+EPS_MAX = FLIP_GRID_MAX
+EPS_STEP = FLIP_GRID_STEP
 STD_MAX = 0.5
 SOURCES = ("Draw", "Pick a test digit")
-ATTACKS = ("FGSM", "PGD", "Targeted FGSM", "Transfer", "White noise")
-EPS_ATTACKS = ATTACKS[:4]  # the attacks with an L-inf budget eps (the noise has a std)
+ATTACK_NAMES = tuple(ATTACKS)  # the registry's, in its order: FGSM, PGD, Targeted FGSM, Transfer, White noise
 DIGITS = tuple(range(10))
 NOISE_DRAWS = 999
 MAGNIFY = 8  # the attacked image's change, exaggerated this many times when the toggle is on
@@ -107,7 +109,7 @@ models_ready = False
 if x is not None:
     x = np.ascontiguousarray(x.reshape(1, 784), dtype=np.float32)
     with left, shown_errors():
-        starts = {s.name: shipped.image_fgsm_start(root, s.name, x) for s in models}
+        starts = {s.name: shipped.image_prepared(root, FGSM.name, s.name, x) for s in models}
         models_ready = True
 else:
     right.info("The attack appears here once there is a digit on the left.", icon=":material/arrow_back:")
@@ -116,40 +118,38 @@ else:
 # --- the attack panel ------------------------------------------------------------------------------
 
 
-def attacked(kind: str, spec, other, x: np.ndarray, starts: dict, budget: float, noise_seed: int,
-             target: int):
-    """The `live_attack.Outcome` of one attack on one network at one budget (a slider's cost).
+def attacked(attack, spec, other, x: np.ndarray, budget: float, options: dict):
+    """The `Outcome` of one attack on one network at one budget (a slider's cost).
 
-    starts: model name -> its cached `FgsmStart` on x (the untargeted gradient)."""
-    clf = shipped.classifier(root, spec.name)
-    if kind == "FGSM":
-        return live_attack.fgsm_outcome(clf, starts[spec.name], budget)
-    if kind == "PGD":
-        return shipped.image_pgd_outcome(root, spec.name, x, budget)
-    if kind == "Targeted FGSM":
-        return live_attack.fgsm_outcome(clf, shipped.image_targeted_start(root, spec.name, x, target), budget)
-    if kind == "Transfer":  # the other network's FGSM perturbation, shown to this one
-        return live_attack.transfer_outcome(clf, starts[other.name], budget)
-    return live_attack.noise_outcome(clf, x, budget, seed=noise_seed)
+    attack: a registered `core.attacks.base.Attack`; other: the network a transfer attack prepares
+    on; options: the values of the attack's `options` (the target class, the noise draw)."""
+    if attack.steps_per_budget:  # PGD: every eps costs gradient steps, so each is cached
+        return shipped.image_outcome(root, attack.name, spec.name, x, budget)
+    source = other if attack.on_other_model else spec
+    prepared = shipped.image_prepared(root, attack.name, source.name, x, **options)
+    return attack.outcome(shipped.classifier(root, spec.name), prepared, budget)
 
 
-def verdict_lines(kind: str, spec, start, out, budget: float, target: int) -> tuple[str, str]:
+# The line under a verdict that compares an attack with FGSM at the same eps.
+COMPARED_WITH = {"PGD": "FGSM", "Transfer": "its own FGSM"}
+
+
+def verdict_lines(attack, spec, start, out, budget: float, target: int) -> tuple[str, str]:
     """The verdict (clean answer -> attacked answer, confidences) and a line that compares.
 
-    start: the model's `FgsmStart` on the input (its clean answer, and FGSM for the comparison)."""
+    start: the model's FGSM `Prepared` on the input (its clean answer, and FGSM for the comparison)."""
     clean = start.clean
     before, after = int(clean.label[0]), int(out.prediction.label[0])
     head = (f"clean **{before}** ({pct(clean.confidence[0])}) → now **{after}** "
             f"({pct(out.prediction.confidence[0])})")
-    if kind == "Targeted FGSM":
+    if "target" in attack.options:  # success is saying the target, not only changing the answer
         head += f": **says the target {target}**" if after == target else f": not yet a {target}"
         p_t = (clean.probs[0, target], out.prediction.probs[0, target])
         return head, f"probability of {target}: {pct(p_t[0])} → {pct(p_t[1])}"
     head += ": changed its answer" if after != before else ": kept its answer"
-    if kind in ("PGD", "Transfer"):
-        own = live_attack.fgsm_outcome(shipped.classifier(root, spec.name), start, budget)
-        whose = "its own FGSM" if kind == "Transfer" else "FGSM"
-        return head, f"{whose} at this eps: **{int(own.prediction.label[0])}**"
+    if attack.name in COMPARED_WITH:
+        own = FGSM.outcome(shipped.classifier(root, spec.name), start, budget)
+        return head, f"{COMPARED_WITH[attack.name]} at this eps: **{int(own.prediction.label[0])}**"
     return head, ""
 
 
@@ -175,7 +175,7 @@ ATTACK_NOTES = {
             "the network's loss on its own answer, x + eps·sign(∇ₓ loss): one gradient per network, so "
             "each network gets its own perturbation.",
     "PGD": "**PGD** (projected gradient descent, Madry et al. 2018) takes "
-           f"{live_attack.PGD_STEPS} small signed-gradient steps of size 2.5·eps/{live_attack.PGD_STEPS} "
+           f"{PGD_STEPS} small signed-gradient steps of size 2.5·eps/{PGD_STEPS} "
            "from a random start inside the eps-box (seeded: the same start on every move), and after each "
            "step *projects* back: every pixel is clipped to within eps of the original and to [0, 1]. "
            "It reads the gradient again after each step, so it follows the loss where it bends, where "
@@ -202,17 +202,18 @@ NOTICES = {
 def attack_panel(x: np.ndarray, models: tuple) -> None:
     """The attack's controls, each network's verdict, then the images and bars: one slider drives it."""
     with shown_errors():
-        kind = st.radio("Attack", ATTACKS, horizontal=True, **TALK.bind("attack", options=ATTACKS))
+        kind = st.radio("Attack", ATTACK_NAMES, horizontal=True, **TALK.bind("attack", options=ATTACK_NAMES))
+        attack = get_attack(kind)
         target, noise_seed = TALK.defaults["target"], 0
-        if kind in EPS_ATTACKS:
+        if attack.budget == "eps":
             c_budget, c_extra = st.columns([2.4, 1.1], vertical_alignment="bottom")
             budget = c_budget.slider(
                 "eps: largest change of any pixel (pixels lie in [0, 1])", 0.0, EPS_MAX, step=EPS_STEP,
                 format="%.4f", **TALK.bind("eps", low=0.0, high=EPS_MAX),
             )
-            if kind == "Targeted FGSM":
+            if "target" in attack.options:
                 target = c_extra.selectbox("Make it a", DIGITS, **TALK.bind("target", options=DIGITS))
-            elif kind == "FGSM":
+            elif attack is FGSM:  # the sweep stops at FGSM's smallest flipping eps
                 c_extra.button("Sweep to flip", key="draw__sweep", icon=":material/fast_forward:",
                                on_click=_sweep, args=(models, x), width="stretch",
                                help="Raises eps from here and stops where the next network first changes "
@@ -227,14 +228,15 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
                                               help="Each number is another random noise field.",
                                               **TALK.bind("noise", low=0, high=NOISE_DRAWS))
 
-        sweep = st.session_state.pop(SWEEP, None) if kind == "FGSM" else None
-        starts = {s.name: shipped.image_fgsm_start(root, s.name, x) for s in models}  # cached: one lookup each
+        sweep = st.session_state.pop(SWEEP, None) if attack is FGSM else None
+        starts = {s.name: shipped.image_prepared(root, FGSM.name, s.name, x) for s in models}  # cached lookups
+        options = {k: v for k, v in {"target": target, "seed": noise_seed}.items() if k in attack.options}
         outs, slots, heads = {}, {}, {}
         cols = st.columns(len(models), gap="small")
         for i, (col, spec) in enumerate(zip(cols, models)):
             other = models[1 - i] if len(models) == 2 else spec
-            outs[spec.name] = attacked(kind, spec, other, x, starts, budget, noise_seed, target)
-            head, compare = verdict_lines(kind, spec, starts[spec.name], outs[spec.name], budget, target)
+            outs[spec.name] = attacked(attack, spec, other, x, budget, options)
+            head, compare = verdict_lines(attack, spec, starts[spec.name], outs[spec.name], budget, target)
             heads[spec.name] = head
             # One paragraph below the name, its lines broken: compact enough for two cards side by side.
             flip = flip_line(shipped.image_flip_eps(root, spec.name, x))
@@ -254,7 +256,7 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
                                  "see the real attacked input.",
                             **TALK.bind("magnify"))
         st.markdown(ATTACK_NOTES[kind])
-        if kind in EPS_ATTACKS:
+        if attack.budget == "eps":
             what_to_notice(NOTICES.get(kind, "") +
                 "Which network changes its answer first as eps grows? The smallest flipping eps is FGSM's, "
                 f"searched on a grid of step {EPS_STEP} up to {EPS_MAX:.1f} (the sweep button jumps to it). "
@@ -269,7 +271,7 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
             out = outs[spec.name]
             with col.container(key=f"draw_result_{spec.name}", border=True):
                 st.markdown(model_name_html(spec), unsafe_allow_html=True)
-                scale = budget if kind in EPS_ATTACKS else 3 * budget
+                scale = budget if attack.budget == "eps" else 3 * budget
                 c_img, c_map = st.columns(2)
                 shown = np.clip(x + MAGNIFY * out.delta, 0, 1) if magnify else out.x
                 c_img.image(png_url(digit_image(shown)), caption=f"attacked input, change ×{MAGNIFY}" if magnify
@@ -278,8 +280,8 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
                 # The colour bar under both images: its caption is wider than one image.
                 st.image(png_url(perturbation_legend(scale)), width=28 * ZOOM,
                          caption=f"darker −{scale:.4f} · +{scale:.4f} brighter")
-                to = f"-to{target}" if kind == "Targeted FGSM" else ""
-                what = (f"noise-std{budget:.2f}-draw{noise_seed}" if kind not in EPS_ATTACKS else
+                to = f"-to{target}" if "target" in attack.options else ""
+                what = (f"noise-std{budget:.2f}-draw{noise_seed}" if attack.budget != "eps" else
                         f"{kind.lower().replace(' ', '-')}{to}-eps{budget:.4f}")
                 probability_bars({spec.name: out.prediction.probs}, f"draw-{what}-{spec.name}-probabilities",
                                  key=f"draw_attacked_bars_{spec.name}", height=130,
@@ -299,8 +301,8 @@ def _animate_sweep(sweep: tuple[float, float], x: np.ndarray, models: tuple, slo
     for eps in steps[:-1]:
         for spec in models:
             slot, _ = slots[spec.name]
-            start = shipped.image_fgsm_start(root, spec.name, x)
-            p = live_attack.fgsm_outcome(shipped.classifier(root, spec.name), start, eps).prediction
+            start = shipped.image_prepared(root, FGSM.name, spec.name, x)
+            p = FGSM.outcome(shipped.classifier(root, spec.name), start, eps).prediction
             slot.markdown(f"sweeping… eps **{eps:.4f}**: says **{int(p.label[0])}** ({pct(p.confidence[0])})"
                           "  \n" + "  \n".join(slots[spec.name][1]))
         time.sleep(SWEEP_FRAME_S)

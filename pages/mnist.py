@@ -3,7 +3,9 @@
 import numpy as np
 import streamlit as st
 
-from core.attacks import live as live_attack
+from core.attacks import get_attack
+from core.attacks.fgsm import FGSM
+from core.attacks.noise import NOISE
 from core.results import mnist as mnist_results
 from core.experiments.robustness_law import MNIST_SCALE
 from core.specs import MNIST_MODELS
@@ -22,7 +24,7 @@ SMALL, BIG = MNIST_MODELS["f_n"], MNIST_MODELS["f_nd"]
 GALLERY_SIZE = shipped.GALLERY_SIZE
 EPS_MAX = shipped.GALLERY_EPS_MAX  # the slider goes past the talk's 0.1 so every digit can be seen to flip
 STD_MAX = 0.5
-ATTACKS = ("FGSM", "White noise")
+ATTACKS = (FGSM.name, NOISE.name)  # the gallery's two, looked up in core.attacks.ATTACKS
 N_TRAIN = MNIST_SCALE.n  # MNIST training images (n)
 DIGIT_SETS = 999  # the gallery's "digit set" number: a seed for which test digits are shown
 
@@ -161,7 +163,8 @@ def gallery(root: str) -> None:
         small, big = shipped.training_choice(TALK)
         c_kind, c_budget, c_set, c_new = st.columns([1.8, 3.6, 1.1, 1.3], vertical_alignment="bottom")
         kind = c_kind.radio("Perturbation", ATTACKS, horizontal=True, **TALK.bind("attack", options=ATTACKS))
-        if kind == "FGSM":
+        attack = get_attack(kind)
+        if attack.budget == "eps":
             budget = c_budget.slider(
                 "eps: largest change of any pixel (pixel values lie in [0, 1])", 0.0, EPS_MAX, step=shipped.GALLERY_EPS_STEP,
                 format="%.3f", **TALK.bind("eps", low=0.0, high=EPS_MAX),
@@ -180,21 +183,19 @@ def gallery(root: str) -> None:
                      help="Five other test digits: a new digit set at random.", width="stretch")
 
         idx = mnist_results.gallery_indices(labels, GALLERY_SIZE, seed)
-        outcomes, right = {}, {}
+        # The digit set also picks the noise draw.
+        options = {"seed": int(seed)} if "seed" in attack.options else {}
+        outcomes, right, clean = {}, {}, {}
         for spec in (small, big):
-            clf = shipped.classifier(root, spec.name)
-            # The five shown digits live; the summary over all shipped digits from a cache keyed
-            # on (model, eps) or (model, std, seed), shared by every student.
-            if kind == "FGSM":
-                outcomes[spec.name] = live_attack.fgsm_outcome(clf, shipped.sample_fgsm_start(root, spec.name, idx), budget)
-                right[spec.name] = shipped.sample_fgsm_accuracy(root, spec.name, round(budget, 6))
-            else:
-                outcomes[spec.name] = live_attack.noise_outcome(clf, images[list(idx)], budget, seed=seed)
-                right[spec.name] = shipped.sample_noise_accuracy(root, spec.name, round(budget, 6), seed)
-        clean = {s.name: shipped.sample_fgsm_start(root, s.name, idx).clean for s in (small, big)}
+            # The five shown digits live, from a cached preparation (FGSM: their gradients); the
+            # summary over all shipped digits from a cache keyed on (model, attack, budget, draw),
+            # shared by every student.
+            outcomes[spec.name] = shipped.sample_outcome(root, kind, spec.name, idx, budget, **options)
+            right[spec.name] = shipped.sample_accuracy(root, kind, spec.name, round(budget, 6), **options)
+            clean[spec.name] = shipped.sample_prepared(root, kind, spec.name, idx, **options).clean
 
-        what = f"eps = {budget:.3f}" if kind == "FGSM" else f"noise std {budget:.2f}"
-        if kind == "FGSM":
+        what = f"eps = {budget:.3f}" if attack.budget == "eps" else f"noise std {budget:.2f}"
+        if attack is FGSM:
             what_to_notice(
                 "Count the crosses for each model, and compare the two perturbation maps of a digit. "
                 + mnist_results.fgsm_reading({n: o.delta for n, o in outcomes.items()}, images[list(idx)])

@@ -292,7 +292,8 @@ def weights_sha256(model: torch.nn.Module) -> str:
 def evaluate_network(model: MLP, name: str, x_train: torch.Tensor, y_train: torch.Tensor,
                      x_test: np.ndarray, y_test: np.ndarray, cfg: EvalConfig, device: torch.device) -> dict:
     """Every measurement of one network, as a JSON-ready dict (torch backend)."""
-    from core.attacks import fgsm_sweep, pgd_sweep
+    from core.attacks.fgsm import fgsm_sweep
+    from core.attacks.pgd import pgd_sweep
     from core.experiments.probes import probability_gradient_norms
     from core.runtimes.torch_runtime import TorchClassifier
 
@@ -442,7 +443,8 @@ def half_precision_check(model: MLP, data: Data, cfg: EvalConfig, device: torch.
     Compared: clean test accuracy and the FGSM accuracies on the full grid (the whole test set),
     and PGD at the largest eps on the PGD subset; both models attacked with the same seeds.
     """
-    from core.attacks import fgsm_sweep, pgd_sweep
+    from core.attacks.fgsm import fgsm_sweep
+    from core.attacks.pgd import pgd_sweep
     from core.runtimes.torch_runtime import TorchClassifier
 
     half = build_mlp(model.spec).to(device)
@@ -512,12 +514,12 @@ def results_document(cfg: RunConfig, records: list[dict], data: Data, provenance
         "settings": {
             "units": "eps in pixel units of [0, 1]",
             "fgsm": "x + eps * sign(grad_x CE(x, y)), clipped to [0, 1], on every evaluated test image "
-                    "(core.attacks.fgsm_sweep)",
+                    "(core.attacks.fgsm.fgsm_sweep)",
             "pgd": {"steps": ecfg.pgd_steps, "step_size": "2.5 * eps / steps", "random_start": True,
                     "seed": ecfg.seed,
                     "subset_size": int(len(seeded_subset(len(data.y_test), ecfg.pgd_subset, ecfg.seed))),
                     "subset": "training.mnist.seeded_subset(n_test, subset_size, seed) of the evaluated "
-                              "test images (core.attacks.pgd_sweep)"},
+                              "test images (core.attacks.pgd.pgd_sweep)"},
             "gradient_norm": "||grad_x p_c(x)||_2, c the predicted class, over the evaluated test images "
                              "(core.experiments.probes.probability_gradient_norms)",
             "train_metrics": "mean cross-entropy and accuracy of a full eval-mode pass over the "

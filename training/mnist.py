@@ -44,6 +44,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from core.attacks.flip import FLIP_GRID
 from core.data import load_mnist, mnist_root
 from core.errors import InputError
 from core.files import atomic_write_bytes, atomic_write_json, sha256_file, staged_folder
@@ -63,8 +64,6 @@ MAX_EPOCHS = 10_000
 # The talk's grids: 20 equally spaced budgets, zero included.
 FGSM_EPS = tuple(float(e) for e in np.linspace(0.0, 0.1, 20))
 NOISE_STD = tuple(float(s) for s in np.linspace(0.0, 0.5, 20))
-FLIP_GRID_STEP = 0.0025
-FLIP_GRID_MAX = 0.3
 
 
 # --- configuration --------------------------------------------------------------------------
@@ -128,9 +127,7 @@ class EvalConfig:
     pgd_steps: int = 10
     pgd_seed: int = 0
     pgd_subset: int | None = 2000
-    flip_grid: tuple[float, ...] = tuple(
-        round(FLIP_GRID_STEP * i, 6) for i in range(int(round(FLIP_GRID_MAX / FLIP_GRID_STEP)) + 1)
-    )
+    flip_grid: tuple[float, ...] = FLIP_GRID
     sample_size: int = 300
     sample_seed: int = 0
     sample_eps: tuple[float, ...] = (0.05, 0.1)
@@ -277,7 +274,10 @@ def flip_summary(flip: np.ndarray, grid: tuple[float, ...]) -> dict:
 def evaluate_model(model: MLP, name: str, x: np.ndarray, y: np.ndarray, cfg: EvalConfig,
                    device: torch.device) -> dict:
     """Every test-set measurement of one model (torch backend), as JSON-ready dicts."""
-    from core.attacks import fgsm_sweep, min_flip_eps, noise_sweep, pgd_sweep
+    from core.attacks.fgsm import fgsm_sweep
+    from core.attacks.flip import min_flip_eps
+    from core.attacks.noise import noise_sweep
+    from core.attacks.pgd import pgd_sweep
     from core.experiments.probes import probability_gradient_norms, spectral_norm_bound
     from core.runtimes.torch_runtime import TorchClassifier
 
@@ -329,7 +329,8 @@ def sample_measurements(onnx_path: Path, name: str, images: np.ndarray, labels: 
 
     `tests/pretrained/test_mnist.py` recomputes exactly this from the shipped files.
     """
-    from core.attacks import fgsm_sweep, min_flip_eps
+    from core.attacks.fgsm import fgsm_sweep
+    from core.attacks.flip import min_flip_eps
     from core.runtimes.onnx_runtime import OnnxClassifier
 
     clf = OnnxClassifier(onnx_path, name=name)
@@ -422,16 +423,16 @@ def sweeps_document(cfg: EvalConfig, models: dict, n_test: int, n_total: int, n_
         "settings": {
             "backend": "torch (core.runtimes.torch_runtime.TorchClassifier); sample numbers with onnxruntime",
             "units": "eps and std in pixel units of [0, 1]",
-            "fgsm": "x + eps * sign(grad_x CE(x, y)), clipped to [0, 1] (core.attacks.fgsm_sweep)",
+            "fgsm": "x + eps * sign(grad_x CE(x, y)), clipped to [0, 1] (core.attacks.fgsm.fgsm_sweep)",
             "noise": {"seeds": list(cfg.noise_seeds),
-                      "how": "x + std * N(0, 1) per pixel, clipped; mean over seeds (core.attacks.noise_sweep)"},
+                      "how": "x + std * N(0, 1) per pixel, clipped; mean over seeds (core.attacks.noise.noise_sweep)"},
             "pgd": {"steps": cfg.pgd_steps, "step_size": "2.5 * eps / steps", "random_start": True,
                     "seed": cfg.pgd_seed,
                     "subset_size": int(len(seeded_subset(n_test, cfg.pgd_subset, cfg.pgd_seed))),
                     "subset": "seeded_subset(n_test, subset_size, seed) of the evaluated test images "
                               "(training.mnist)"},
             "flip_eps": "smallest eps on the grid at which FGSM against the model's own prediction "
-                        "changes it (core.attacks.min_flip_eps)",
+                        "changes it (core.attacks.flip.min_flip_eps)",
             "sample": {"n": n_sample, "seed": cfg.sample_seed, "stratified_by_class": True},
         },
         "models": models,

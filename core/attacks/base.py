@@ -122,6 +122,8 @@ class Attack:
     `Outcome`. sweep: the batch form over a list of budgets, or None. on_other_model: prepared on
     one model and answered by another (transfer). steps_per_budget: the gradient passes each budget
     costs after `prepare` (0: one forward pass; PGD: its steps), so a caller knows what to cache.
+    options: the keyword options of `prepare` that this attack reads ("target", "seed"), so a page
+    knows which controls to show and what an answer depends on.
     """
 
     name: str
@@ -132,6 +134,7 @@ class Attack:
     sweep: Callable[..., list[SweepResult]] | None = None
     on_other_model: bool = False
     steps_per_budget: int = 0
+    options: tuple[str, ...] = ()
 
 
 def batches(n: int, batch_size: int):

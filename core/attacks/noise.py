@@ -93,4 +93,4 @@ def outcome(classifier: Classifier, prepared: Prepared, std: float) -> Outcome:
 
 
 NOISE = Attack(name="White noise", budget="std", perturb=_perturb, prepare=prepare, outcome=outcome,
-               sweep=noise_sweep)
+               sweep=noise_sweep, options=("seed",))

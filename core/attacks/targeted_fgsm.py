@@ -45,4 +45,4 @@ def prepare(classifier: Classifier, x: np.ndarray, labels: np.ndarray | None = N
 
 
 TARGETED_FGSM = Attack(name="Targeted FGSM", budget="eps", perturb=fgsm_targeted, prepare=prepare,
-                       outcome=scaled_outcome)
+                       outcome=scaled_outcome, options=("target",))

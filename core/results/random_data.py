@@ -192,18 +192,6 @@ def load_random_data_sweep(root: Path | None = None, grid: str = "laptop") -> tu
     return rows, meta
 
 
-def rule_series(rows: Sequence[dict], rule: str, memorized_only: bool = True) -> dict[str, np.ndarray]:
-    """Columns of one width rule's rows as arrays sorted by d (memorized runs only by default).
-
-    Returns: {"d", "seed", "k", "grad_max", "grad_mean", "train_mse", "steps", and the
-    `DIAGNOSTIC_COLUMNS`} -> arrays.
-    """
-    picked = sorted((r for r in rows if r["rule"] == rule and (r["memorized"] or not memorized_only)),
-                    key=lambda r: (r["d"], r["seed"]))
-    return {c: np.array([r[c] for r in picked])
-            for c in ("d", "seed", "k", "grad_max", "grad_mean", "train_mse", "steps", *DIAGNOSTIC_COLUMNS)}
-
-
 def fit_sqrt_d(d: Sequence[float], values: Sequence[float]) -> tuple[float, float, float]:
     """Least-squares line values ~ slope * sqrt(d) + intercept; returns (slope, intercept, r^2).
 

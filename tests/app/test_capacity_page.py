@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 import core.results.pretrained as pretrained
 from core.results import capacity as cr
+from core.results.classifiers import load_classifier
 from core.specs import MNIST_MODELS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -195,7 +196,7 @@ def test_the_draw_page_attacks_the_adversarially_trained_models(shipped):
     assert at.radio(key="draw_training").value == "adversarial"
     said = " ".join(m.value for m in at.markdown)
     for spec in ADVERSARIAL_MODELS.values():
-        clf = cr.load_classifier(spec.name, shipped)
+        clf = load_classifier(spec.name, shipped)
         pred = int(np.argmax(clf.predict_proba(images[pick:pick + 1])[0]))
         assert spec.label in said and f"clean **{pred}**" in said
     # Back to the talk's networks: their labels, not the robust ones.
@@ -205,7 +206,7 @@ def test_the_draw_page_attacks_the_adversarially_trained_models(shipped):
 
 
 def test_the_mnist_gallery_shows_the_adversarially_trained_models(shipped):
-    from core.attacks import fgsm_sweep
+    from core.attacks.fgsm import fgsm_sweep
     from core.results.pretrained import load_sample
     from core.specs import ADVERSARIAL_MODELS
 
@@ -217,5 +218,5 @@ def test_the_mnist_gallery_shows_the_adversarially_trained_models(shipped):
     assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
     line = next(m.value for m in at.markdown if m.value.startswith("On all"))
     for spec in ADVERSARIAL_MODELS.values():
-        acc = fgsm_sweep(cr.load_classifier(spec.name, shipped), images, labels, [0.1])[0].accuracy
+        acc = fgsm_sweep(load_classifier(spec.name, shipped), images, labels, [0.1])[0].accuracy
         assert spec.label in line and f"**{100 * acc:.1f}%** correct" in line

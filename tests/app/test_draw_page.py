@@ -15,8 +15,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import core.results.pretrained as pretrained
-from core import attacks
-from core.attacks import live as live_attack
+from core.attacks.fgsm import fgsm
+from core.attacks.flip import smallest_flip_eps
+from core.attacks.pgd import PGD_STEPS, pgd_linf
+from core.attacks.targeted_fgsm import fgsm_targeted
+from core.results.classifiers import load_classifier
 from core.specs import MNIST_MODELS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,7 +35,7 @@ def shipped():
         pytest.fail(f"no MNIST artifacts in {pretrained.mnist_dir(root)}: "
                     f"run `{pretrained.REGENERATE_MNIST}`")
     images, labels = pretrained.load_sample(root)
-    clfs = {n: pretrained.load_onnx_classifier(n, root) for n in NAMES}
+    clfs = {n: load_classifier(n, root) for n in NAMES}
     x = images[PICK:PICK + 1]
     own = {n: np.argmax(c.predict_proba(x), axis=1) for n, c in clfs.items()}
     return {"x": x, "labels": labels, "clfs": clfs, "own": own}
@@ -67,7 +70,7 @@ def test_targeted_fgsm_says_whether_each_network_now_says_the_target(shipped):
     said = verdicts(at)
     assert len(said) == 2
     for verdict, name in zip(said, NAMES):
-        expected = answer(clfs[name], attacks.fgsm_targeted(clfs[name], x, np.array([target]), 0.3))
+        expected = answer(clfs[name], fgsm_targeted(clfs[name], x, np.array([target]), 0.3))
         assert now_says(verdict) == expected
         assert (f"says the target {target}" in verdict) == (expected == target)
         assert f"probability of {target}:" in verdict
@@ -81,9 +84,9 @@ def test_pgd_is_the_core_attack_and_compares_with_fgsm(shipped):
     x, clfs, own = shipped["x"], shipped["clfs"], shipped["own"]
     at = page({"draw_attack": "PGD", "draw_eps": "0.05"})
     for verdict, name in zip(verdicts(at), NAMES):
-        x_pgd = attacks.pgd_linf(clfs[name], x, own[name], 0.05, steps=live_attack.PGD_STEPS, seed=0)
+        x_pgd = pgd_linf(clfs[name], x, own[name], 0.05, steps=PGD_STEPS, seed=0)
         assert now_says(verdict) == answer(clfs[name], x_pgd)
-        fgsm_says = answer(clfs[name], attacks.fgsm(clfs[name], x, own[name], 0.05))
+        fgsm_says = answer(clfs[name], fgsm(clfs[name], x, own[name], 0.05))
         assert f"FGSM at this eps: **{fgsm_says}**" in verdict
     notes = " ".join(m.value for m in at.markdown)
     assert "projects" in notes and "random start" in notes and "2.5·eps/10" in notes
@@ -95,15 +98,15 @@ def test_transfer_shows_each_network_the_other_ones_perturbation(shipped):
     said = verdicts(at)
     for i, name in enumerate(NAMES):
         other = NAMES[1 - i]
-        x_other = attacks.fgsm(clfs[other], x, own[other], 0.1)  # the other network's FGSM image
+        x_other = fgsm(clfs[other], x, own[other], 0.1)  # the other network's FGSM image
         assert now_says(said[i]) == answer(clfs[name], x_other)
-        own_says = answer(clfs[name], attacks.fgsm(clfs[name], x, own[name], 0.1))
+        own_says = answer(clfs[name], fgsm(clfs[name], x, own[name], 0.1))
         assert f"its own FGSM at this eps: **{own_says}**" in said[i]
 
 
 def test_the_sweep_stops_at_each_networks_first_flip_in_turn(shipped):
     x, clfs = shipped["x"], shipped["clfs"]
-    flips = sorted(float(live_attack.smallest_flip_eps(clfs[n], x)[0]) for n in NAMES)
+    flips = sorted(float(smallest_flip_eps(clfs[n], x)[0]) for n in NAMES)
     assert all(np.isfinite(flips)), "this digit must flip both networks for the test to mean something"
     at = page({"draw_eps": "0.0"})
     stops = []

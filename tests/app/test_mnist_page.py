@@ -22,6 +22,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import core.results.pretrained as pretrained
+from core.results.classifiers import load_classifier
 from core.specs import MNIST_MODELS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -226,7 +227,7 @@ def test_draw_page_classifies_a_picked_digit_and_attacks_it(shipped):
     before = attacked()
     assert len(before) == 2  # one verdict per model, in the models' order
     for verdict, (name, spec) in zip(before, MNIST_MODELS.items()):
-        probs = pretrained.load_onnx_classifier(name, shipped).predict_proba(images[7:8])[0]
+        probs = load_classifier(name, shipped).predict_proba(images[7:8])[0]
         assert verdict.startswith(f"clean **{int(np.argmax(probs))}** ({100 * probs.max():.1f}%) → now **")
     assert len(charts(at)) == 1 + len(MNIST_MODELS)  # clean bars, and the attacked bars per model
     labels = download_labels(at)

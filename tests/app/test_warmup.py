@@ -35,7 +35,7 @@ def test_blas_threads_reads_this_process():
 
 
 def test_warm_caches_fill_what_the_pages_read(monkeypatch):
-    from core.attacks import live as live_attack
+    from core.attacks.fgsm import FGSM
     from core.runtimes.classifier import accuracy
     from app.charts import recap as recap_charts
     from app import shipped, warmup
@@ -44,15 +44,15 @@ def test_warm_caches_fill_what_the_pages_read(monkeypatch):
     root = shipped.pretrained_root()
     images, labels = shipped.sample(root)
     clf = shipped.classifier(root, "f_nd")
-    start = live_attack.prepare_fgsm(clf, images, labels)
+    start = FGSM.prepare(clf, images, labels)
     for eps in (0.0, 0.05, 0.3):
-        direct = accuracy(live_attack.fgsm_outcome(clf, start, eps).prediction.probs, labels)
-        assert shipped.sample_fgsm_accuracy(root, "f_nd", eps) == direct
-    assert shipped.sample_fgsm_accuracy(root, "f_n", 0.0) > shipped.sample_fgsm_accuracy(root, "f_n", 0.3)
+        direct = accuracy(FGSM.outcome(clf, start, eps).prediction.probs, labels)
+        assert shipped.sample_accuracy(root, "FGSM", "f_nd", eps) == direct
+    assert shipped.sample_accuracy(root, "FGSM", "f_n", 0.0) > shipped.sample_accuracy(root, "FGSM", "f_n", 0.3)
     # Filled means no recomputation: the cached functions now answer without calling their body.
-    monkeypatch.setattr(live_attack, "fgsm_outcome", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    monkeypatch.setattr(shipped, "get_attack", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
     for eps in shipped.GALLERY_EPS_GRID:
-        shipped.sample_fgsm_accuracy(root, "f_n", eps)
+        shipped.sample_accuracy(root, "FGSM", "f_n", eps)
     t = recap_charts.talk_defaults()
     spec, frame = recap_charts.double_descent_chart(t["dd_n"], t["dd_noise"], t["dd_seed"])
     assert spec["layer"] and len(frame) > 5

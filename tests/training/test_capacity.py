@@ -196,7 +196,7 @@ def check_adversarial_files(root: Path, base: str, mnist_root: Path) -> None:
     curve exactly, in torch and through the shipped ONNX graph."""
     from safetensors.torch import load_file
 
-    from core.attacks import fgsm_sweep
+    from core.attacks.fgsm import fgsm_sweep
     from core.data import load_mnist
     from core.runtimes.onnx_runtime import OnnxClassifier
     from core.runtimes.torch_runtime import TorchClassifier

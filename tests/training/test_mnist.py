@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import torch
 
-from core.attacks import fgsm_sweep
+from core.attacks.fgsm import fgsm_sweep
+from core.results.classifiers import load_classifier
 from core.errors import InputError
 from core.runtimes.models import load_mlp
 from core.results.pretrained import (
     PretrainedError,
     load_mnist_sweeps,
-    load_onnx_classifier,
     load_sample,
     load_sample_indices,
     mnist_dir,
@@ -112,7 +112,7 @@ def test_sample_is_stratified_and_its_numbers_reproduce(smoke):
     sweeps = load_mnist_sweeps(smoke)
     for name in MNIST_MODELS:
         stored = sweeps["models"][name]["sample"]
-        again = fgsm_sweep(load_onnx_classifier(name, smoke), x, y, [0.0, *sweeps["grids"]["sample_fgsm_eps"]])
+        again = fgsm_sweep(load_classifier(name, smoke), x, y, [0.0, *sweeps["grids"]["sample_fgsm_eps"]])
         assert again[0].accuracy == stored["clean"]["accuracy"]
         assert [r.accuracy for r in again[1:]] == [r["accuracy"] for r in stored["fgsm"]]
 
@@ -120,7 +120,7 @@ def test_sample_is_stratified_and_its_numbers_reproduce(smoke):
 def test_onnx_export_agrees_with_torch(smoke):
     x, y = load_sample(smoke)
     for name, spec in MNIST_MODELS.items():
-        onnx_clf = load_onnx_classifier(name, smoke)
+        onnx_clf = load_classifier(name, smoke)
         torch_clf = TorchClassifier(load_mlp(spec, mnist_dir(smoke) / spec.weights_file))
         a, b = onnx_clf.loss_and_grad(x, y), torch_clf.loss_and_grad(x, y)
         np.testing.assert_allclose(a.probs, b.probs, atol=1e-4)
@@ -131,8 +131,8 @@ def test_onnx_export_agrees_with_torch(smoke):
 @pytest.mark.parametrize(
     "victim, load",
     [
-        ("f_n.safetensors", lambda root: load_onnx_classifier("f_n", root)),
-        ("f_nd.onnx", lambda root: load_onnx_classifier("f_nd", root)),
+        ("f_n.safetensors", lambda root: load_classifier("f_n", root)),
+        ("f_nd.onnx", lambda root: load_classifier("f_nd", root)),
         ("sweeps.json", load_mnist_sweeps),
         ("sample.npz", load_sample),
         ("f_n.json", verify_mnist_artifacts),

@@ -17,7 +17,7 @@ from core.errors import InputError
 from core.runtimes.models import TwoLayerReLU
 from core.results.pretrained import PretrainedError
 from core.experiments.probes import two_layer_input_gradients
-from core.results.random_data import SHIPPED_GRIDS, fit_sqrt_d, load_random_data_sweep, rule_series
+from core.results.random_data import DIAGNOSTIC_COLUMNS, SHIPPED_GRIDS, fit_sqrt_d, load_random_data_sweep
 from core.experiments.random_data_unit import TrainSettings
 from core.experiments.random_net import (
     MemorizationRule, PlainTwoLayer, StackedTwoLayer, gradient_diagnostics, train_stack,
@@ -25,6 +25,18 @@ from core.experiments.random_net import (
 from core.specs import get_width_rule
 
 LAPTOP = SHIPPED_GRIDS["laptop"]
+
+
+def rule_series(rows: list[dict], rule: str, memorized_only: bool = True) -> dict[str, np.ndarray]:
+    """Columns of one width rule's rows as arrays sorted by d (memorized runs only by default).
+
+    Returns: {"d", "seed", "k", "grad_max", "grad_mean", "train_mse", "steps", and the
+    `DIAGNOSTIC_COLUMNS`} -> arrays.
+    """
+    picked = sorted((r for r in rows if r["rule"] == rule and (r["memorized"] or not memorized_only)),
+                    key=lambda r: (r["d"], r["seed"]))
+    return {c: np.array([r[c] for r in picked])
+            for c in ("d", "seed", "k", "grad_max", "grad_mean", "train_mse", "steps", *DIAGNOSTIC_COLUMNS)}
 
 
 def random_gradient_norms(nets, z, batch_size=1000):
