@@ -13,7 +13,13 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core.digits import EmptyDrawingError, InvertedDrawingError, TooSmallDrawingError, decode_canvas_png, to_mnist
+from core.digits import (
+    EmptyDrawingError,
+    InvertedDrawingError,
+    TooSmallDrawingError,
+    decode_canvas_png,
+    to_mnist,
+)
 
 CANVAS_SIZE = 280  # ten canvas pixels per MNIST pixel
 STROKE = 20  # about two MNIST pixels once the digit is scaled into its 20x20 box

@@ -25,6 +25,7 @@ import streamlit as st
 
 from app.theme import dark_theme
 
+
 @functools.cache
 def vl_convert_available() -> bool:
     """Whether the image exporter is installed; looked up once per process (find_spec walks

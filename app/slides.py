@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import streamlit as st
 
 import core.results.pretrained as pretrained
-from core.errors import RobustnessError
 from app.chart_export import merged_config, screen_spec
 from app.errors import shown_errors
 from app.theme import model_html
+from core.errors import RobustnessError
 
 # Projector sizes (CSS px at 1280x720): axis labels >= 16 px, digit images >= 200 px.
 AXIS_LABEL_PX, AXIS_TITLE_PX, LEGEND_PX, TITLE_PX, TEXT_PX = 18, 20, 18, 24, 18
@@ -190,9 +190,9 @@ def _capacity() -> None:
 
 
 def _mnist_clean() -> None:
+    from app import shipped
     from core.results import mnist as mnist_results
     from core.specs import MNIST_MODELS
-    from app import shipped
 
     root = shipped.pretrained_root()
     with shown_errors():
@@ -229,12 +229,12 @@ def _mnist_curves() -> None:
 
 
 def _mnist_digit() -> None:
-    from core.attacks.fgsm import FGSM
-    from core.results import mnist as mnist_results
-    from core.specs import MNIST_MODELS
     from app import shipped
     from app.images import digit_image, png_url
     from app.url_settings import TalkSettings
+    from core.attacks.fgsm import FGSM
+    from core.results import mnist as mnist_results
+    from core.specs import MNIST_MODELS
 
     root = shipped.pretrained_root()
     talk = TalkSettings("mnist", {"eps": 0.05, "digits": 0})

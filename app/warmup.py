@@ -94,12 +94,14 @@ def warm_caches(step=lambda: None) -> None:
     import altair  # noqa: F401  (imported once here rather than by the first page that draws a chart)
     import pandas  # noqa: F401
 
+    from app import shipped
+    from app.charts import capacity as capacity_charts
+    from app.charts import mnist as mnist_charts
+    from app.charts import random_data as random_data_charts
+    from app.charts import recap as recap_charts
+    from core.attacks.fgsm import FGSM
     from core.results import mnist as mnist_results
     from core.specs import MNIST_MODELS
-    from app.charts import capacity as capacity_charts, random_data as random_data_charts, recap as recap_charts
-    from app import shipped
-    from app.charts import mnist as mnist_charts
-    from core.attacks.fgsm import FGSM
 
     root = shipped.pretrained_root()
     step()

@@ -28,8 +28,8 @@ import argparse
 import asyncio
 import contextlib
 import os
-import resource
 import random
+import resource
 import statistics
 import sys
 import time

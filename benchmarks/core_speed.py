@@ -48,8 +48,8 @@ def main() -> None:
     from core.runtimes.models import build_mlp, mlp_weights, save_weights
     from core.runtimes.onnx_export import export_mlp_onnx
     from core.runtimes.onnx_runtime import OnnxClassifier
-    from core.specs import get_mnist_spec
     from core.runtimes.torch_runtime import TorchClassifier
+    from core.specs import get_mnist_spec
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; batch {args.batch}")
     spec = get_mnist_spec("f_nd")

@@ -27,7 +27,11 @@ from core.data import derived_seed, random_data_of_run
 from core.experiments.probes import random_points
 from core.experiments.random_data_unit import TrainSettings
 from core.experiments.random_net import (
-    MemorizationRule, StackedTwoLayer, gradient_diagnostics, least_squares_slopes, matmul_flops_per_step,
+    MemorizationRule,
+    StackedTwoLayer,
+    gradient_diagnostics,
+    least_squares_slopes,
+    matmul_flops_per_step,
     train_stack,
 )
 from core.specs import get_width_rule

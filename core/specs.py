@@ -86,7 +86,7 @@ MNIST_MODELS: dict[str, MLPSpec] = {
     )
 }
 # Colours on a dark background, for every colour that means a model (charts are swapped by
-# app.sharing.themed_spec).
+# app.chart_export.themed_spec).
 DARK_MODE_COLORS: dict[str, str] = {s.color: s.color_on_dark for s in MNIST_MODELS.values() if s.dark_color}
 
 

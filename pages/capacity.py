@@ -4,14 +4,14 @@ import altair as alt
 import pandas  # noqa: F401  (see below)
 import streamlit as st
 
-from core.results import capacity as cr
-from core.errors import RobustnessError
-from core.results.mnist import TALK_CLEAN
-from core.specs import MNIST_MODELS
 from app.chart_export import chart_with_downloads
 from app.charts.capacity import BIG, SMALL, TALK_EPS, pretrained_root, results, size_figure
 from app.navigation import keep_talk_navigation
 from app.url_settings import TalkSettings, what_to_notice
+from core.errors import RobustnessError
+from core.results import capacity as cr
+from core.results.mnist import TALK_CLEAN
+from core.specs import MNIST_MODELS
 
 keep_talk_navigation()
 # pandas is imported above, fully, before any chart is built: altair looks pandas up in sys.modules

@@ -13,10 +13,6 @@ import time
 import numpy as np
 import streamlit as st
 
-from core.attacks import ATTACKS, get_attack
-from core.attacks.fgsm import FGSM
-from core.attacks.flip import FLIP_GRID_MAX, FLIP_GRID_STEP
-from core.attacks.pgd import PGD_STEPS
 from app import shipped
 from app.canvas import drawn_digit
 from app.charts.probabilities import probability_bars
@@ -25,6 +21,10 @@ from app.images import ZOOM, digit_image, perturbation_image, perturbation_legen
 from app.navigation import keep_talk_navigation
 from app.theme import model_name_html
 from app.url_settings import TalkSettings, what_to_notice
+from core.attacks import ATTACKS, get_attack
+from core.attacks.fgsm import FGSM
+from core.attacks.flip import FLIP_GRID_MAX, FLIP_GRID_STEP
+from core.attacks.pgd import PGD_STEPS
 
 keep_talk_navigation()
 

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from core.specs import MNIST_MODELS
 from app.navigation import keep_talk_navigation
+from core.specs import MNIST_MODELS
 
 keep_talk_navigation()
 

@@ -3,12 +3,6 @@
 import numpy as np
 import streamlit as st
 
-from core.attacks import get_attack
-from core.attacks.fgsm import FGSM
-from core.attacks.noise import NOISE
-from core.results import mnist as mnist_results
-from core.experiments.robustness_law import MNIST_SCALE
-from core.specs import MNIST_MODELS
 from app import shipped
 from app.chart_export import chart_with_downloads, screen_spec
 from app.charts import mnist as mnist_charts
@@ -17,6 +11,12 @@ from app.images import ZOOM, digit_image, perturbation_image, perturbation_legen
 from app.navigation import keep_talk_navigation
 from app.theme import model_name_html
 from app.url_settings import TalkSettings, what_to_notice
+from core.attacks import get_attack
+from core.attacks.fgsm import FGSM
+from core.attacks.noise import NOISE
+from core.experiments.robustness_law import MNIST_SCALE
+from core.results import mnist as mnist_results
+from core.specs import MNIST_MODELS
 
 keep_talk_navigation()
 

@@ -6,14 +6,14 @@ import pandas as pd
 import streamlit as st
 
 import core.results.pretrained as pretrained
-from core.errors import RobustnessError
-from core.experiments.live_training import TrainingQueue
-from core.experiments.random_data_live import MiniSweepConfig
-from core.results.sweep_reading import read_split, read_sweep, split_text, verdict
 from app.charts import random_data as charts
 from app.charts.random_data import RULES
 from app.navigation import keep_talk_navigation
 from app.url_settings import TalkSettings, what_to_notice
+from core.errors import RobustnessError
+from core.experiments.live_training import TrainingQueue
+from core.experiments.random_data_live import MiniSweepConfig
+from core.results.sweep_reading import read_split, read_sweep, split_text, verdict
 
 keep_talk_navigation()
 

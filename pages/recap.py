@@ -7,14 +7,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.experiments import robustness_law as law
-from core.experiments.double_descent import peak_ratio
-from core.results.recap import FALLBACK_DIM
-from core.specs import MNIST_MODELS
 from app.chart_export import chart_with_downloads
 from app.charts import recap as charts
 from app.navigation import keep_talk_navigation
 from app.url_settings import TalkSettings, what_to_notice
+from core.experiments import robustness_law as law
+from core.experiments.double_descent import peak_ratio
+from core.results.recap import FALLBACK_DIM
+from core.specs import MNIST_MODELS
 
 keep_talk_navigation()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.references import DATA_AND_METHOD_REFERENCES, TALK_REFERENCES, Reference
 from app.navigation import keep_talk_navigation
+from core.references import DATA_AND_METHOD_REFERENCES, TALK_REFERENCES, Reference
 
 keep_talk_navigation()
 

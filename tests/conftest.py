@@ -78,7 +78,7 @@ def chart_data(proto):
     """The rows of a drawn chart's top-level data, as a DataFrame.
 
     Streamlit ships them as Arrow beside the Vega-Lite spec: in `proto.data`, or, when the spec
-    names its data (app.sharing.chart_spec), in the dataset of that name in `proto.datasets`.
+    names its data (app.chart_export.chart_spec), in the dataset of that name in `proto.datasets`.
     """
     import json
 

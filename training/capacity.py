@@ -59,12 +59,18 @@ import torch
 from tqdm.auto import tqdm
 
 from core.attacks.adversarial_training import adversarial_step, catastrophic_overfitting, robust_accuracy
-from core.results.capacity import adversarial_name
 from core.data import load_mnist, mnist_root
 from core.errors import InputError
 from core.files import atomic_write_bytes, atomic_write_json, staged_folder
+from core.results.capacity import adversarial_name
+from core.results.pretrained import (
+    PRETRAINED_DIR,
+    mnist_dir,
+    model_metadata,
+    verified_model_files,
+    write_manifest,
+)
 from core.runtimes.models import MLP, build_mlp, load_mlp
-from core.results.pretrained import PRETRAINED_DIR, mnist_dir, model_metadata, verified_model_files, write_manifest
 from core.specs import CAPACITY_WIDTHS, MNIST_MODELS, MLPSpec, capacity_spec
 from training import cli
 from training.loop import EpochReport, Schedule, checkpoint_epoch, full_pass, train_epochs
@@ -469,8 +475,8 @@ def adversarial_model_files(job_out: dict, data: Data, cfg: RunConfig, device: t
     """
     from safetensors.torch import save
 
-    from core.runtimes.onnx_export import export_mlp_onnx
     from core.runtimes.models import mlp_weights
+    from core.runtimes.onnx_export import export_mlp_onnx
 
     record, model = job_out["record"], job_out["model"]
     base = model.spec

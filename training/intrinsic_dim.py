@@ -23,9 +23,9 @@ import numpy as np
 
 from core.data import load_mnist
 from core.errors import InputError
+from core.experiments.intrinsic_dim import levina_bickel, levina_bickel_range
 from core.files import atomic_write_json, staged_folder
 from core.results.pretrained import write_manifest
-from core.experiments.intrinsic_dim import levina_bickel, levina_bickel_range
 from core.results.recap import INTRINSIC_DIM_FILE, recap_dir
 from core.specs import MNIST_INPUT_DIM
 from training import cli

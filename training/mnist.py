@@ -48,9 +48,9 @@ from core.attacks.flip import FLIP_GRID
 from core.data import load_mnist, mnist_root
 from core.errors import InputError
 from core.files import atomic_write_bytes, atomic_write_json, sha256_file, staged_folder
+from core.results.pretrained import SAMPLE_FILE, SWEEPS_FILE, mnist_dir, write_manifest
 from core.runtimes.models import MLP, build_mlp, mlp_weights, save_weights
 from core.runtimes.onnx_export import export_mlp_onnx
-from core.results.pretrained import SAMPLE_FILE, SWEEPS_FILE, mnist_dir, write_manifest
 from core.specs import MNIST_MODELS, MLPSpec, get_mnist_spec
 from training import cli
 from training.loop import EpochReport, Schedule, full_pass, train_epochs

@@ -48,12 +48,21 @@ from core.experiments.random_net import least_squares_slopes, matmul_flops_per_s
 from core.files import atomic_write_bytes, atomic_write_json, sha256_file, staged_folder
 from core.results.pretrained import PRETRAINED_DIR, write_manifest
 from core.results.random_data import (
-    COLUMNS, DIAGNOSTIC_COLUMNS, METADATA_FILE, ROWS_FILE, fit_sqrt_d, rows_to_csv,
+    COLUMNS,
+    DIAGNOSTIC_COLUMNS,
+    METADATA_FILE,
+    ROWS_FILE,
+    fit_sqrt_d,
+    rows_to_csv,
 )
 from core.specs import get_width_rule
 from training import cli
 from training.runinfo import (
-    device_description, library_versions, provenance_record, resolve_device, seed_everything,
+    device_description,
+    library_versions,
+    provenance_record,
+    resolve_device,
+    seed_everything,
 )
 
 PAPER_D_GRID = tuple(range(10, 5001, 50))  # 10, 60, ..., 4960: 100 values

@@ -12,9 +12,9 @@ import altair as alt
 import pandas  # noqa: F401  (imported fully before any chart is built: see pages/capacity.py)
 import streamlit as st
 
+from app.chart_export import chart_spec
 from core.results import capacity as cr
 from core.specs import MNIST_MODELS
-from app.chart_export import chart_spec
 
 SMALL, BIG = MNIST_MODELS["f_n"], MNIST_MODELS["f_nd"]
 TALK_EPS = 0.1

@@ -16,11 +16,11 @@ from collections.abc import Callable
 import altair as alt
 import streamlit as st
 
-from core.results import mnist as mnist_results
-from core.specs import MNIST_MODELS
 from app.chart_export import chart_spec
 from app.shipped import sweeps
 from app.theme import model_name_html
+from core.results import mnist as mnist_results
+from core.specs import MNIST_MODELS
 
 CURVE_KINDS = ("fgsm", "pgd", "noise")
 

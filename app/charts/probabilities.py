@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.specs import TALK_MODELS
 from app.chart_export import download_row
+from core.specs import TALK_MODELS
 
 EXPORT_WIDTH = 360  # pixels of an exported bar chart (on the page the chart fills its column)
 

@@ -20,13 +20,13 @@ import pandas as pd
 import streamlit as st
 
 import core.results.pretrained as pretrained
+from app.chart_export import chart_spec, chart_with_downloads
 from core.errors import RobustnessError
 from core.experiments.linear_part import expected_ls_slope_norm
-from core.results.random_data import METADATA_FILE, ROWS_FILE, SHIPPED_GRIDS, load_random_data_sweep
 from core.experiments.robustness_law import law_lower_bound
-from core.specs import WIDTH_RULES
+from core.results.random_data import METADATA_FILE, ROWS_FILE, SHIPPED_GRIDS, load_random_data_sweep
 from core.results.sweep_reading import read_split, read_sweep, split_text, verdict
-from app.chart_export import chart_spec, chart_with_downloads
+from core.specs import WIDTH_RULES
 
 RULES = ("f_n", "f_nd")  # p ~ 10 n first: the one the law says must be steep
 # Generic curves get neutral colours: orange and blue mean the two models (width rules) only.

@@ -17,14 +17,14 @@ import pandas as pd
 import streamlit as st
 
 import core.results.pretrained as pretrained
+from app.chart_export import chart_spec
 from core.attacks import linear_fgsm
-from core.experiments import robustness_law as law
 from core.data import random_gaussian_data
-from core.experiments.double_descent import double_descent_curve
 from core.errors import RobustnessError
+from core.experiments import robustness_law as law
+from core.experiments.double_descent import double_descent_curve
 from core.results.recap import FALLBACK_DIM, INTRINSIC_DIM_FILE, load_intrinsic_dim, recap_dir
 from core.specs import MNIST_MODELS
-from app.chart_export import chart_spec
 
 SMALL, BIG = MNIST_MODELS["f_n"], MNIST_MODELS["f_nd"]
 MNIST = law.MNIST_SCALE

@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 
 
-
 def expected_ls_slope_norm(n, d) -> np.ndarray:
     """sqrt(E ||beta||^2) = d / sqrt(n - d - 2) for random +-1 labels and x ~ N(0, I_d / d).
 

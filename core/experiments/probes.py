@@ -19,8 +19,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from core.runtimes.classifier import Classifier, as_image_batch
 from core.errors import InputError
+from core.runtimes.classifier import Classifier, as_image_batch
 
 GradientFn = Callable[[np.ndarray], np.ndarray]
 

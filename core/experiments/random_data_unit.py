@@ -129,7 +129,11 @@ def run_unit(settings: UnitSettings, d: int, rule: str, seeds: Sequence[int],
     import torch
 
     from core.experiments.random_net import (
-        MemorizationRule, gradient_diagnostics, least_squares_slopes, matmul_flops_per_step, train_stack,
+        MemorizationRule,
+        gradient_diagnostics,
+        least_squares_slopes,
+        matmul_flops_per_step,
+        train_stack,
     )
 
     device = torch.device(device)

@@ -27,7 +27,12 @@ import numpy as np
 
 from core.errors import InputError
 from core.results.pretrained import (
-    PRETRAINED_DIR, RANDOM_DATA_SUBDIR, PretrainedError, fixes, read_verified_json, verified_path,
+    PRETRAINED_DIR,
+    RANDOM_DATA_SUBDIR,
+    PretrainedError,
+    fixes,
+    read_verified_json,
+    verified_path,
 )
 
 ROWS_FILE = "sweep.csv"

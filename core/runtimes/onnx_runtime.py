@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.runtimes.classifier import LossGrad, as_image_batch, as_labels
 from core.errors import ModelFileError
+from core.runtimes.classifier import LossGrad, as_image_batch, as_labels
 
 
 class OnnxClassifier:

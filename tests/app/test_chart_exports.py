@@ -13,11 +13,13 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.specs import DARK_MODE_COLORS, MNIST_MODELS
-from app.charts import capacity as capacity_charts, random_data as random_data_charts, recap as recap_charts
 from app import shipped
-from app.charts import mnist as mnist_charts
 from app.chart_export import EXPORT_HEIGHT, EXPORT_WIDTH, chart_png, chart_svg, swap_colors, table_csv
+from app.charts import capacity as capacity_charts
+from app.charts import mnist as mnist_charts
+from app.charts import random_data as random_data_charts
+from app.charts import recap as recap_charts
+from core.specs import DARK_MODE_COLORS, MNIST_MODELS
 
 DARK_BACKGROUND = "#0E1117"  # Streamlit's dark theme
 
@@ -232,7 +234,6 @@ def test_a_chart_with_arrow_datasets_reaches_the_page():
 
     def page():
         import altair as alt
-        import streamlit as st
 
         from app.chart_export import chart_spec, chart_with_downloads
 

@@ -12,8 +12,6 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
 from tests.live_app import REPO, free_port, stop, wait_healthy
 
 # Wraps `streamlit run`: records every socket connect to a non-loopback address (HTTP, DNS-free

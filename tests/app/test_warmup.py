@@ -35,10 +35,10 @@ def test_blas_threads_reads_this_process():
 
 
 def test_warm_caches_fill_what_the_pages_read(monkeypatch):
+    from app import shipped, warmup
+    from app.charts import recap as recap_charts
     from core.attacks.fgsm import FGSM
     from core.runtimes.classifier import accuracy
-    from app.charts import recap as recap_charts
-    from app import shipped, warmup
 
     warmup.warm_caches()
     root = shipped.pretrained_root()

@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from tests.live_app import ARTIFACTS, running_app, wait_idle
 from tests.browser.test_draw_canvas import draw_seven
+from tests.live_app import ARTIFACTS, running_app, wait_idle
 
 PROJECTOR = {"width": 1280, "height": 720}
 PHONE = {"width": 390, "height": 844}

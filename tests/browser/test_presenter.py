@@ -13,8 +13,8 @@ import re
 import pytest
 
 from app.slides import SLIDES
-from tests.live_app import ARTIFACTS, REPO, running_app, wait_idle
 from tests.browser.test_pages import talk_pages
+from tests.live_app import ARTIFACTS, REPO, running_app, wait_idle
 
 pytestmark = pytest.mark.browser
 VIEWPORT = {"width": 1280, "height": 720}
@@ -174,8 +174,8 @@ def test_dark_theme_model_names_keep_their_contrast(browser, tmp_path):
     from playwright.sync_api import expect
 
     from core.specs import MNIST_MODELS
-    from tests.live_app import free_port, start_app, stop, wait_healthy
     from tests.app.test_chart_exports import contrast
+    from tests.live_app import free_port, start_app, stop, wait_healthy
 
     port = free_port()
     proc = start_app(REPO / "streamlit_app.py", port, tmp_path / "streamlit.log", ["--theme.base", "dark"])

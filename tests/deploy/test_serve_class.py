@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from contextlib import contextmanager
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 
 import pytest
 

@@ -14,8 +14,8 @@ import pytest
 
 import core.results.pretrained as pretrained
 from core.errors import ModelFileError
-from core.results.mnist import clean_rows
 from core.results.classifiers import load_classifier
+from core.results.mnist import clean_rows
 from core.results.pretrained import (
     PretrainedError,
     folder_checksums,

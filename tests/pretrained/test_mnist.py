@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from core.attacks.fgsm import fgsm_sweep
-from core.runtimes.models import load_mlp
 from core.results.classifiers import load_classifier
 from core.results.pretrained import (
     PRETRAINED_DIR,
@@ -21,8 +20,9 @@ from core.results.pretrained import (
     model_metadata,
     verify_mnist_artifacts,
 )
-from core.specs import MNIST_MODELS
+from core.runtimes.models import load_mlp
 from core.runtimes.torch_runtime import TorchClassifier
+from core.specs import MNIST_MODELS
 from training.mnist import FGSM_EPS, NOISE_STD
 
 ROOT = PRETRAINED_DIR

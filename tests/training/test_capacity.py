@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 import torch
 
-from core.results import capacity as cr
 from core.attacks.adversarial_training import (
     adversarial_step,
     catastrophic_overfitting,
@@ -23,11 +22,11 @@ from core.attacks.adversarial_training import (
     robust_accuracy,
 )
 from core.errors import InputError
-from core.runtimes.models import build_mlp
+from core.results import capacity as cr
 from core.results.pretrained import PretrainedError
+from core.runtimes.models import build_mlp
 from core.specs import capacity_spec
 from training.capacity import AdvConfig, main, train_adversarial, weights_sha256
-
 
 # --- the attacks used in training -------------------------------------------------------------
 

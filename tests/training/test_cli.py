@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,9 @@ import pytest
 
 from core.data import MNIST_FILES, load_mnist
 from core.errors import DataError, InputError
-from training import cli, intrinsic_dim as intrinsic_dim_script, mnist as mnist_script
+from training import cli
+from training import intrinsic_dim as intrinsic_dim_script
+from training import mnist as mnist_script
 
 REPO = Path(__file__).resolve().parents[2]
 

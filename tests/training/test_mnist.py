@@ -13,9 +13,8 @@ import pytest
 import torch
 
 from core.attacks.fgsm import fgsm_sweep
-from core.results.classifiers import load_classifier
 from core.errors import InputError
-from core.runtimes.models import load_mlp
+from core.results.classifiers import load_classifier
 from core.results.pretrained import (
     PretrainedError,
     load_mnist_sweeps,
@@ -25,8 +24,9 @@ from core.results.pretrained import (
     model_metadata,
     verify_mnist_artifacts,
 )
-from core.specs import MNIST_MODELS
+from core.runtimes.models import load_mlp
 from core.runtimes.torch_runtime import TorchClassifier
+from core.specs import MNIST_MODELS
 from training.loop import CHECKPOINT_FILE, load_checkpoint
 from training.mnist import (
     FGSM_EPS,

@@ -14,14 +14,18 @@ from torch import nn
 
 import training.random_data as rd
 from core.errors import InputError
-from core.runtimes.models import TwoLayerReLU
-from core.results.pretrained import PretrainedError
 from core.experiments.probes import two_layer_input_gradients
-from core.results.random_data import DIAGNOSTIC_COLUMNS, SHIPPED_GRIDS, fit_sqrt_d, load_random_data_sweep
 from core.experiments.random_data_unit import TrainSettings
 from core.experiments.random_net import (
-    MemorizationRule, PlainTwoLayer, StackedTwoLayer, gradient_diagnostics, train_stack,
+    MemorizationRule,
+    PlainTwoLayer,
+    StackedTwoLayer,
+    gradient_diagnostics,
+    train_stack,
 )
+from core.results.pretrained import PretrainedError
+from core.results.random_data import DIAGNOSTIC_COLUMNS, SHIPPED_GRIDS, fit_sqrt_d, load_random_data_sweep
+from core.runtimes.models import TwoLayerReLU
 from core.specs import get_width_rule
 
 LAPTOP = SHIPPED_GRIDS["laptop"]

@@ -14,11 +14,15 @@ from core.data import random_data_of_run
 from core.errors import InputError
 from core.experiments.linear_part import expected_ls_slope_norm
 from core.experiments.probes import two_layer_input_gradients
-from core.results.random_data import load_random_data_sweep
 from core.experiments.random_data_unit import TrainSettings
 from core.experiments.random_net import (
-    PlainTwoLayer, StackedTwoLayer, gradient_diagnostics, least_squares_slopes, train_stack,
+    PlainTwoLayer,
+    StackedTwoLayer,
+    gradient_diagnostics,
+    least_squares_slopes,
+    train_stack,
 )
+from core.results.random_data import load_random_data_sweep
 
 
 def least_squares_slope(x, y) -> np.ndarray:
@@ -28,7 +32,6 @@ def least_squares_slope(x, y) -> np.ndarray:
 def ls_slope_norm(x, y) -> float:
     return float(np.linalg.norm(least_squares_slope(x, y)))
 from core.results.sweep_reading import read_split, split_text
-
 from tests.training.test_random_data import tiny_config
 
 

@@ -9,8 +9,8 @@ from core.attacks.flip import min_flip_eps
 from core.attacks.noise import gaussian_noise, noise_sweep
 from core.attacks.pgd import pgd_linf, pgd_sweep
 from core.attacks.targeted_fgsm import fgsm_targeted
-from core.runtimes.classifier import accuracy
 from core.errors import InputError
+from core.runtimes.classifier import accuracy
 from core.runtimes.models import mlp_weights
 from core.runtimes.onnx_export import export_mlp_onnx
 from core.runtimes.onnx_runtime import OnnxClassifier

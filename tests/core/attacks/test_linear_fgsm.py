@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from core.attacks.linear_fgsm import attack, flip_eps_by_dimension, linear_fgsm, logistic_loss_grad, random_example
+from core.attacks.linear_fgsm import (
+    attack,
+    flip_eps_by_dimension,
+    linear_fgsm,
+    logistic_loss_grad,
+    random_example,
+)
 
 
 @pytest.mark.parametrize("y", [1, -1])

@@ -13,18 +13,6 @@ from core.attacks.noise import NOISE, gaussian_noise
 from core.attacks.pgd import PGD, PGD_STEPS, pgd_linf
 from core.attacks.targeted_fgsm import TARGETED_FGSM, fgsm_targeted
 from core.attacks.transfer import TRANSFER
-from core.runtimes.torch_runtime import TorchClassifier
-
-
-@pytest.fixture(scope="module")
-def clf(tiny_model):
-    return TorchClassifier(tiny_model, name="tiny")
-
-
-@pytest.fixture(scope="module")
-def batch(mnist_small):
-    _, _, x_test, y_test = mnist_small
-    return x_test[:40], y_test[:40]
 
 
 @pytest.mark.parametrize("eps", [0.0, 0.03, 0.1, 0.25])

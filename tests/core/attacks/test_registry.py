@@ -12,20 +12,8 @@ import pytest
 
 from core.attacks import ATTACKS, get_attack
 from core.errors import UnknownAttackError
-from core.runtimes.torch_runtime import TorchClassifier
 
 NAMES = list(ATTACKS)
-
-
-@pytest.fixture(scope="module")
-def clf(tiny_model):
-    return TorchClassifier(tiny_model, name="tiny")
-
-
-@pytest.fixture(scope="module")
-def batch(mnist_small):
-    _, _, x_test, y_test = mnist_small
-    return x_test[:24], y_test[:24]
 
 
 def test_the_registry_holds_the_draw_pages_attacks_in_order():

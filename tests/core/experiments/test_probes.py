@@ -3,7 +3,6 @@ import pytest
 import torch
 
 from core.errors import InputError
-from core.runtimes.models import TwoLayerReLU
 from core.experiments.probes import (
     max_random_gradient,
     probability_gradient_norms,
@@ -11,6 +10,7 @@ from core.experiments.probes import (
     spectral_norm_bound,
     two_layer_input_gradients,
 )
+from core.runtimes.models import TwoLayerReLU
 from core.runtimes.torch_runtime import TorchClassifier
 
 

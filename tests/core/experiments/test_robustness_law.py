@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
-from core.experiments import robustness_law as law
 from core.data import random_gaussian_data
+from core.experiments import robustness_law as law
 from core.specs import MNIST_MODELS
 
 

@@ -10,9 +10,22 @@ import pytest
 
 from core.errors import InputError
 from core.results.mnist import (
-    TALK_CLEAN, accuracy_at, clean_reading, clean_rows, curve_rows, curves_reading, ecdf_rows, fgsm_reading,
-    flip_distribution, flip_reading, gallery_indices, gradient_reading, gradient_rows, noise_reading,
-    pgd_description, training_length_note,
+    TALK_CLEAN,
+    accuracy_at,
+    clean_reading,
+    clean_rows,
+    curve_rows,
+    curves_reading,
+    ecdf_rows,
+    fgsm_reading,
+    flip_distribution,
+    flip_reading,
+    gallery_indices,
+    gradient_reading,
+    gradient_rows,
+    noise_reading,
+    pgd_description,
+    training_length_note,
 )
 from core.results.pretrained import PretrainedError
 from core.specs import MNIST_MODELS

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from core.runtimes.classifier import Classifier
 from core.errors import InputError, ModelFileError
+from core.runtimes.classifier import Classifier
 from core.runtimes.models import load_mlp, mlp_weights, save_weights
 from core.runtimes.onnx_export import export_mlp_onnx
 from core.runtimes.onnx_runtime import OnnxClassifier
-from core.specs import MNIST_MODELS
 from core.runtimes.torch_runtime import TorchClassifier
+from core.specs import MNIST_MODELS
 from tests.conftest import TINY_SPEC
 
 
