@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from core.attacks import fgsm as _fgsm
+import core.attacks.fgsm as _fgsm
 from core.attacks.base import DEFAULT_BATCH, batches, scaled_step
 from core.runtimes.classifier import Classifier, as_image_batch, check_eps_list
 

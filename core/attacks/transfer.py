@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.attacks import fgsm as _fgsm
+import core.attacks.fgsm as _fgsm
 from core.attacks.base import DEFAULT_BATCH, Attack, scaled_outcome
 from core.runtimes.classifier import Classifier
 
