@@ -190,9 +190,10 @@ def gallery(root: str) -> None:
             # The five shown digits live, from a cached preparation (FGSM: their gradients); the
             # summary over all shipped digits from a cache keyed on (model, attack, budget, draw),
             # shared by every student.
-            outcomes[spec.name] = shipped.sample_outcome(root, kind, spec.name, idx, budget, **options)
+            prepared = shipped.sample_prepared(root, kind, spec.name, idx, **options)
+            outcomes[spec.name] = attack.outcome(shipped.classifier(root, spec.name), prepared, budget)
             right[spec.name] = shipped.sample_accuracy(root, kind, spec.name, round(budget, 6), **options)
-            clean[spec.name] = shipped.sample_prepared(root, kind, spec.name, idx, **options).clean
+            clean[spec.name] = prepared.clean
 
         what = f"eps = {budget:.3f}" if attack.budget == "eps" else f"noise std {budget:.2f}"
         if attack is FGSM:
