@@ -1,5 +1,6 @@
 # Entry points, each self-contained on a fresh machine:
-#   make app    create .venv, install, start the app (opens on the shipped pretrained/ results)
+#   make app    create .venv, install, start the app (opens on the shipped pretrained/ results),
+#               behind the lecture gate (deploy/serve_app.py)
 #   make class  the app for a class: PROCESSES app processes behind HAProxy (deploy/serve_class.py)
 #   make test   create .venv, install the app and test tools (and Chromium and HAProxy for the
 #               browser and multi-process tests), run pytest
@@ -14,7 +15,7 @@ PORT ?= 8501
 
 .PHONY: app class test browser
 app: $(STAMP)
-	$(PY) -m streamlit run streamlit_app.py
+	$(PY) -m deploy.serve_app
 
 class: $(STAMP) browser
 	$(PY) -m deploy.serve_class --processes $(PROCESSES) --address $(ADDRESS) --port $(PORT) \
@@ -24,9 +25,13 @@ test: $(STAMP) browser
 	$(PY) -m pytest
 
 $(STAMP): requirements.txt requirements-dev.txt
+	@echo "Installing the app, the training scripts and the test tools into $(VENV) (README, 'Set-up')."
+	@echo "The largest part is PyTorch with torchvision, for training and the tests: on Linux pip takes"
+	@echo "its CUDA build, about 6 GB with the NVIDIA libraries, several minutes; the app server itself"
+	@echo "runs the networks with ONNX Runtime and never imports torch. Progress follows."
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --progress-bar on -r requirements-dev.txt
 	touch $@
 
 # Debian's Chromium for the Playwright test (never `playwright install`: it downloads a browser),

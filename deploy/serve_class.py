@@ -13,6 +13,11 @@ a cookie that keeps each student on their process, /_stcore/metrics refused.
 (`--browser.serverAddress`), so none asks an outside server for this machine's IP. Each process
 opens the title page once and fills its caches before HAProxy starts, so the first students
 find them warm. Ctrl-C stops everything. The app processes only ever listen on 127.0.0.1.
+
+Each app process starts through deploy/serve_app.py (the gate in front of Streamlit, a raised
+open-files limit). If one dies, the others keep serving (HAProxy sends its students to them), this
+console says so, and the process is started again; HAProxy takes it back once it answers its
+health check. Before anything starts, every port is checked: one already taken is named.
 """
 
 from __future__ import annotations
@@ -21,11 +26,14 @@ import argparse
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from deploy.gate import TRUSTED_PROXY_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = Path(__file__).with_name("haproxy.cfg")
@@ -38,11 +46,39 @@ def haproxy_config(bind: str, ports: list[int]) -> str:
 
 
 def app_command(port: int, public_host: str | None) -> list[str]:
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "streamlit_app.py"), "--server.port", str(port),
-           "--server.address", "127.0.0.1"]
+    """One app process on 127.0.0.1:port, behind the gate (deploy/serve_app.py)."""
+    cmd = [sys.executable, "-m", "deploy.serve_app", "--server.port", str(port), "--server.address", "127.0.0.1"]
     if public_host:
         cmd += ["--browser.serverAddress", public_host]
     return cmd
+
+
+def port_taken(port: int, address: str = "127.0.0.1") -> bool:
+    """True if something already listens on address:port (or it cannot be bound)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind: TIME_WAIT is not "taken"
+        try:
+            s.bind((address, port))
+        except OSError:
+            return True
+    return False
+
+
+def check_ports(address: str, port: int, app_ports: list[int]) -> None:
+    """Refuse to start, naming the port, when the class's port is among the app processes' ports or
+    any of them is already taken."""
+    if port in app_ports:
+        raise SystemExit(f"error: port {port} is both the class's port and an app process's port "
+                         f"({app_ports[0]}-{app_ports[-1]}): choose another --port (PORT=...) or "
+                         f"--first-app-port")
+    if port_taken(port, "0.0.0.0" if address in ("0.0.0.0", "::") else address):
+        raise SystemExit(f"error: port {port} on {address} is already taken by another program "
+                         f"(`ss -ltnp 'sport = :{port}'` shows which): choose another --port (PORT=...)")
+    for app_port in app_ports:
+        if port_taken(app_port):
+            raise SystemExit(f"error: port {app_port} on 127.0.0.1, for an app process, is already taken "
+                             f"(`ss -ltnp 'sport = :{app_port}'` shows which): choose another --first-app-port")
 
 
 def wait_healthy(port: int, proc: subprocess.Popen | None = None, timeout: float = 90.0,
@@ -123,6 +159,13 @@ class Class:
         self.proxy: subprocess.Popen | None = None
         self.warm = warm
         self.warm_s = 0.0
+        self.restarts: list[tuple[float, int]] = []  # (when, port) of every restart
+
+    def _start_app(self, port: int) -> subprocess.Popen:
+        with open(self.log_dir / f"app-{port}.log", "a") as log:  # the child keeps its own descriptor
+            env = {**os.environ, TRUSTED_PROXY_ENV: "1"}  # its clients come through HAProxy on 127.0.0.1
+            return subprocess.Popen(app_command(port, self.public_host), cwd=REPO, stdout=log,
+                                    stderr=subprocess.STDOUT, env=env)
 
     def start(self) -> None:
         if not Path(self.haproxy).is_file():
@@ -130,11 +173,9 @@ class Class:
                              "process with `make app`")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for port in self.ports:
-            log = open(self.log_dir / f"app-{port}.log", "w")
-            self.apps.append(subprocess.Popen(app_command(port, self.public_host), cwd=REPO, stdout=log,
-                                              stderr=subprocess.STDOUT))
-        for port in self.ports:
-            wait_healthy(port)
+            self.apps.append(self._start_app(port))
+        for port, proc in zip(self.ports, self.apps):
+            wait_healthy(port, proc)
         if self.warm:  # every process fills its caches before the first student arrives
             for port in self.ports:
                 open_first_page(port)
@@ -144,11 +185,45 @@ class Class:
         check = subprocess.run([self.haproxy, "-c", "-q", "-f", str(cfg)], capture_output=True, text=True)
         if check.returncode != 0:
             raise SystemExit(f"error: haproxy rejected {cfg}: {check.stderr.strip()}")
-        self.proxy = subprocess.Popen([self.haproxy, "-db", "-f", str(cfg)], stdout=open(self.log_dir / "haproxy.log", "w"),
-                                      stderr=subprocess.STDOUT)
+        self._start_proxy()
+
+    def _start_proxy(self) -> None:
+        with open(self.log_dir / "haproxy.log", "a") as log:
+            self.proxy = subprocess.Popen([self.haproxy, "-db", "-f", str(self.log_dir / "haproxy.cfg")],
+                                          stdout=log, stderr=subprocess.STDOUT)
+
+    def supervise(self, say=print, max_restarts: int = 5, window_s: float = 60.0) -> str | None:
+        """One look at the processes: start again any that exited, saying so through `say`.
+
+        Returns a reason to stop when one keeps dying (more than `max_restarts` restarts within
+        `window_s` seconds of the same port: a broken install, not a crash), else None."""
+        now = time.monotonic()
+        for i, (port, proc) in enumerate(zip(self.ports, self.apps)):
+            code = proc.poll()
+            if code is None:
+                continue
+            recent = [t for t, p in self.restarts if p == port and now - t < window_s]
+            if len(recent) >= max_restarts:
+                return (f"the app process on port {port} exited {len(recent) + 1} times within "
+                        f"{window_s:.0f} s (last exit code {code}); see {self.log_dir / f'app-{port}.log'}")
+            live = sum(p.poll() is None for p in self.apps)
+            say(f"warning: the app process on port {port} exited ({exit_reason(code)}); its students "
+                f"move to the other {live} process{'es' if live != 1 else ''}; starting it again")
+            self.restarts.append((now, port))
+            self.apps[i] = self._start_app(port)
+        if self.proxy is not None and self.proxy.poll() is not None:
+            code = self.proxy.poll()
+            recent = [t for t, p in self.restarts if p == 0 and now - t < window_s]
+            if len(recent) >= max_restarts:
+                return f"HAProxy exited {len(recent) + 1} times within {window_s:.0f} s; see {self.log_dir / 'haproxy.log'}"
+            say(f"warning: HAProxy exited ({exit_reason(code)}); every student reconnects; starting it again")
+            self.restarts.append((now, 0))
+            self._start_proxy()
+        return None
 
     @property
     def pids(self) -> list[int]:
+        """The app processes' ids (a restarted process has a new one)."""
         return [p.pid for p in self.apps]
 
     def stop(self) -> None:
@@ -164,6 +239,16 @@ class Class:
                     proc.wait()
 
 
+def exit_reason(code: int) -> str:
+    """'exit code 1', or 'killed by SIGKILL' for a negative Popen return code."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m deploy.serve_class", description=__doc__.split("\n\n")[0],
                                 epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -176,16 +261,19 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.processes <= 16:
         raise SystemExit("error: --processes must be from 1 to 16")
     lecture = Class(args.processes, args.address, args.port, args.first_app_port, args.public_host)
+    check_ports(args.address, args.port, lecture.ports)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     try:
         lecture.start()
         host = args.public_host or ("127.0.0.1" if args.address in ("0.0.0.0", "::") else args.address)
         print(f"{args.processes} app processes (ports {lecture.ports}, caches warmed in {lecture.warm_s:.0f} s) "
               f"behind http://{host}:{args.port}; logs in {lecture.log_dir}. Ctrl-C stops them.", flush=True)
-        while all(proc.poll() is None for proc in [lecture.proxy, *lecture.apps]):
+        while True:
             time.sleep(1)
-        print("error: a process exited; stopping the others", file=sys.stderr)
-        return 1
+            stop = lecture.supervise(say=lambda line: print(line, file=sys.stderr, flush=True))
+            if stop:
+                print(f"error: {stop}; stopping the others", file=sys.stderr)
+                return 1
     except KeyboardInterrupt:
         return 0
     finally:

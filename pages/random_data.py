@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import core.results.pretrained as pretrained
 from app.charts import random_data as charts
@@ -27,6 +28,12 @@ NETWORKS = {
 
 TALK = TalkSettings("random", {"live_n": 300, "live_dims": [20, 80, 320], "live_seeds": 1,
                                "live_net": "relu", "split_rule": "f_nd"})
+
+
+def session_id() -> str | None:
+    """This student's session: the training queue holds one unfinished run per session."""
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
 
 
 @st.cache_resource
@@ -209,7 +216,7 @@ if run and dims:
     try:
         cfg = MiniSweepConfig(n=n, d_values=tuple(sorted(dims)), seeds=tuple(range(n_seeds)),
                               **NETWORKS[net][1])
-        st.session_state["random_live_job"] = training_queue().submit(cfg)
+        st.session_state["random_live_job"] = training_queue().submit(cfg, owner=session_id())
         st.session_state["random_live_meta"] = {"n": n, "dims": sorted(dims), "seeds": n_seeds, "net": net}
     except RobustnessError as exc:
         st.error(str(exc), icon=":material/error:")

@@ -36,6 +36,10 @@ class QueueFullError(RobustnessError):
     """Too many live runs are waiting; the message says to try again shortly."""
 
 
+class OneRunEachError(RobustnessError):
+    """This student already has a run queued or running; the message says to wait for it."""
+
+
 @dataclass
 class Job:
     """One live run. state: queued, running, done or failed. position: 1-based place in the queue
@@ -76,23 +80,36 @@ class TrainingQueue:
         self._lock = threading.Lock()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._waiting: list[str] = []
+        self._owners: dict[str, str] = {}  # a student's one unfinished run (its id); finished ones are ignored
         self._running: str | None = None
         self._proc: subprocess.Popen | None = None
         self._reader: threading.Thread | None = None
 
     # --- what the page calls ---------------------------------------------------------------
 
-    def submit(self, config: MiniSweepConfig) -> str:
-        """Queue a run of config (or join an identical queued, running or finished one); its id."""
+    def submit(self, config: MiniSweepConfig, owner: str | None = None) -> str:
+        """Queue a run of config (or join an identical queued, running or finished one); its id.
+
+        owner: who asks (a session id). One student holds at most one unfinished run: a second,
+        different one raises `OneRunEachError` until the first is done, so a few students (or one
+        script) cannot fill the queue that the class shares."""
         job_id = json.dumps(asdict(config), sort_keys=True)
         with self._lock:
             job = self._jobs.get(job_id)
             if job is not None and job.state != "failed":
                 return job_id
+            if owner is not None:
+                held = self._jobs.get(self._owners.get(owner, ""))
+                if held is not None and not held.finished:
+                    where = f"number {held.position} in the queue" if held.state == "queued" else "training now"
+                    raise OneRunEachError(f"Your earlier run is still {where}: one run each at a time, "
+                                          "so that everyone's runs get their turn. Start another when it is done.")
             if len(self._waiting) >= self.max_waiting:
                 raise QueueFullError(f"{len(self._waiting)} runs are already waiting for the one "
                                      "training worker: try again in a minute")
             self._jobs[job_id] = Job(job_id, config)
+            if owner is not None:
+                self._owners[owner] = job_id
             self._jobs.move_to_end(job_id)
             self._waiting.append(job_id)
             self._renumber()
@@ -198,6 +215,8 @@ class TrainingQueue:
         finished = [jid for jid, j in self._jobs.items() if j.finished]
         for jid in finished[: max(0, len(finished) - self.max_kept)]:
             del self._jobs[jid]
+        for owner in [o for o, jid in self._owners.items() if jid not in self._jobs or self._jobs[jid].finished]:
+            del self._owners[owner]
 
 
 # --- the worker process ---------------------------------------------------------------------

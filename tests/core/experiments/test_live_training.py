@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.experiments.live_training import QueueFullError, TrainingQueue
+from core.experiments.live_training import OneRunEachError, QueueFullError, TrainingQueue
 from core.experiments.random_data_live import MiniSweepConfig
 
 TINY = dict(n=50, d_values=(4, 8), probe_points=50, max_steps=400)
@@ -58,6 +58,20 @@ def test_a_worker_that_dies_fails_its_run_and_the_next_run_gets_a_new_worker(que
     assert failed.state == "failed" and "worker stopped" in failed.error
     again = wait(queue, queue.submit(MiniSweepConfig(**TINY)))
     assert again.state == "done"
+
+
+def test_one_student_holds_one_unfinished_run_at_a_time(queue):
+    """35 submits from one session took 31 places in the queue: now the second is refused."""
+    first = queue.submit(MiniSweepConfig(**TINY), owner="student-a")
+    assert queue.submit(MiniSweepConfig(**TINY), owner="student-a") == first  # the same run again: fine
+    with pytest.raises(OneRunEachError, match="one run each"):
+        queue.submit(MiniSweepConfig(**TINY, seeds=(1,)), owner="student-a")
+    other = queue.submit(MiniSweepConfig(**TINY, seeds=(1,)), owner="student-b")  # others still get a place
+    assert queue.status(other).state in ("queued", "running")
+    assert queue.submit(MiniSweepConfig(**TINY, seeds=(1,)), owner="student-a") == other  # joining one is fine
+    assert wait(queue, first).state == "done"
+    later = queue.submit(MiniSweepConfig(**TINY, seeds=(2,)), owner="student-a")  # the first is done: a new one
+    assert wait(queue, later).state == "done"
 
 
 def test_unknown_runs_are_reported_as_failed_with_what_to_do(queue):
