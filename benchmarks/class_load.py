@@ -99,6 +99,7 @@ class Answer:
     inline: int = 0  # images sent as data: URLs
     problems: list[str] = field(default_factory=list)
     pages: dict[str, str] = field(default_factory=dict)  # url pathname -> page script hash
+    buttons: list[str] = field(default_factory=list)  # button widget ids (benchmarks/abuse.py presses one)
 
 
 def _walk(msg, answer: Answer) -> None:
@@ -125,6 +126,8 @@ def _walk(msg, answer: Answer) -> None:
                     answer.inline += 1
                     if not img.url.startswith("data:image/png;base64,iVBORw0KGgo"):  # a PNG's signature
                         answer.problems.append(f"an inline image that is not a PNG: {img.url[:40]}")
+        elif kind == "button":
+            answer.buttons.append(el.button.id)
         elif kind in ("slider", "selectbox", "number_input", "radio"):
             widget = getattr(el, kind)
             answer.widgets[widget.id] = widget

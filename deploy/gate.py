@@ -8,7 +8,7 @@ refuses what a student's browser never needs:
 - the upload route (`/_stcore/upload_file`): the app has no file uploader, and Streamlit would
   otherwise keep up to 200 MB a file in memory, any number of files;
 - the metrics and agent routes, matched on the decoded, lower-cased path with repeated slashes
-  merged (`/%5fstcore/metrics`, `/_STCORE//metrics`); the metrics stay readable from this machine
+  merged and dot segments resolved (`/%5fstcore/metrics`, `/_STCORE//metrics`, `/_stcore/./metrics`); the metrics stay readable from this machine
   itself (`curl http://127.0.0.1:PORT/_stcore/metrics`) when no proxy stands between;
 - websocket messages the app has no use for (`load_git_info` runs git in a subprocess on the event
   loop; `clear_cache` empties every student's caches; `set_run_on_save`, file uploads, debug),
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import posixpath
 import time
 import urllib.parse
 from collections import deque
@@ -61,16 +62,15 @@ class GateLimits:
 
 def normalized_path(path: str) -> str:
     """The path as a router would see it after any decoding: percent-decoded until stable (at most
-    three rounds), lower-cased, repeated slashes merged."""
+    three rounds), lower-cased, repeated slashes merged, dot segments resolved."""
     for _ in range(3):
         decoded = urllib.parse.unquote(path)
         if decoded == path:
             break
         path = decoded
-    path = path.lower()
-    while "//" in path:
-        path = path.replace("//", "/")
-    return path
+    trailing = "/" if path.endswith("/") else ""
+    path = posixpath.normpath("/" + path.lower().lstrip("/"))  # merges "//", resolves "." and ".."
+    return path.replace("//", "/") + (trailing if path != "/" else "")
 
 
 def message_kind(data: bytes) -> str | None:

@@ -161,9 +161,12 @@ class Class:
         self.warm_s = 0.0
         self.restarts: list[tuple[float, int]] = []  # (when, port) of every restart
 
-    def _start_app(self, port: int) -> subprocess.Popen:
+    def _start_app(self, port: int, trusted_proxy: bool = True) -> subprocess.Popen:
+        """One app process; trusted_proxy: its clients come through HAProxy (X-Forwarded-For names them)."""
         with open(self.log_dir / f"app-{port}.log", "a") as log:  # the child keeps its own descriptor
-            env = {**os.environ, TRUSTED_PROXY_ENV: "1"}  # its clients come through HAProxy on 127.0.0.1
+            env = {k: v for k, v in os.environ.items() if k != TRUSTED_PROXY_ENV}
+            if trusted_proxy:
+                env[TRUSTED_PROXY_ENV] = "1"
             return subprocess.Popen(app_command(port, self.public_host), cwd=REPO, stdout=log,
                                     stderr=subprocess.STDOUT, env=env)
 

@@ -28,7 +28,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("path", ["/_stcore/metrics", "/_stcore/%6detrics", "/%5fstcore/metrics",
-                                  "/_STCORE/Metrics", "//_stcore//metrics", "/%255fstcore/metrics"])
+                                  "/_STCORE/Metrics", "//_stcore//metrics", "/%255fstcore/metrics",
+                                  "/_stcore/./metrics", "/_stcore/x/../metrics", "/_stcore/%2e/metrics",
+                                  "_stcore/metrics"])
 def test_every_spelling_of_the_metrics_path_is_the_metrics_path(path):
     assert normalized_path(path).startswith("/_stcore/metrics")
 
@@ -204,7 +206,7 @@ class Tab:
         self.port = port
         self.ws = connect(f"ws://127.0.0.1:{port}/_stcore/stream", subprotocols=["streamlit"],
                           origin=f"http://127.0.0.1:{port}", max_size=None, open_timeout=60,
-                          additional_headers=headers)
+                          additional_headers=headers).__enter__()  # a long-lived socket, closed by close()
         self.session_id = ""
 
     def send(self, data: bytes) -> None:
@@ -325,3 +327,31 @@ def test_one_address_cannot_open_sessions_without_limit(tmp_path):
                 tab.close()
     assert len(tabs) == limit and refused == 5
 
+
+
+@pytest.mark.parametrize("first", ["ui", "__init__", "posture", "../streamlit_app"])
+def test_a_fresh_servers_first_request_for_a_module_that_is_no_page_shows_the_title_page(tmp_path, first):
+    """A fresh server whose first request was `/ui` ran that module (then in pages/) as a page. Only
+    page scripts live in pages/ now (tests/app/test_every_page.py); any other name gets the talk's first page."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    with lecture_app(tmp_path) as (port, _):
+        tab = Tab(port)
+        msg = BackMsg()
+        msg.rerun_script.page_name = first
+        msg.rerun_script.context_info.url = f"http://127.0.0.1:{port}/{first}"
+        tab.send(msg.SerializeToString())
+        texts, kinds = b"", []
+        while True:
+            fwd = ForwardMsg()
+            fwd.ParseFromString(tab.ws.recv(timeout=120))
+            kind = fwd.WhichOneof("type")
+            if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+                kinds.append(fwd.delta.new_element.WhichOneof("type"))
+                texts += fwd.delta.new_element.SerializeToString()
+            if kind == "script_finished":
+                break
+        tab.close()
+    assert "exception" not in kinds
+    assert b"Does overparameterization make neural networks robust" in texts

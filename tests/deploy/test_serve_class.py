@@ -3,8 +3,12 @@ load benchmark's simulated students (loopback only)."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
 import subprocess
+import threading
+import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
@@ -12,7 +16,7 @@ from contextlib import contextmanager
 import pytest
 
 from benchmarks import class_load
-from deploy.serve_class import Class, haproxy_config, wait_healthy
+from deploy.serve_class import Class, check_ports, haproxy_config, wait_healthy
 from tests.live_app import free_port
 
 
@@ -111,3 +115,109 @@ def test_a_students_files_reach_the_process_that_holds_their_session(tmp_path, b
         # Without it, round robin: some connections reach the other process, which has no such file.
         assert 404 in [_get(url)[0] for _ in range(4)]
         context.close()
+
+
+def test_ports_already_taken_or_shared_are_named_before_anything_starts():
+    """`make class PORT=8601` collided with the app processes' own ports, then "a process exited"."""
+    with pytest.raises(SystemExit, match="port 8601 is both the class's port and an app process's port"):
+        check_ports("127.0.0.1", 8601, [8601, 8602])
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        free = free_port()
+        with pytest.raises(SystemExit, match=f"port {taken} on 127.0.0.1 is already taken"):
+            check_ports("127.0.0.1", taken, [free])
+        with pytest.raises(SystemExit, match=f"port {taken} on 127.0.0.1, for an app process, is already taken"):
+            check_ports("127.0.0.1", free, [taken])
+    check_ports("127.0.0.1", free_port(), [free_port()])  # all free: no error
+
+
+def test_haproxy_refuses_every_spelling_of_the_metrics_path_uploads_and_a_session_flood(tmp_path):
+    """`/_stcore/%6detrics` and `/%5fstcore/metrics` returned 73 kB of metrics through HAProxy."""
+    with two_processes(tmp_path) as (front, _, _):
+        for path in ("/_stcore/metrics", "/_stcore/%6detrics", "/%5fstcore/metrics", "/_STCORE/Metrics",
+                     "//_stcore//metrics", "/_stcore/%256detrics", "/_stcore/./metrics",
+                     "/_stcore/x/../metrics", "/_stcore/%2e/metrics", "/_stcore/agent/x",
+                     "/_stcore/upload_file/a/b"):
+            status, body = _get(f"http://127.0.0.1:{front}{path}")
+            assert status in (400, 403, 404) and b"session_events" not in body, (path, status, body[:200])
+        assert _get(f"http://127.0.0.1:{front}/_stcore/health")[0] == 200
+        # One address opening sessions without end: refused past 180 a minute (a class of 60 behind
+        # one NAT address stays far below it).
+        from websockets.exceptions import InvalidStatus
+
+        from tests.deploy.test_gate import Tab
+
+        tabs, refused = [], []
+        try:
+            for _ in range(185):
+                try:
+                    tabs.append(Tab(front))
+                except InvalidStatus as e:
+                    refused.append(e.response.status_code)
+        finally:
+            for tab in tabs:
+                tab.close()
+        assert len(tabs) == 180 and refused == [429] * 5, (len(tabs), refused)
+
+
+def test_one_dead_process_does_not_stop_the_class(tmp_path):
+    """After `kill -9` of one app process, HAProxy and the other process were gone within 3 s. Now the
+    students of the live process carry on without an error, new students are served, the console
+    says what happened, and the dead process is started again."""
+    from tests.deploy.test_gate import Tab
+
+    said: list[str] = []
+    with two_processes(tmp_path) as (front, apps, lecture):
+        # Students through the proxy, each on the process its sticky cookie names.
+        students = []
+        for _ in range(6):
+            status, cookie = _cookie(front)
+            students.append((cookie, Tab(front, headers={"Cookie": f"LECTURE_PROCESS={cookie}"})))
+        for _, tab in students:
+            tab.run()
+        assert {c for c, _ in students} == {"app1", "app2"}
+        victim = lecture.apps[0]
+        victim.kill()
+        victim.wait()
+        stop_flag = threading.Event()
+        reasons: list[str | None] = []
+
+        def supervise():
+            while not stop_flag.is_set():
+                reasons.append(lecture.supervise(say=said.append))
+                time.sleep(0.5)
+
+        watcher = threading.Thread(target=supervise, daemon=True)
+        watcher.start()
+        try:
+            # The other process's students keep getting answers, with no error, while it restarts.
+            survivors = [tab for cookie, tab in students if cookie == "app2"]
+            for _ in range(3):
+                for tab in survivors:
+                    assert tab.run(timeout=60) < 30
+            # New students are served (HAProxy sends them to the live process, or the restarted one).
+            for _ in range(4):
+                fresh = Tab(front)
+                fresh.run(timeout=90)
+                fresh.close()
+            # The dead process comes back and answers its health check.
+            wait_healthy(apps[0], timeout=120)
+        finally:
+            stop_flag.set()
+            watcher.join(timeout=10)
+            for _, tab in students:
+                with contextlib.suppress(Exception):
+                    tab.close()
+        assert lecture.proxy.poll() is None and all(p.poll() is None for p in lecture.apps)
+    assert any(f"port {apps[0]} exited (killed by SIGKILL)" in line and "starting it again" in line
+               for line in said), said
+    assert not any(reasons), reasons
+
+
+def _cookie(front: int) -> tuple[int, str]:
+    """A new visitor's first page load through the proxy: (status, the sticky cookie's value)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{front}/", timeout=30) as r:
+        header = r.headers.get("Set-Cookie", "")
+        return r.status, header.split("LECTURE_PROCESS=", 1)[1].split(";", 1)[0]
