@@ -71,7 +71,10 @@ def drop_unused_messages() -> bool:
             kind = msg.WhichOneof("type")
             if kind in ALLOWED_MESSAGES or config.get_option("global.developmentMode"):
                 return original(self, msg)
-            _LOGGER.debug("ignored a client's %s message", kind)
+            if kind == "clear_cache":
+                _LOGGER.warning(IGNORED_MESSAGE)
+            else:
+                _LOGGER.debug("ignored a client's %s message", kind)
 
         guarded._lecture_guard = True  # type: ignore[attr-defined]
         AppSession.handle_backmsg = guarded
