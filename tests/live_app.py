@@ -37,11 +37,15 @@ def start_app(script: Path, port: int, log_path: Path | None = None,
               extra_args: list[str] | tuple[str, ...] = ()) -> subprocess.Popen:
     """`streamlit run script` headless on 127.0.0.1:port, its output to log_path (or nowhere).
 
-    extra_args: more `streamlit run` options ("--server.enableXsrfProtection=false", ...)."""
+    The talk itself (streamlit_app.py) starts as `make app` starts it, behind the lecture gate
+    (deploy/serve_app.py), so that every browser test also checks that the gate lets a real
+    browser through. extra_args: more `streamlit run` options ("--theme.base", "dark", ...)."""
     log = open(log_path, "w") if log_path else subprocess.DEVNULL
+    run = (["-m", "deploy.serve_app"] if Path(script).resolve() == REPO / "streamlit_app.py"
+           else ["-m", "streamlit", "run", str(script)])
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+            [sys.executable, *run, "--server.headless", "true",
              "--browser.gatherUsageStats", "false", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", *extra_args],
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
