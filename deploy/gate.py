@@ -244,9 +244,6 @@ def address_idle(opened: deque, now: float) -> bool:
     return not opened or now - opened[-1] > 60.0
 
 
-_installed: list[LectureGate] = []
-
-
 def install(limits: GateLimits | None = None) -> None:
     """Put the gate in front of the Starlette app that `streamlit run` builds in this process.
 
@@ -262,17 +259,7 @@ def install(limits: GateLimits | None = None) -> None:
         return
 
     def with_gate():
-        return [Middleware(_GateFactory, limits=limits), *original()]
+        return [Middleware(LectureGate, limits=limits), *original()]
 
     with_gate._lecture_gate = True  # type: ignore[attr-defined]
     starlette_app.create_streamlit_middleware = with_gate
-
-
-class _GateFactory:
-    """The gate as Starlette builds a middleware (a class called with the app); keeps the instance
-    for the log."""
-
-    def __new__(cls, app, limits: GateLimits | None = None):
-        gate = LectureGate(app, limits)
-        _installed.append(gate)
-        return gate
