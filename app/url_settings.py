@@ -38,6 +38,9 @@ import streamlit as st
 
 BIND = "query-params"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# Every URL-bound setting a page has declared in this process: key -> the talk's value. A shared
+# link can set any of them, so tests check each (tests/app/test_hostile_input.py).
+REGISTRY: dict[str, Any] = {}
 
 
 class TalkSettings:
@@ -56,6 +59,8 @@ class TalkSettings:
                 raise ValueError(f"widget name must be lower-case letters, digits and _, got {name!r}")
         self.page = page
         self.defaults = dict(defaults)
+        for name, default in self.defaults.items():
+            REGISTRY.setdefault(f"{page}_{name}", default)
 
     def key(self, name: str) -> str:
         """The widget's key, which is also its query parameter: "<page>_<name>"."""
@@ -113,7 +118,7 @@ class TalkSettings:
                 params._initial_query_params.pop(key, None)  # streamlit 1.67 (pinned): the seed source
                 params.remove_param(key)
         if problem:
-            st.warning(f"The link's value of **{key}** ({raw[:40]!r}) {problem}: showing the talk's "
+            st.warning(f"The link's value of **{key}** ({literal(raw)}) {problem}: showing the talk's "
                        f"value, {default}.", icon=":material/link_off:")
 
     def upgrade_url_value(self, name: str, old: re.Pattern) -> None:
@@ -155,6 +160,20 @@ class TalkSettings:
         where.caption("The address bar holds the settings that differ from the talk's: copy it to "
                       "share exactly this view.")
         return clicked
+
+
+def literal(raw: str, limit: int = 40) -> str:
+    """A value from a client as inert Markdown: shown as typed, never rendered.
+
+    A shared link is written by anyone: `?mnist_eps=![x](https://evil.example/t.png)` put in a
+    message as Markdown makes every student's browser fetch that image, and a `[link](...)`
+    becomes clickable. The value (its first `limit` characters, quoted by `repr`, so no line
+    break) goes in a code span, whose content Markdown shows literally (no image, link, emphasis,
+    math, emoji or colour), fenced by more backticks than it holds.
+    """
+    shown = repr(str(raw)[:limit])
+    fence = "`" * (max(map(len, re.findall(r"`+", shown)), default=0) + 1)
+    return f"{fence}{shown}{fence}"  # repr starts and ends with a quote, never with a backtick
 
 
 WHOLE_MAX = 2**53  # the largest whole number a URL (a JavaScript double) carries exactly
