@@ -43,3 +43,86 @@ def protect_shared_caches() -> bool:
         guarded._lecture_guard = True  # type: ignore[attr-defined]
         AppSession._handle_clear_cache_request = guarded
         return True
+
+
+# --- forged widget values ------------------------------------------------------------------------
+
+FORGED_MESSAGE = "refused a widget value no browser sends"
+NOTES = "posture__refused_widget_values"  # a session-state key: widget id -> why its value was refused
+_NUMBERS = ("int_value", "double_value", "double_array_value", "int_array_value")
+
+
+def _forged(state, widget_state) -> str | None:
+    """Why a client's widget value is one no browser sends (None: it may be honest).
+
+    Numbers only: a non-finite float (a browser's number widgets never send inf or nan), or one the
+    widget's own deserializer (known from the session's last run) refuses, such as inf for an
+    integer input or an option index a select_slider does not have.
+    """
+    import math
+
+    from streamlit.runtime.state.common import unpack_widget_state_value
+
+    which = widget_state.WhichOneof("value")
+    if which not in _NUMBERS:
+        return None
+    value = unpack_widget_state_value(widget_state)
+    values = list(value) if which.endswith("array_value") else [value]
+    if not all(math.isfinite(v) for v in values):
+        return "is not a finite number"
+    metadata = state._new_widget_state.widget_metadata.get(widget_state.id)
+    if metadata is not None:
+        try:
+            metadata.deserializer(value)
+        except (ValueError, TypeError, OverflowError, IndexError, KeyError):
+            return "is not a value this widget takes"
+    return None
+
+
+def refuse_forged_widget_values() -> bool:
+    """Make every session drop a widget value no browser sends, before Streamlit reads it; True once installed.
+
+    A forged `rerun_script` with inf or nan for an integer input made Streamlit's own deserializer
+    raise before the page ran, on that run and every later one of the session (until a reload).
+    The value is dropped (the widget keeps its previous value) and noted for the page: see
+    `refused_value`. Patches `SessionState.set_widgets_from_proto` (Streamlit 1.67, pinned;
+    tests/app/test_hostile_input.py fails if it moves).
+    """
+    from streamlit.proto.WidgetStates_pb2 import WidgetStates
+    from streamlit.runtime.state.session_state import SessionState
+
+    with _lock:
+        if getattr(SessionState.set_widgets_from_proto, "_lecture_guard", False):
+            return True
+        original = SessionState.set_widgets_from_proto
+
+        def guarded(self, widget_states) -> None:
+            refused = {w.id: problem for w in widget_states.widgets if (problem := _forged(self, w))}
+            if refused:
+                _LOGGER.warning("%s: %s", FORGED_MESSAGE, sorted(refused))
+                try:
+                    notes = dict(self[NOTES])
+                except KeyError:
+                    notes = {}
+                self._new_session_state[NOTES] = {**notes, **refused}  # read by the page: refused_value
+                kept = WidgetStates()
+                kept.widgets.extend(w for w in widget_states.widgets if w.id not in refused)
+                widget_states = kept
+            return original(self, widget_states)
+
+        guarded._lecture_guard = True  # type: ignore[attr-defined]
+        SessionState.set_widgets_from_proto = guarded
+        return True
+
+
+def refused_value(widget_key: str) -> str | None:
+    """Why this session's last value for the keyed widget was refused (once; None if it was not)."""
+    import streamlit as st
+
+    notes = st.session_state.get(NOTES)
+    if not notes:
+        return None
+    for widget_id in list(notes):
+        if widget_id.endswith(f"-{widget_key}"):
+            return notes.pop(widget_id)
+    return None

@@ -36,6 +36,8 @@ from typing import Any
 
 import streamlit as st
 
+from app import posture
+
 BIND = "query-params"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # Every URL-bound setting a page has declared in this process: key -> the talk's value. A shared
@@ -59,6 +61,7 @@ class TalkSettings:
                 raise ValueError(f"widget name must be lower-case letters, digits and _, got {name!r}")
         self.page = page
         self.defaults = dict(defaults)
+        posture.refuse_forged_widget_values()  # idempotent; streamlit_app.py installs it too
         for name, default in self.defaults.items():
             REGISTRY.setdefault(f"{page}_{name}", default)
 
@@ -89,6 +92,7 @@ class TalkSettings:
         default = self.defaults[name]
         if options is None:  # a choice widget's URL holds its option's text: Streamlit checks it
             self._drop_invalid_url_value(name, low, high)
+            self._drop_forged_widget_value(name, low, high)
         kwargs: dict[str, Any] = {"key": self.key(name), "bind": BIND}
         if options is not None:
             kwargs["index"] = list(options).index(default)
@@ -120,6 +124,33 @@ class TalkSettings:
         if problem:
             st.warning(f"The link's value of **{key}** ({literal(raw)}) {problem}: showing the talk's "
                        f"value, {default}.", icon=":material/link_off:")
+
+    def _drop_forged_widget_value(self, name: str, low: float | None, high: float | None) -> None:
+        """Put a widget back to the talk's value when its state from the browser is one it cannot take.
+
+        A browser only sends values its widget allows, but anyone can send a forged `rerun_script`
+        (inf or nan for an integer input makes Streamlit's own `int()` raise as the widget is
+        drawn, on every later run of that session). The value is checked before the widget reads it
+        and, if bad, deleted (the widget then starts again from the talk's value) with a warning.
+        """
+        key, default = self.key(name), self.defaults[name]
+        if isinstance(default, bool) or not isinstance(default, (int, float)):
+            return
+        state = st.session_state
+        problem = posture.refused_value(key)  # dropped as it arrived (app/posture.py): the widget kept its value
+        try:
+            if not problem and key in state:
+                problem = value_problem(state[key], default, low, high)
+        except (ValueError, TypeError, OverflowError, IndexError):  # Streamlit's deserializer on a forged value
+            problem = "cannot be read"
+        if problem:
+            if key in state:
+                try:
+                    del state[key]
+                except (KeyError, ValueError, TypeError, OverflowError, IndexError):
+                    pass
+            st.warning(f"The value received for **{key}** {problem}: back to the talk's value, {default}.",
+                       icon=":material/error:")
 
     def upgrade_url_value(self, name: str, old: re.Pattern) -> None:
         """Read an old link's value in today's form, before the widget reads the URL.
@@ -191,6 +222,16 @@ def url_value_problem(raw: str, default: Any, low: float | None = None, high: fl
         value = float(raw)
     except (TypeError, ValueError):
         return "is not a number"
+    return value_problem(value, default, low, high)
+
+
+def value_problem(value: Any, default: Any, low: float | None = None, high: float | None = None) -> str | None:
+    """Why `value` (a widget's, as received) cannot be a setting whose talk's value is `default` (None: it can)."""
+    if isinstance(default, bool) or not isinstance(default, (int, float)):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "is not a number"
+    value = float(value)
     if not math.isfinite(value):
         return "is not a finite number"
     if isinstance(default, int):

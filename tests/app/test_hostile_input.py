@@ -98,3 +98,116 @@ def test_no_url_value_renders_as_markdown_on_any_page():
 def test_a_new_setting_is_in_the_registry():
     TalkSettings("zz", {"eps": 0.1})
     assert url_settings.REGISTRY["zz_eps"] == 0.1
+
+
+# --- forged widget values over the websocket, and the next honest run of the same session ----------
+
+LEAKS = re.compile(r"0x[0-9a-f]{6,}|<[\w.]+ object at|/work/|/home/|/tmp/|/usr/|site-packages|Traceback")
+
+
+def forged_png_with_broken_header() -> str:
+    """A canvas-sized PNG whose IHDR chunk is corrupt: PIL refuses it, naming its BytesIO object."""
+    import base64
+    import io
+    import zlib
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGBA", (280, 280)).save(buf, format="PNG")
+    png = bytearray(buf.getvalue())
+    png[29:33] = (zlib.crc32(b"wrong") & 0xFFFFFFFF).to_bytes(4, "big")  # IHDR's CRC
+    return "data:image/png;base64," + base64.b64encode(bytes(png)).decode()
+
+
+def canvas_state(drawing) -> str:
+    import json
+
+    return json.dumps({"drawing": drawing})
+
+
+FORGED_CANVAS = {
+    "drawing not a mapping": canvas_state("x"),
+    "strokes not objects": canvas_state({"raw": ["x"], "data": None}),
+    "data not base64": canvas_state({"raw": {"objects": []}, "data": "data:image/png;base64,@@not base64@@"}),
+    "data not a string": canvas_state({"raw": {"objects": []}, "data": 5}),
+    "a broken PNG": canvas_state({"raw": {"objects": []}, "data": forged_png_with_broken_header()}),
+}
+
+
+def clean(run) -> list[str]:
+    """What is wrong with a run a student sees: an exception, a traceback, an object repr, a server path."""
+    problems = [f"exception: {e}" for e in run.exceptions]
+    problems += [f"leak: {t[:200]}" for t in (body for _, body in run.alerts) if LEAKS.search(t)]
+    if run.status != "FINISHED_SUCCESSFULLY":
+        problems.append(f"status {run.status}")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def live_port():
+    from tests.live_app import free_port, start_app, stop, wait_healthy
+
+    port = free_port()
+    proc = start_app(REPO / "streamlit_app.py", port)
+    try:
+        wait_healthy(port, proc, timeout=180)
+        yield port
+    finally:
+        stop(proc)
+
+
+@pytest.mark.parametrize("what", sorted(FORGED_CANVAS))
+def test_a_forged_canvas_state_gets_a_message_and_the_session_carries_on(live_port, what):
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    from tests.app.websocket_session import Session
+
+    with Session(live_port, timeout=180) as tab:
+        first = tab.run("draw")
+        assert clean(first) == []
+        canvas_id, _ = first.widget("draw_canvas")
+        forged = tab.run("draw", widgets=[WidgetState(id=canvas_id, json_value=FORGED_CANVAS[what])])
+        assert clean(forged) == [], forged.text()
+        assert any(kind == "WARNING" and "canvas" in body for kind, body in forged.alerts), forged.alerts
+        honest = tab.run("draw")  # the same session, as a browser's next run (no drawing yet)
+        assert clean(honest) == [], honest.text()
+        assert not any("cannot read" in body for _, body in honest.alerts), honest.alerts
+
+
+@pytest.mark.parametrize("page, key, value", [
+    ("mnist", "mnist_digits", float("inf")),
+    ("mnist", "mnist_digits", float("nan")),
+    ("recap", "recap_law_n", float("inf")),
+    ("recap", "recap_dd_seed", float("nan")),
+    ("mnist", "mnist_eps", float("nan")),
+])
+def test_a_forged_number_gets_a_message_and_the_session_carries_on(live_port, page, key, value):
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    from tests.app.websocket_session import Session
+
+    with Session(live_port, timeout=180) as tab:
+        first = tab.run(page)
+        assert clean(first) == []
+        wid, proto = first.widget(key)
+        state = WidgetState(id=wid)
+        if type(proto).__name__ == "Slider":
+            state.double_array_value.data.append(value)
+        else:
+            state.double_value = value
+        forged = tab.run(page, widgets=[state])
+        assert clean(forged) == [], forged.text()
+        assert any(kind == "WARNING" and f"**{key}**" in body for kind, body in forged.alerts), forged.alerts
+        honest = tab.run(page)
+        assert clean(honest) == [], honest.text()
+
+
+def test_the_guard_keeps_streamlits_method_name():
+    from streamlit.runtime.state.session_state import SessionState
+
+    from app.posture import refuse_forged_widget_values
+
+    assert hasattr(SessionState, "set_widgets_from_proto")  # Streamlit moved it: update app/posture.py
+    assert refuse_forged_widget_values() and refuse_forged_widget_values()  # idempotent
+    assert SessionState.set_widgets_from_proto._lecture_guard
