@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from app.errors import student_message
 from core.digits import (
     EmptyDrawingError,
     InvertedDrawingError,
@@ -101,8 +102,8 @@ def drawn_digit() -> np.ndarray | None:
         canvas_drawing(state.get(CANVAS_KEY))
     except InputError as exc:
         _forget_forged_state()
-        st.warning(f"The canvas sent a drawing this page cannot read ({exc}): it shows your last drawing "
-                   "again; draw on it as before.", icon=":material/draw:")
+        st.warning(f"The canvas sent a drawing this page cannot read ({student_message(exc)}): it shows your "
+                   "last drawing again; draw on it as before.", icon=":material/draw:")
     if CANVAS_KEY not in state:  # mounted afresh (first visit, or back from another page)
         saved = state.get(SAVED)
         state[SEED] = {"objects": saved["json"].get("objects", [])} if saved else None
@@ -143,5 +144,6 @@ def drawn_digit() -> np.ndarray | None:
         if (state.get(SAVED) or {}).get("png") == raw:
             del state[SAVED]
         _forget_forged_state()
-        st.warning(f"The canvas sent a drawing this page cannot read ({exc}): draw again.", icon=":material/draw:")
+        st.warning(f"The canvas sent a drawing this page cannot read ({student_message(exc)}): draw again.",
+                   icon=":material/draw:")
     return None

@@ -80,7 +80,7 @@ def _forged(state, widget_state) -> str | None:
 
 
 def refuse_forged_widget_values() -> bool:
-    """Make every session drop a widget value no browser sends, before Streamlit reads it; True once installed.
+    """Make every session drop a widget value no browser sends, before Streamlit reads it (True once on).
 
     A forged `rerun_script` with inf or nan for an integer input made Streamlit's own deserializer
     raise before the page ran, on that run and every later one of the session (until a reload).

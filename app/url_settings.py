@@ -137,11 +137,11 @@ class TalkSettings:
         if isinstance(default, bool) or not isinstance(default, (int, float)):
             return
         state = st.session_state
-        problem = posture.refused_value(key)  # dropped as it arrived (app/posture.py): the widget kept its value
+        problem = posture.refused_value(key)  # dropped as it arrived (app/posture.py)
         try:
             if not problem and key in state:
                 problem = value_problem(state[key], default, low, high)
-        except (ValueError, TypeError, OverflowError, IndexError):  # Streamlit's deserializer on a forged value
+        except (ValueError, TypeError, OverflowError, IndexError):  # Streamlit's deserializer, forged value
             problem = "cannot be read"
         if problem:
             if key in state:
@@ -226,7 +226,7 @@ def url_value_problem(raw: str, default: Any, low: float | None = None, high: fl
 
 
 def value_problem(value: Any, default: Any, low: float | None = None, high: float | None = None) -> str | None:
-    """Why `value` (a widget's, as received) cannot be a setting whose talk's value is `default` (None: it can)."""
+    """Why a widget's value, as received, cannot be a setting whose talk's value is `default` (None: it can)."""
     if isinstance(default, bool) or not isinstance(default, (int, float)):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):

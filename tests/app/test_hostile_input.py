@@ -211,3 +211,41 @@ def test_the_guard_keeps_streamlits_method_name():
     assert hasattr(SessionState, "set_widgets_from_proto")  # Streamlit moved it: update app/posture.py
     assert refuse_forged_widget_values() and refuse_forged_widget_values()  # idempotent
     assert SessionState.set_widgets_from_proto._lecture_guard
+
+
+# --- what students read: no object repr, no memory address, no path on the server --------------------
+
+def test_student_message_keeps_the_fix_but_not_the_servers_paths_or_objects():
+    from app.errors import student_message
+    from core.errors import ModelFileError
+    from core.runtimes.onnx_runtime import OnnxClassifier
+
+    with pytest.raises(ModelFileError) as missing:
+        OnnxClassifier(REPO / "pretrained" / "mnist" / "nope.onnx")
+    assert str(REPO) in str(missing.value)  # the lecturer's message names the file in full
+    shown = student_message(missing.value)
+    assert "pretrained/mnist/nope.onnx" in shown and "python -m training.mnist" in shown
+    assert not LEAKS.search(shown) and str(REPO) not in shown, shown
+    pil = "the canvas image cannot be read (cannot identify image file <_io.BytesIO object at 0x7fc3eff77b00>)"
+    assert not LEAKS.search(student_message(pil)), student_message(pil)
+    assert student_message("see /srv/app/secret/run.json (or /tmp/x)") == "see run.json (or x)"
+    kept = "p/n = 1/2, eps 8/255, `python -m training.mnist`, https://github.com/x/y and 0.1 / 0.3"
+    assert student_message(kept) == kept
+
+
+@pytest.mark.parametrize("page", ["mnist.py", "capacity.py", "recap.py", "random_data.py", "draw.py"])
+def test_an_error_from_missing_files_names_no_server_path(page, tmp_path, monkeypatch):
+    """Every shipped file missing (the folder repointed): the pages' errors name the files, not where."""
+    import core.results.pretrained as pretrained
+
+    empty = tmp_path / "pretrained"
+    empty.mkdir()
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", empty)
+    at = AppTest.from_file(str(REPO / "pages" / page), default_timeout=120)
+    if page == "draw.py":
+        at.query_params["draw_source"] = "Pick a test digit"
+    at.run()
+    assert not at.exception, at.exception
+    shown = [e.value for e in (*at.error, *at.warning, *at.info, *at.markdown, *at.caption)]
+    assert any(e.value for e in at.error), f"{page} showed no error with its files missing"
+    assert not [t for t in shown if LEAKS.search(t) or str(tmp_path) in t], [t for t in shown if LEAKS.search(t)]
