@@ -249,3 +249,23 @@ def test_an_error_from_missing_files_names_no_server_path(page, tmp_path, monkey
     shown = [e.value for e in (*at.error, *at.warning, *at.info, *at.markdown, *at.caption)]
     assert any(e.value for e in at.error), f"{page} showed no error with its files missing"
     assert not [t for t in shown if LEAKS.search(t) or str(tmp_path) in t], [t for t in shown if LEAKS.search(t)]
+
+
+def test_canvas_drawing_reads_an_honest_state_and_refuses_forged_ones():
+    import base64
+    import json
+
+    from app.canvas import canvas_drawing
+    from core.errors import InputError
+
+    png = base64.b64decode(forged_png_with_broken_header().split(",", 1)[1])
+    honest = {"drawing": {"raw": {"objects": [{"type": "path"}]}, "data": "data:image/png;base64,"
+                          + base64.b64encode(png).decode()}}
+    assert canvas_drawing(honest) == ({"objects": [{"type": "path"}]}, png)
+    assert canvas_drawing(None) == (None, None) and canvas_drawing({"drawing": None}) == (None, None)
+    for what, state in FORGED_CANVAS.items():
+        if what != "a broken PNG":  # base64 of a PNG: refused later, by the decoder
+            with pytest.raises(InputError):
+                canvas_drawing(json.loads(state))
+    with pytest.raises(InputError, match="larger than"):
+        canvas_drawing({"drawing": {"raw": None, "data": "data:image/png;base64," + "A" * 3_000_000}})
