@@ -7,6 +7,11 @@ user's caches, so one forged message would make the whole class pay the start-up
 `protect_shared_caches` makes the server ignore it (and log it) unless Streamlit runs in
 development mode; the lecturer clears caches by restarting the server.
 
+Forged widget values: a client can send any value for any widget; inf or nan for an integer input
+made Streamlit itself raise before the page ran, on every later run of that session.
+`refuse_forged_widget_values` drops such numbers as they arrive and notes them for the page
+(`refused_value`; app/url_settings.py shows the note and puts the widget back to the talk's value).
+
 Not a page (the navigation lists only the files in streamlit_app.TALK).
 """
 

@@ -61,7 +61,7 @@ class TalkSettings:
                 raise ValueError(f"widget name must be lower-case letters, digits and _, got {name!r}")
         self.page = page
         self.defaults = dict(defaults)
-        posture.refuse_forged_widget_values()  # idempotent; streamlit_app.py installs it too
+        posture.refuse_forged_widget_values()  # idempotent: installed by the first page with settings
         for name, default in self.defaults.items():
             REGISTRY.setdefault(f"{page}_{name}", default)
 
