@@ -35,8 +35,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $@
 
 # Debian's Chromium for the Playwright test (never `playwright install`: it downloads a browser),
-# and Debian's HAProxy for several app processes behind one address.
+# Debian's HAProxy for several app processes behind one address, and strace for the test that
+# records the server's network calls at the system-call level (tests/app/test_no_outside_calls.py).
 browser:
-	@{ command -v chromium && { command -v haproxy || test -x /usr/sbin/haproxy; }; } >/dev/null 2>&1 || { \
+	@{ command -v chromium && { command -v haproxy || test -x /usr/sbin/haproxy; } && command -v strace; } >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver haproxy >/dev/null; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver haproxy strace >/dev/null; }

@@ -30,7 +30,7 @@ pages = [
     for i, (path, title, icon) in enumerate(TALK)
     if (HERE / path).is_file()
 ]
-posture.protect()  # no "clear cache" for every student, no unused messages, no uploads kept
+posture.protect()  # no "clear cache" for all, no unused messages, no uploads kept, no forged numbers
 warmup.start()  # once per server process: capped BLAS threads, shared caches filled in the background
 presenting = presenter.presenting()
 current = st.navigation(pages, position="hidden" if presenting else "sidebar")

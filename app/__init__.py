@@ -16,5 +16,6 @@ By role:
     navigation.py      deep links inside the talk's navigation; Previous / Next links in its order
     page_style.py      every page's CSS and the keys script (the files in assets/)
     warmup.py          start-up work in the background: shared caches filled once per server
-    posture.py         server hardening Streamlit has no setting for (a client cannot clear the caches)
+    posture.py         server hardening Streamlit has no setting for (a client cannot clear the caches
+                       nor send a number no browser sends)
 """

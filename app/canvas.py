@@ -13,13 +13,16 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from app.errors import student_message
 from core.digits import (
     EmptyDrawingError,
     InvertedDrawingError,
     TooSmallDrawingError,
     decode_canvas_png,
+    png_from_data_url,
     to_mnist,
 )
+from core.errors import InputError
 
 CANVAS_SIZE = 280  # ten canvas pixels per MNIST pixel
 STROKE = 20  # about two MNIST pixels once the digit is scaled into its 20x20 box
@@ -52,6 +55,38 @@ def _clear() -> None:
     _restart_canvas([])
 
 
+def canvas_drawing(state: object) -> tuple[dict | None, bytes | None]:
+    """(Fabric.js JSON, PNG bytes) of the canvas component's state as the browser sent it.
+
+    The state is {"drawing": {"raw": {"objects": [...]}, "data": "data:image/png;base64,..."}}; either
+    part may be None (nothing drawn yet). Anything else, from a forged message, raises InputError
+    (streamlit-drawable-canvas itself would raise AttributeError or binascii.Error on it, on every
+    run of the session).
+    """
+    if state is None:
+        return None, None
+    if not isinstance(state, dict):
+        raise InputError("the canvas state is not a mapping")
+    drawing = state.get("drawing")
+    if drawing is None:
+        return None, None
+    if not isinstance(drawing, dict):
+        raise InputError("the canvas drawing is not a mapping")
+    raw, data = drawing.get("raw"), drawing.get("data")
+    if raw is not None and not (isinstance(raw, dict) and isinstance(raw.get("objects", []), list)
+                                and all(isinstance(o, dict) for o in raw.get("objects", []))):
+        raise InputError("the canvas strokes are not a list of objects")
+    return raw, None if data is None else png_from_data_url(data)
+
+
+def _forget_forged_state() -> None:
+    """Drop the canvas's state from the session: it is mounted afresh, from the last good drawing."""
+    try:
+        del st.session_state[CANVAS_KEY]
+    except KeyError:
+        pass
+
+
 def drawn_digit() -> np.ndarray | None:
     """The canvas, as a 28x28 MNIST-style digit in [0, 1]; None (with a hint) while it is empty.
 
@@ -63,19 +98,28 @@ def drawn_digit() -> np.ndarray | None:
     from streamlit_drawable_canvas import st_canvas  # a custom component: import inside page code
 
     state = st.session_state
+    try:
+        canvas_drawing(state.get(CANVAS_KEY))
+    except InputError as exc:
+        _forget_forged_state()
+        st.warning(f"The canvas sent a drawing this page cannot read ({student_message(exc)}): it shows your "
+                   "last drawing again; draw on it as before.", icon=":material/draw:")
     if CANVAS_KEY not in state:  # mounted afresh (first visit, or back from another page)
         saved = state.get(SAVED)
         state[SEED] = {"objects": saved["json"].get("objects", [])} if saved else None
     seed = state.get(SEED)
-    result = st_canvas(
+    st_canvas(  # its state is read from the session, checked (canvas_drawing)
         stroke_width=STROKE, stroke_color="#FFFFFF", background_color="#000000",
         height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw", initial_drawing=seed,
         return_image_data=True, update_streamlit=True, key=CANVAS_KEY,
     )
-    raw = result.image_bytes  # the PNG as sent: its size is checked before it is decoded
+    try:  # checked above; the PNG as sent (its size is checked before it is decoded)
+        json_data, raw = canvas_drawing(state.get(CANVAS_KEY))
+    except InputError:
+        json_data, raw = None, None
     saved = state.get(SAVED)
     if raw is not None:
-        state[SAVED] = {"json": result.json_data or {"objects": []}, "png": raw}
+        state[SAVED] = {"json": json_data or {"objects": []}, "png": raw}
     elif seed and seed.get("objects") and saved and saved["json"].get("objects") == seed["objects"]:
         # A canvas restored from the session does not send its first drawing: use the one we kept.
         raw = saved["png"]
@@ -96,4 +140,10 @@ def drawn_digit() -> np.ndarray | None:
         st.info("The canvas is empty: draw a digit on the black square.", icon=":material/draw:")
     except InvertedDrawingError as exc:
         st.warning(f"Inverted drawing: {exc}.", icon=":material/invert_colors:")
+    except InputError as exc:  # not a PNG this canvas draws (a forged message): forget it, carry on
+        if (state.get(SAVED) or {}).get("png") == raw:
+            del state[SAVED]
+        _forget_forged_state()
+        st.warning(f"The canvas sent a drawing this page cannot read ({student_message(exc)}): draw again.",
+                   icon=":material/draw:")
     return None

@@ -17,7 +17,7 @@ import streamlit as st
 
 import core.results.pretrained as pretrained
 from app.chart_export import merged_config, screen_spec
-from app.errors import shown_errors
+from app.errors import show_error, shown_errors
 from app.theme import model_html
 from core.errors import RobustnessError
 
@@ -168,7 +168,7 @@ def _random_split() -> None:
         split = rdc.split_of(root, "laptop", "f_nd")
         control = rdc.shipped_view(root, "control", rdc.file_stamp(root, "control"))
     except RobustnessError as exc:
-        st.error(str(exc), icon=":material/error:")
+        show_error(exc)
         return
     left, right = st.columns(2)
     if split is not None:
@@ -184,7 +184,7 @@ def _capacity() -> None:
     try:
         spec, _ = capacity_charts.size_figure(capacity_charts.pretrained_root(), capacity_charts.TALK_EPS)
     except RobustnessError as exc:
-        st.error(str(exc), icon=":material/error:")
+        show_error(exc)
         return
     chart(spec, "capacity", height=380)
 

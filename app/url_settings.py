@@ -36,8 +36,13 @@ from typing import Any
 
 import streamlit as st
 
+from app import posture
+
 BIND = "query-params"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# Every URL-bound setting a page has declared in this process: key -> the talk's value. A shared
+# link can set any of them, so tests check each (tests/app/test_hostile_input.py).
+REGISTRY: dict[str, Any] = {}
 
 
 class TalkSettings:
@@ -56,6 +61,9 @@ class TalkSettings:
                 raise ValueError(f"widget name must be lower-case letters, digits and _, got {name!r}")
         self.page = page
         self.defaults = dict(defaults)
+        posture.refuse_forged_widget_values()  # idempotent: installed by the first page with settings
+        for name, default in self.defaults.items():
+            REGISTRY.setdefault(f"{page}_{name}", default)
 
     def key(self, name: str) -> str:
         """The widget's key, which is also its query parameter: "<page>_<name>"."""
@@ -84,6 +92,7 @@ class TalkSettings:
         default = self.defaults[name]
         if options is None:  # a choice widget's URL holds its option's text: Streamlit checks it
             self._drop_invalid_url_value(name, low, high)
+            self._drop_forged_widget_value(name, low, high)
         kwargs: dict[str, Any] = {"key": self.key(name), "bind": BIND}
         if options is not None:
             kwargs["index"] = list(options).index(default)
@@ -113,8 +122,35 @@ class TalkSettings:
                 params._initial_query_params.pop(key, None)  # streamlit 1.67 (pinned): the seed source
                 params.remove_param(key)
         if problem:
-            st.warning(f"The link's value of **{key}** ({raw[:40]!r}) {problem}: showing the talk's "
+            st.warning(f"The link's value of **{key}** ({literal(raw)}) {problem}: showing the talk's "
                        f"value, {default}.", icon=":material/link_off:")
+
+    def _drop_forged_widget_value(self, name: str, low: float | None, high: float | None) -> None:
+        """Put a widget back to the talk's value when its state from the browser is one it cannot take.
+
+        A browser only sends values its widget allows, but anyone can send a forged `rerun_script`
+        (inf or nan for an integer input makes Streamlit's own `int()` raise as the widget is
+        drawn, on every later run of that session). The value is checked before the widget reads it
+        and, if bad, deleted (the widget then starts again from the talk's value) with a warning.
+        """
+        key, default = self.key(name), self.defaults[name]
+        if isinstance(default, bool) or not isinstance(default, (int, float)):
+            return
+        state = st.session_state
+        problem = posture.refused_value(key)  # dropped as it arrived (app/posture.py)
+        try:
+            if not problem and key in state:
+                problem = value_problem(state[key], default, low, high)
+        except (ValueError, TypeError, OverflowError, IndexError):  # Streamlit's deserializer, forged value
+            problem = "cannot be read"
+        if problem:
+            if key in state:
+                try:
+                    del state[key]
+                except (KeyError, ValueError, TypeError, OverflowError, IndexError):
+                    pass
+            st.warning(f"The value received for **{key}** {problem}: back to the talk's value, {default}.",
+                       icon=":material/error:")
 
     def upgrade_url_value(self, name: str, old: re.Pattern) -> None:
         """Read an old link's value in today's form, before the widget reads the URL.
@@ -157,6 +193,20 @@ class TalkSettings:
         return clicked
 
 
+def literal(raw: str, limit: int = 40) -> str:
+    """A value from a client as inert Markdown: shown as typed, never rendered.
+
+    A shared link is written by anyone: `?mnist_eps=![x](https://evil.example/t.png)` put in a
+    message as Markdown makes every student's browser fetch that image, and a `[link](...)`
+    becomes clickable. The value (its first `limit` characters, quoted by `repr`, so no line
+    break) goes in a code span, whose content Markdown shows literally (no image, link, emphasis,
+    math, emoji or colour), fenced by more backticks than it holds.
+    """
+    shown = repr(str(raw)[:limit])
+    fence = "`" * (max(map(len, re.findall(r"`+", shown)), default=0) + 1)
+    return f"{fence}{shown}{fence}"  # repr starts and ends with a quote, never with a backtick
+
+
 WHOLE_MAX = 2**53  # the largest whole number a URL (a JavaScript double) carries exactly
 
 
@@ -172,6 +222,16 @@ def url_value_problem(raw: str, default: Any, low: float | None = None, high: fl
         value = float(raw)
     except (TypeError, ValueError):
         return "is not a number"
+    return value_problem(value, default, low, high)
+
+
+def value_problem(value: Any, default: Any, low: float | None = None, high: float | None = None) -> str | None:
+    """Why a widget's value, as received, cannot be a setting whose talk's value is `default` (None: it can)."""
+    if isinstance(default, bool) or not isinstance(default, (int, float)):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "is not a number"
+    value = float(value)
     if not math.isfinite(value):
         return "is not a finite number"
     if isinstance(default, int):

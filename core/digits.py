@@ -12,6 +12,8 @@ numpy and Pillow only: the app calls this on every stroke, tests call it without
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import struct
 
@@ -77,8 +79,29 @@ def decode_canvas_png(data: bytes, size: int, scales: tuple[int, ...] = CANVAS_S
             if img.size != (width, height):
                 raise InputError("the canvas image's header and its size disagree")
             return np.asarray(img.convert("RGBA"))
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise InputError(f"the canvas image cannot be read ({exc})") from None
+    except (OSError, ValueError, Image.DecompressionBombError):
+        # Not PIL's message: it names the buffer object (`<_io.BytesIO object at 0x...>`).
+        raise InputError("the canvas image cannot be read: it is not a whole PNG image") from None
+
+
+PNG_DATA_URL = "data:image/png;base64,"
+
+
+def png_from_data_url(url: object, max_bytes: int = 2_000_000) -> bytes:
+    """The PNG bytes of a canvas's `data:image/png;base64,...` URL, strictly decoded.
+
+    The URL comes from the browser, so from anyone: anything but a base64 PNG data URL of at most
+    `max_bytes` (decoded) raises InputError, with a message that quotes nothing of it.
+    """
+    if not isinstance(url, str) or not url.startswith(PNG_DATA_URL):
+        raise InputError("the canvas sent something that is not a PNG data URL")
+    encoded = url[len(PNG_DATA_URL):]
+    if len(encoded) > (max_bytes + 2) // 3 * 4:
+        raise InputError(f"the canvas image is larger than {max_bytes // 1000} kB")
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError("the canvas image is not valid base64") from None
 
 
 def intensity(image: np.ndarray) -> np.ndarray:

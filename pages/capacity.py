@@ -5,6 +5,7 @@ import pandas  # noqa: F401  (see below)
 import streamlit as st
 
 from app.chart_export import chart_with_downloads
+from app.errors import show_error
 from app.charts.capacity import BIG, SMALL, TALK_EPS, pretrained_root, results, size_figure
 from app.navigation import keep_talk_navigation
 from app.url_settings import TalkSettings, what_to_notice
@@ -45,7 +46,7 @@ def figure(root: str) -> None:
     try:
         doc = results(root)
     except RobustnessError as exc:
-        st.error(str(exc), icon=":material/error:")
+        show_error(exc)
         return
     grid = [round(e, 4) for e in cr.eps_grid(doc)]
     if TALK.defaults["eps"] not in grid:
@@ -133,4 +134,4 @@ try:
                 chart_with_downloads(length_chart(curves, attack), [r for r in curves if r["attack"] == attack],
                                      f"capacity-zero-loss-{attack.lower()}")
 except RobustnessError as exc:
-    st.error(str(exc), icon=":material/error:")
+    show_error(exc)

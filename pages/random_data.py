@@ -9,6 +9,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 import core.results.pretrained as pretrained
 from app.charts import random_data as charts
 from app.charts.random_data import RULES
+from app.errors import show_error
 from app.navigation import keep_talk_navigation
 from app.url_settings import TalkSettings, what_to_notice
 from core.errors import RobustnessError
@@ -219,7 +220,7 @@ if run and dims:
         st.session_state["random_live_job"] = training_queue().submit(cfg, owner=session_id())
         st.session_state["random_live_meta"] = {"n": n, "dims": sorted(dims), "seeds": n_seeds, "net": net}
     except RobustnessError as exc:
-        st.error(str(exc), icon=":material/error:")
+        show_error(exc)
 
 
 @st.fragment(run_every=1.0)  # a status poll: cheap, and only while a run is queued or running
@@ -246,7 +247,7 @@ def live_status() -> None:
 if "random_live_job" in st.session_state:
     live_status()
 if error := st.session_state.pop("random_live_error", None):
-    st.error(error, icon=":material/error:")
+    show_error(error)
 
 live = st.session_state.get("random_live_rows")
 if live:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from app.chart_export import chart_with_downloads
 from app.charts import recap as charts
+from app.errors import student_message
 from app.navigation import keep_talk_navigation
 from app.url_settings import TalkSettings, what_to_notice
 from core.experiments import robustness_law as law
@@ -243,7 +244,7 @@ Levina–Bickel estimator) is the other reading.
 )
 if ID_ERROR:
     st.error(
-        f"{ID_ERROR}\n\nThe effective-dimension slider falls back to d_eff = {FALLBACK_DIM} "
+        f"{student_message(ID_ERROR)}\n\nThe effective-dimension slider falls back to d_eff = {FALLBACK_DIM} "
         "(every pixel, i.e. no reduction) until the estimate is regenerated.",
         icon=":material/error:",
     )

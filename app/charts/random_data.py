@@ -21,6 +21,7 @@ import streamlit as st
 
 import core.results.pretrained as pretrained
 from app.chart_export import chart_spec, chart_with_downloads
+from app.errors import show_error
 from core.errors import RobustnessError
 from core.experiments.linear_part import expected_ls_slope_norm
 from core.experiments.robustness_law import law_lower_bound
@@ -276,7 +277,7 @@ def shipped(grid: str) -> dict | None:
     try:
         return shipped_view(root, grid, file_stamp(root, grid))
     except RobustnessError as exc:
-        st.error(str(exc), icon=":material/error:")
+        show_error(exc)
         return None
 
 

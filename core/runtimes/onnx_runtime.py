@@ -2,16 +2,51 @@
 
 The app uses this backend: onnxruntime imports in about 0.3 s where torch takes about 2.7 s.
 The graph (see `core.runtimes.onnx_export`) computes the input gradient itself.
+
+Telemetry: ONNX Runtime's native library (1.32 on Linux) sends usage events to
+mobile.events.data.microsoft.com (DNS queries about 20 s after the first session) and keeps a
+device id under ~/.cache/Microsoft/DeveloperTools/.onnxruntime. Only the environment variable
+`ORT_DISABLE_TELEMETRY=1`, read when the library loads, stops both: `disable_telemetry_events()`
+after the import does not (seen with strace; tests/app/test_no_outside_calls.py). So
+onnxruntime is imported only through `import_onnxruntime`, which sets it first.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from core.errors import ModelFileError
 from core.runtimes.classifier import LossGrad, as_image_batch, as_labels
+
+# The names the native library reads (`strings libonnxruntime.so`): "0" or "1".
+TELEMETRY_OFF = {"ORT_DISABLE_TELEMETRY": "1"}
+
+
+# Whether onnxruntime was loaded before this module, without the variable: its telemetry is on.
+_LOADED_WITH_TELEMETRY = "onnxruntime" in sys.modules and any(
+    os.environ.get(k) != v for k, v in TELEMETRY_OFF.items())
+os.environ.update(TELEMETRY_OFF)  # for whatever this process loads or starts next (the live worker)
+
+
+def import_onnxruntime():
+    """The onnxruntime module, loaded with its telemetry off (no outside call, no device id on disk).
+
+    Warns if onnxruntime had been loaded before this module set the variable: its telemetry is then
+    on in this process, whatever is done now.
+    """
+    if _LOADED_WITH_TELEMETRY:
+        warnings.warn("onnxruntime was imported before core.runtimes.onnx_runtime turned its telemetry off: "
+                      "import it through core.runtimes.onnx_runtime.import_onnxruntime()", RuntimeWarning,
+                      stacklevel=2)
+    os.environ.update(TELEMETRY_OFF)
+    import onnxruntime
+
+    return onnxruntime
 
 
 class OnnxClassifier:
@@ -25,8 +60,7 @@ class OnnxClassifier:
     """
 
     def __init__(self, path: Path, name: str | None = None, threads: int | None = None):
-        import onnxruntime as ort
-
+        ort = import_onnxruntime()
         path = Path(path)
         self.name = name or path.stem
         self.path = path

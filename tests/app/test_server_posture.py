@@ -1,6 +1,9 @@
 """The server's posture for a lecture, one test per setting, against a real `streamlit run`:
 errors without tracebacks, no outside network call at start-up, localhost unless told otherwise,
-a client cannot clear the shared caches, and the settings read from .streamlit/config.toml."""
+a client cannot clear the shared caches, and the settings read from .streamlit/config.toml.
+
+The recorder here patches Python's socket module: it cannot see native code (ONNX Runtime's
+telemetry); tests/app/test_no_outside_calls.py traces system calls (strace) for that."""
 
 from __future__ import annotations
 
