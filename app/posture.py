@@ -105,6 +105,13 @@ def refuse_uploads() -> bool:
         return True
 
 
+# --- forged widget values ------------------------------------------------------------------------
+
+FORGED_MESSAGE = "refused a widget value no browser sends"
+NOTES = "posture__refused_widget_values"  # a session-state key: widget id -> why its value was refused
+_NUMBERS = ("int_value", "double_value", "double_array_value", "int_array_value")
+
+
 def _forged(state, widget_state) -> str | None:
     """Why a client's widget value is one no browser sends (None: it may be honest).
 
@@ -179,13 +186,6 @@ def refused_value(widget_key: str) -> str | None:
         if widget_id.endswith(f"-{widget_key}"):
             return notes.pop(widget_id)
     return None
-
-
-# --- forged widget values ------------------------------------------------------------------------
-
-FORGED_MESSAGE = "refused a widget value no browser sends"
-NOTES = "posture__refused_widget_values"  # a session-state key: widget id -> why its value was refused
-_NUMBERS = ("int_value", "double_value", "double_array_value", "int_array_value")
 
 
 def protect() -> None:
