@@ -264,13 +264,14 @@ def test_uploads_do_not_grow_the_servers_memory(tmp_path, launcher):
         tab.run()  # a page run: the app's own guards are installed (a plain `streamlit run`'s only ones)
         wait_quiet([proc.pid], window=2.0, timeout=300)  # the first run starts the cache warm-up (app/warmup.py): let it finish
         before = rss_mb(proc.pid)
-        codes = [put_upload(port, tab.session_id, 40) for _ in range(4)]
+        codes = [put_upload(port, tab.session_id, 100) for _ in range(4)]
         time.sleep(1.0)
         grown = rss_mb(proc.pid) - before
         tab.close()
     if launcher:
         assert set(codes) <= {403, 0}, codes  # refused before the body is read (then the socket closes)
-    assert grown < 60, (codes, grown)  # 160 MB sent; nothing kept
+    # 400 MB sent, kept before (+400 MB); the warm-up's own growth on a busy machine stays far below.
+    assert grown < 150, (codes, grown)
 
 
 def test_a_flood_of_unused_messages_does_not_stall_other_students(tmp_path):
