@@ -38,7 +38,7 @@ SPLIT_SERIES = {
     "grad_max_init": ("maximum gradient at initialization", "#999999"),
     "ls_slope_norm": (LS_LABEL, "#7F6000"),
 }
-EXPECTED_LABEL = "d / √(n − d − 2): expected ‖β‖ for random labels"
+EXPECTED_LABEL = "expected ‖β‖: d / √(n − d − 2)"  # for random labels (the page says so)
 EXPECTED_COLOR = "#555555"
 SPLIT_HEIGHT = 330
 
