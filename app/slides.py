@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 import core.results.pretrained as pretrained
-from app.chart_export import merged_config, screen_spec
+from app.chart_export import merged_config, readable_spec, screen_spec
 from app.errors import shown_errors
 from app.theme import model_html
 from core.errors import RobustnessError
@@ -66,7 +66,7 @@ def projector_spec(spec: dict, height: int = CHART_HEIGHT, legend: str | None = 
     config["view"] = {**config.get("view", {}), "continuousHeight": height}
     if legend:
         config["legend"] = {**config["legend"], "orient": legend}
-    out = {k: (v if k in _DATA_KEYS else _readable(v, legend)) for k, v in spec.items()}
+    out = readable_spec(spec, MIN_TEXT_PX, PROJECTOR_MARK_FONT, legend)
     out["config"] = config
     usermeta = dict(spec.get("usermeta") or {})
     usermeta["embedOptions"] = {**usermeta.get("embedOptions", {}), "renderer": "svg"}
@@ -75,33 +75,6 @@ def projector_spec(spec: dict, height: int = CHART_HEIGHT, legend: str | None = 
         out["height"] = height
     out.pop("width", None)
     return out
-
-
-_DATA_KEYS = frozenset({"data", "datasets", "values"})
-_FONT_KEYS = frozenset({"fontSize", "labelFontSize", "titleFontSize", "subtitleFontSize"})
-
-
-def _readable(node, legend: str | None):
-    """A copy of a spec's node with no font under MIN_TEXT_PX and its legends at `legend`."""
-    if isinstance(node, dict):
-        out = {}
-        for k, v in node.items():
-            if k in _DATA_KEYS:
-                out[k] = v
-            elif k in _FONT_KEYS and isinstance(v, (int, float)) and v < MIN_TEXT_PX:
-                out[k] = PROJECTOR_MARK_FONT
-            elif k == "legend" and isinstance(v, dict) and legend:
-                placed = {**_readable(v, legend), "orient": legend}
-                if legend in ("left", "right"):
-                    placed.pop("columns", None)
-                    placed["direction"] = "vertical"
-                out[k] = placed
-            else:
-                out[k] = _readable(v, legend)
-        return out
-    if isinstance(node, list):
-        return [_readable(v, legend) for v in node]
-    return node
 
 
 def chart(spec: dict, key: str, height: int = CHART_HEIGHT, legend: str | None = None) -> None:
@@ -338,8 +311,9 @@ SLIDES: tuple[Slide, ...] = (
                                   "(an even activation) it falls.", _random_split),
     Slide("pages/mnist.py", "Two networks fit MNIST: f_nd has {ratio} times the parameters of f_n.",
           _mnist_clean),
-    Slide("pages/mnist.py", "Attacks choose their direction: FGSM and PGD break both networks; random "
-                            "noise of a larger norm barely hurts.", _mnist_curves),
+    Slide("pages/mnist.py", "Attacks choose their direction: FGSM, and PGD (many small FGSM steps, "
+                            "re-aimed after each), break both networks; random noise is the baseline "
+                            "without a direction.", _mnist_curves),
     Slide("pages/mnist.py", "A change too small to see flips the digit: move eps and watch both "
                             "networks.", _mnist_digit),
     Slide("pages/mnist.py", "Per digit, the smallest eps that flips it: which network needs more?",
