@@ -152,3 +152,22 @@ def test_slide_metrics_are_large(app_url, browser):
             assert size >= 40, size
     finally:
         page.close()
+
+
+def test_the_recap_contents_take_a_student_to_a_section(app_url, browser):
+    """On a phone, the recap page's contents link scrolls to its section's header."""
+    page = browser.new_page(viewport=PHONE)
+    try:
+        page.goto(f"{app_url}/recap", wait_until="domcontentloaded")
+        page.wait_for_selector("h1", timeout=90_000)
+        wait_idle(page, 120)
+        link = page.get_by_role("link", name="5. Measuring the lack of smoothness: FGSM")
+        assert link.bounding_box()["y"] < PHONE["height"]  # the contents are on the first screen
+        link.click()
+        header = page.locator("h2#fgsm")
+        page.wait_for_function("() => { const h = document.querySelector('h2#fgsm'); "
+                               "const y = h && h.getBoundingClientRect().top; return y >= -5 && y < 300; }",
+                               timeout=10_000)
+        assert header.is_visible()
+    finally:
+        page.close()
