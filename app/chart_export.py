@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import re
 from collections.abc import Callable, Mapping
 
@@ -94,13 +95,69 @@ def swap_colors(node, mapping: Mapping[str, str]):
     return node
 
 
+# The smallest text a chart draws on a page: what a phone still shows legibly (Vega's text marks
+# default to 11 px).
+SCREEN_MIN_PX = 12
+_FONT_KEYS = frozenset({"fontSize", "labelFontSize", "titleFontSize", "subtitleFontSize"})
+
+
+def readable_spec(node, min_px: float, to_px: float, legend: str | None = None):
+    """A copy of a Vega-Lite spec (data not walked) with every font size under min_px raised to
+    to_px, and, given `legend` ("right", "top"...), every legend placed there (one column beside
+    the plot)."""
+    if isinstance(node, Mapping):
+        out = {}
+        for k, v in node.items():
+            if k in _DATA_KEYS:
+                out[k] = v
+            elif k in _FONT_KEYS and isinstance(v, (int, float)) and v < min_px:
+                out[k] = to_px
+            elif k == "legend" and isinstance(v, Mapping) and legend:
+                placed = {**readable_spec(v, min_px, to_px, legend), "orient": legend}
+                if legend in ("left", "right"):
+                    placed.pop("columns", None)
+                    placed["direction"] = "vertical"
+                out[k] = placed
+            else:
+                out[k] = readable_spec(v, min_px, to_px, legend)
+        return out
+    if isinstance(node, list):
+        return [readable_spec(v, min_px, to_px, legend) for v in node]
+    return node
+
+
+TITLE_PX_PER_CHAR = 8.5  # about the width of a character of a chart's title on a page
+
+
+def fitted_title(title):
+    """A long chart title that breaks into two lines where the plot is too narrow for it (a phone),
+    instead of Vega's "Double descent: test error of min-norm leas…": a Vega expression on the
+    plot's `width`. A short title, or one that is not text, comes back as it is."""
+    text = title.get("text") if isinstance(title, Mapping) else title
+    if not isinstance(text, str) or len(text) <= 40:
+        return title
+    middle = len(text) // 2
+    spaces = [i for i, c in enumerate(text) if c == " "]
+    cut = min(spaces, key=lambda i: abs(i - middle)) if spaces else middle
+    lines = [text[:cut].rstrip(), text[cut:].lstrip()]
+    expr = f"width < {TITLE_PX_PER_CHAR * len(text):.0f} ? {json.dumps(lines)} : {json.dumps(text)}"
+    return {**(dict(title) if isinstance(title, Mapping) else {}), "text": {"expr": expr}}
+
+
 def screen_spec(spec: Mapping) -> dict:
     """The spec as the page draws it: its colours for the theme, and the plot at its own height.
 
     `autosize: fit-x`: Streamlit fits a stretched chart into its height otherwise, title, axes
     and legend included, and a chart with a legend was squeezed to a sliver of a plot.
+    No text under SCREEN_MIN_PX (12 px: a phone's smallest), a text mark's included.
     Its named datasets go as Arrow bytes made once per dataset (`arrow_datasets`)."""
-    out = arrow_datasets(themed_spec(spec))
+    out = arrow_datasets(readable_spec(themed_spec(spec), SCREEN_MIN_PX, SCREEN_MIN_PX))
+    config = merged_config(out, {})
+    if config.get("text", {}).get("fontSize", 0) < SCREEN_MIN_PX:  # a slide's larger size stays
+        config["text"] = {**config.get("text", {}), "fontSize": SCREEN_MIN_PX}
+    out["config"] = config
+    if "title" in out:
+        out["title"] = fitted_title(out["title"])
     out.setdefault("autosize", {"type": "fit-x", "contains": "padding"})
     return out
 

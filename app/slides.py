@@ -16,16 +16,17 @@ from dataclasses import dataclass
 import streamlit as st
 
 import core.results.pretrained as pretrained
-from app.chart_export import merged_config, screen_spec
+from app.chart_export import merged_config, readable_spec, screen_spec
 from app.errors import show_error, shown_errors
 from app.theme import model_html
 from core.errors import RobustnessError
 
 # Projector sizes (CSS px at 1280x720): axis labels >= 16 px, digit images >= 200 px.
-AXIS_LABEL_PX, AXIS_TITLE_PX, LEGEND_PX, TITLE_PX, TEXT_PX = 18, 20, 18, 24, 18
+AXIS_LABEL_PX, AXIS_TITLE_PX, LEGEND_PX, TITLE_PX, TEXT_PX = 18, 20, 18, 21, 18
 CHART_HEIGHT = 380
 DIGIT_ZOOM = 8  # 28 x 8 = 224 px
-PROJECTOR_MARK_FONT = 18  # px of the text a chart's own marks print (the curves' marker)
+PROJECTOR_MARK_FONT = 18  # px of the text a chart's own marks print (the curves' marker, labels)
+MIN_TEXT_PX = 16  # no text on a slide is smaller, the text Vega draws included
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Slide:
 PROJECTOR_CONFIG = {
     "axis": {"labelFontSize": AXIS_LABEL_PX, "titleFontSize": AXIS_TITLE_PX, "labelOverlap": True,
              "titleFontWeight": "normal"},
-    "legend": {"labelFontSize": LEGEND_PX, "titleFontSize": LEGEND_PX, "symbolSize": 220,
+    "legend": {"labelFontSize": LEGEND_PX, "titleFontSize": LEGEND_PX, "symbolSize": 160, "rowPadding": 2, "columnPadding": 6,
                "labelLimit": 520},
     "title": {"fontSize": TITLE_PX, "subtitleFontSize": AXIS_LABEL_PX},
     "text": {"fontSize": TEXT_PX},
@@ -51,24 +52,35 @@ PROJECTOR_CONFIG = {
 }
 
 
-def projector_spec(spec: dict, height: int = CHART_HEIGHT) -> dict:
+def projector_spec(spec: dict, height: int = CHART_HEIGHT, legend: str | None = None) -> dict:
     """A cached chart's Vega-Lite spec with fonts large enough for the back of a hall.
 
     A shallow merge (the data stay shared with the cached spec): cheap enough for a slider path.
-    Fixed-size text marks (`mark_text(fontSize=...)`) keep their size; the rest follow `config`.
+    Every font size the spec sets below `MIN_TEXT_PX` (a text mark's, a title's, a legend's) is
+    raised to `PROJECTOR_MARK_FONT`, so no text Vega draws on a slide is small. legend: where the
+    legends go ("right": beside the plot, for a chart as wide as the slide, whose height then
+    goes to the plot; None: where the page puts them). Drawn as SVG, whatever its size, so the
+    text drawn can be checked in the page (tests/browser/test_screens.py).
     """
     config = merged_config(spec, PROJECTOR_CONFIG)
     config["view"] = {**config.get("view", {}), "continuousHeight": height}
-    out = {**spec, "config": config}
+    if legend:
+        config["legend"] = {**config["legend"], "orient": legend}
+    out = readable_spec(spec, MIN_TEXT_PX, PROJECTOR_MARK_FONT, legend)
+    out["config"] = config
+    usermeta = dict(spec.get("usermeta") or {})
+    usermeta["embedOptions"] = {**usermeta.get("embedOptions", {}), "renderer": "svg"}
+    out["usermeta"] = usermeta
     if "height" in spec:
         out["height"] = height
     out.pop("width", None)
     return out
 
 
-def chart(spec: dict, key: str, height: int = CHART_HEIGHT) -> None:
-    """A cached chart at projector size, keyed "present_<key>"."""
-    st.vega_lite_chart(spec=screen_spec(projector_spec(spec, height)), width="stretch", key=f"present_{key}")
+def chart(spec: dict, key: str, height: int = CHART_HEIGHT, legend: str | None = None) -> None:
+    """A cached chart at projector size, keyed "present_<key>"; legend: as in `projector_spec`."""
+    st.vega_lite_chart(spec=screen_spec(projector_spec(spec, height, legend)), width="stretch",
+                       key=f"present_{key}")
 
 
 def big(text: str) -> None:
@@ -107,13 +119,13 @@ def _double_descent() -> None:
     n = st.slider("Training points n", 50, 400, step=50, **talk.bind("dd_n", low=50, high=400))
     noise, seed = talk.value("dd_noise"), talk.value("dd_seed")
     spec, _ = charts.double_descent_chart(int(n), float(noise), int(seed))
-    chart(spec, "double_descent", height=360)
+    chart(spec, "double_descent", height=300, legend="right")
 
 
 def _memorization() -> None:
     charts, _ = _recap_talk()
     spec, _ = charts.gauge_chart()
-    chart(spec, "gauge", height=320)
+    chart(spec, "gauge", height=320, legend="right")
 
 
 def _distances() -> None:
@@ -123,7 +135,7 @@ def _distances() -> None:
     spec, _, closest, floor = charts.distances_chart(int(d))
     left, right = st.columns([3, 1])
     with left:
-        chart(spec, "distances", height=340)
+        chart(spec, "distances", height=300, legend="right")
     right.metric("Closest pair", f"{closest:.2f}")
     right.metric("Lipschitz floor", f"{floor:.2f}")
 
@@ -132,7 +144,7 @@ def _law() -> None:
     charts, talk = _recap_talk()
     spec, _ = charts.law_chart(talk.defaults["law_n"], talk.defaults["law_d"], talk.defaults["law_p"],
                                talk.defaults["law_deff"])
-    chart(spec, "law", height=400)
+    chart(spec, "law", height=360, legend="right")
 
 
 def _fgsm() -> None:
@@ -146,9 +158,9 @@ def _fgsm() -> None:
     flip_spec, _, pic_spec, _, _ = charts.fgsm_charts(int(d), float(eps), ex.flip_eps)
     left, right = st.columns([3, 2])
     with left:
-        chart(flip_spec, "fgsm_flip", height=330)
+        chart(flip_spec, "fgsm_flip", height=236)
     with right:
-        chart(pic_spec, "fgsm_2d", height=330)
+        chart(pic_spec, "fgsm_2d", height=236)
 
 
 def _random_data() -> None:
@@ -157,7 +169,7 @@ def _random_data() -> None:
     view = random_data_charts.shipped("paper") or random_data_charts.shipped("laptop")
     if view:
         spec, _, _ = view["figures"][0]
-        chart(spec, "random_data", height=330)
+        chart(spec, "random_data", height=360, legend="right")
 
 
 def _random_split() -> None:
@@ -170,12 +182,12 @@ def _random_split() -> None:
     except RobustnessError as exc:
         show_error(exc)
         return
-    left, right = st.columns(2)
+    left, right = st.columns([0.95, 1.05], gap="small")  # room for the control's two legends
     if split is not None:
         with left:
-            chart(split[0][0], "random_split", height=330)
+            chart(split[0][0], "random_split", height=165)
     with right:
-        chart(control["figures"][0][0], "random_control", height=330)
+        chart(control["figures"][0][0], "random_control", height=165)
 
 
 def _capacity() -> None:
@@ -186,7 +198,7 @@ def _capacity() -> None:
     except RobustnessError as exc:
         show_error(exc)
         return
-    chart(spec, "capacity", height=380)
+    chart(spec, "capacity", height=380, legend="right")
 
 
 def _mnist_clean() -> None:
@@ -220,7 +232,7 @@ def _mnist_curves() -> None:
         def draw(k: int, final: bool) -> None:
             marked = mnist_charts.marked_curves(curves, k, font_size=PROJECTOR_MARK_FONT)
             for slot, kind in zip(slots, mnist_charts.CURVE_KINDS):
-                spec = projector_spec(marked[kind][0], 260)  # the play row above: the slide still fits 720 px
+                spec = projector_spec(marked[kind][0], 236)  # the play row above: the slide still fits 720 px
                 with slot.container():  # keyed once per run; the sweep's frames are keyless
                     st.vega_lite_chart(spec=screen_spec(spec), width="stretch",
                                        key=f"present_curve_{kind}" if final else None)
@@ -264,7 +276,7 @@ def _mnist_flip() -> None:
 
     with shown_errors():
         spec, _ = mnist_charts.flip_chart(shipped.pretrained_root())
-        chart(spec, "flip", height=380)
+        chart(spec, "flip", height=340, legend="right")
 
 
 def _draw() -> None:
@@ -299,8 +311,9 @@ SLIDES: tuple[Slide, ...] = (
                                   "(an even activation) it falls.", _random_split),
     Slide("pages/mnist.py", "Two networks fit MNIST: f_nd has {ratio} times the parameters of f_n.",
           _mnist_clean),
-    Slide("pages/mnist.py", "Attacks choose their direction: FGSM and PGD break both networks; random "
-                            "noise of a larger norm barely hurts.", _mnist_curves),
+    Slide("pages/mnist.py", "Attacks choose their direction: FGSM, and PGD (many small FGSM steps, "
+                            "re-aimed after each), break both networks; random noise is the baseline "
+                            "without a direction.", _mnist_curves),
     Slide("pages/mnist.py", "A change too small to see flips the digit: move eps and watch both "
                             "networks.", _mnist_digit),
     Slide("pages/mnist.py", "Per digit, the smallest eps that flips it: which network needs more?",

@@ -34,6 +34,12 @@ networks 784 → h → 10 of eight widths, from h = 16 to the talk's
 <span style='color:{BIG.color}; font-weight:600'>f_nd</span> (h = {BIG.hidden:,}), each trained
 twice on the 60,000 training images: normally (until it fits them, or an epoch cap), and
 adversarially (on FGSM examples with a random start at eps = 0.1, Wong et al. 2020).
+
+Each is attacked with FGSM (one step of size eps along the sign of the gradient) and with **PGD**,
+projected gradient descent (Madry et al. 2018): many small signed-gradient steps from a random start,
+each followed by a projection back to within eps of the image (and into [0, 1]). PGD re-reads the
+gradient after every step, so it follows the loss where it bends: it is usually stronger than FGSM,
+though not on every image.
 """,
     unsafe_allow_html=True,
 )
@@ -98,14 +104,17 @@ def length_chart(rows: list[dict], attack: str) -> alt.LayerChart:
         y=alt.Y("accuracy:Q", title="test accuracy", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("model:N",
                         scale=alt.Scale(domain=[s.label for s in specs], range=[s.color for s in specs]),
-                        legend=alt.Legend(orient="bottom", title=None, labelLimit=360)),
+                        # "f_n", "f_nd": the full labels did not fit half a page.
+                        legend=alt.Legend(orient="bottom", title=None, labelExpr="split(datum.label, ':')[0]")),
         tooltip=["model:N", "training length:N", alt.Tooltip("eps:Q", format=".4f"),
                  alt.Tooltip("accuracy:Q", format=".4f")],
     )
     # The dash on the lines only: points have no dash, and a point layer's dash legend conflicted
     # with the lines' (Vega-Lite's "Conflicting legend property disable").
     lines = base.mark_line().encode(
-        strokeDash=alt.StrokeDash("training length:N", legend=alt.Legend(orient="bottom", labelLimit=360)))
+        # The key of the solid and dashed lines, above the plot: beside the models' it left the chart.
+        strokeDash=alt.StrokeDash("training length:N", legend=alt.Legend(orient="top", direction="vertical",
+                                                                         labelLimit=360)))
     return (lines + base.mark_point(filled=True, size=25).encode(detail="training length:N")).properties(
         title=attack, height=300)
 

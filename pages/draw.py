@@ -22,13 +22,14 @@ from app.navigation import keep_talk_navigation
 from app.theme import model_name_html
 from app.url_settings import TalkSettings, what_to_notice
 from core.attacks import ATTACKS, get_attack
-from core.attacks.fgsm import FGSM
+from core.attacks.fgsm import FGSM, eps_at_l2
 from core.attacks.flip import FLIP_GRID_MAX, FLIP_GRID_STEP
 from core.attacks.pgd import PGD_STEPS
 
 keep_talk_navigation()
 
 PICKED_ZOOM = 8  # a picked test digit shown at 224 px, about the canvas's size
+RESULT_ZOOM = 7  # the input, the change and the attacked input: 196 px images, drawn to fit their column
 EPS_MAX = FLIP_GRID_MAX
 EPS_STEP = FLIP_GRID_STEP
 STD_MAX = 0.5
@@ -96,6 +97,16 @@ st.html("""<style>@media (max-width: 640px) {
   .st-key-draw_main [data-testid="stHorizontalBlock"]:has(.st-key-draw_input) > [data-testid="stColumn"] {
     min-width: 100%; flex: 1 1 100%;}
   .st-key-draw_main [data-testid="stWidgetLabel"] [data-testid="stMarkdownContainer"] p {font-size: 0.875rem;}
+  /* The slider and its button (or the noise draw) side by side: the verdicts stay within a screen
+     of the drawing. */
+  .st-key-draw_budget [data-testid="stHorizontalBlock"] {flex-wrap: nowrap; gap: 0.5rem;}
+  .st-key-draw_budget [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] {min-width: 0;}
+  .st-key-draw_budget [data-testid="stHorizontalBlock"] > [data-testid="stColumn"]:last-child {
+    flex: 0 0 auto; width: auto;}
+  .st-key-draw__sweep button {padding-left: 0.4rem; padding-right: 0.4rem;}
+  .st-key-draw__sweep [data-testid="stIconMaterial"] {display: none;}
+  .st-key-draw_main [data-testid="stHorizontalBlock"]:has(.st-key-draw_input) {row-gap: 0.5rem;}
+  [class*="st-key-draw_verdict_"] {padding: 0.6rem 0.75rem;}
 }</style>""")
 x, label = None, None
 with left.container(key="draw_input"):
@@ -179,7 +190,8 @@ ATTACK_NOTES = {
            "from a random start inside the eps-box (seeded: the same start on every move), and after each "
            "step *projects* back: every pixel is clipped to within eps of the original and to [0, 1]. "
            "It reads the gradient again after each step, so it follows the loss where it bends, where "
-           "FGSM trusts one linear guess: PGD is at least as strong, for ten times the computation.",
+           "FGSM trusts one linear guess: PGD is usually stronger, though not on every image, for ten "
+           "times the computation.",
     "Targeted FGSM": "**Targeted FGSM** (\"make it a 3\") steps *down* the loss of the chosen class, "
                      "x − eps·sign(∇ₓ loss(x, target)). Success is the network saying the target, not "
                      "just changing its answer.",
@@ -192,7 +204,8 @@ ATTACK_NOTES = {
 
 # What to look for, before the prompt every eps attack shares.
 NOTICES = {
-    "PGD": "Does PGD flip a network at an eps where FGSM (the grey line) does not? ",
+    "PGD": "Does PGD flip a network at an eps where FGSM does not (the grey \"FGSM at this eps\" under "
+           "each verdict)? ",
     "Targeted FGSM": "Which network is made to say the target at the smaller eps? ",
     "Transfer": "Does a network fall for the other's perturbation as easily as for its own? ",
 }
@@ -206,9 +219,9 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
         attack = get_attack(kind)
         target, noise_seed = TALK.defaults["target"], 0
         if attack.budget == "eps":
-            c_budget, c_extra = st.columns([2.4, 1.1], vertical_alignment="bottom")
+            c_budget, c_extra = st.container(key="draw_budget").columns([2.4, 1.1], vertical_alignment="bottom")
             budget = c_budget.slider(
-                "eps: largest change of any pixel (pixels lie in [0, 1])", 0.0, EPS_MAX, step=EPS_STEP,
+                "eps: largest change of any pixel (in [0, 1])", 0.0, EPS_MAX, step=EPS_STEP,
                 format="%.4f", **TALK.bind("eps", low=0.0, high=EPS_MAX),
             )
             if "target" in attack.options:
@@ -219,7 +232,7 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
                                help="Raises eps from here and stops where the next network first changes "
                                     "its answer under FGSM; after the last, starts again from 0.")
         else:
-            c_budget, c_extra = st.columns([3, 1], vertical_alignment="bottom")
+            c_budget, c_extra = st.container(key="draw_budget").columns([3, 1], vertical_alignment="bottom")
             budget = c_budget.slider(
                 "noise standard deviation (pixel units)", 0.0, STD_MAX, step=0.01, format="%.2f",
                 **TALK.bind("std", low=0.0, high=STD_MAX),
@@ -264,28 +277,64 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
                 "perturbation maps: which one looks like pen strokes of another digit?"
             )
         else:
-            what_to_notice(f"Noise barely moves the answers; compare with FGSM at eps {budget:.2f}.")
+            what_to_notice(noise_against_fgsm(models, starts, outs))
 
-        cols = st.columns(len(models), gap="small")
-        for col, spec in zip(cols, models):
+        scale = budget if attack.budget == "eps" else 3 * budget
+        to = f"-to{target}" if "target" in attack.options else ""
+        what = (f"noise-std{budget:.2f}-draw{noise_seed}" if attack.budget != "eps" else
+                f"{kind.lower().replace(' ', '-')}{to}-eps{budget:.4f}")
+        for spec in models:
             out = outs[spec.name]
-            with col.container(key=f"draw_result_{spec.name}", border=True):
+            # As the attack demos students know show it: the input, the change, the attacked input,
+            # large and side by side.
+            with st.container(key=f"draw_result_{spec.name}", border=True):
                 st.markdown(model_name_html(spec), unsafe_allow_html=True)
-                scale = budget if attack.budget == "eps" else 3 * budget
-                c_img, c_map = st.columns(2)
                 shown = np.clip(x + MAGNIFY * out.delta, 0, 1) if magnify else out.x
-                c_img.image(png_url(digit_image(shown)), caption=f"attacked input, change ×{MAGNIFY}" if magnify
-                            else "attacked input")
-                c_map.image(png_url(perturbation_image(out.delta, scale)), caption="perturbation")
-                # The colour bar under both images: its caption is wider than one image.
+                c_in, c_map, c_out = st.columns(3, gap="small")
+                c_in.image(png_url(digit_image(x, zoom=RESULT_ZOOM)), caption="the input", width="stretch")
+                c_map.image(png_url(perturbation_image(out.delta, scale, zoom=RESULT_ZOOM)),
+                            caption="the change", width="stretch")
+                c_out.image(png_url(digit_image(shown, zoom=RESULT_ZOOM)), width="stretch",
+                            caption=f"attacked input, change ×{MAGNIFY}" if magnify else "attacked input")
+                # The colour bar of the change: its caption is wider than one image.
                 st.image(png_url(perturbation_legend(scale)), width=28 * ZOOM,
                          caption=f"darker −{scale:.4f} · +{scale:.4f} brighter")
-                to = f"-to{target}" if "target" in attack.options else ""
-                what = (f"noise-std{budget:.2f}-draw{noise_seed}" if attack.budget != "eps" else
-                        f"{kind.lower().replace(' ', '-')}{to}-eps{budget:.4f}")
-                probability_bars({spec.name: out.prediction.probs}, f"draw-{what}-{spec.name}-probabilities",
-                                 key=f"draw_attacked_bars_{spec.name}", height=130,
-                                 title=f"{short_name(spec)} on the attacked input")
+        cols = st.columns(len(models), gap="small")
+        for col, spec in zip(cols, models):
+            with col:
+                probability_bars({spec.name: outs[spec.name].prediction.probs},
+                                 f"draw-{what}-{spec.name}-probabilities", key=f"draw_attacked_bars_{spec.name}",
+                                 height=130, title=f"{short_name(spec)} on the attacked input")
+
+
+def noise_against_fgsm(models: tuple, starts: dict, outs: dict) -> str:
+    """What white noise does beside FGSM at equal measured size: the L2 norm of the change each
+    actually applies (after clipping to [0, 1]), not a std beside an eps, which do not compare."""
+    size = float(np.linalg.norm(outs[models[0].name].delta))  # one noise field for both networks
+    if size == 0:
+        return "No noise yet: move the slider, then compare with FGSM at the same size of change."
+    parts, fgsm_flips, noise_flips = [], [], []
+    for spec in models:
+        start, noisy = starts[spec.name], outs[spec.name].prediction
+        eps = eps_at_l2(start, size)
+        fgsm = FGSM.outcome(shipped.classifier(root, spec.name), start, eps).prediction
+        clean = int(start.clean.label[0])
+        noise_says, fgsm_says = int(noisy.label[0]), int(fgsm.label[0])
+        parts.append(f"{short_name(spec)} says **{noise_says}** under the noise and **{fgsm_says}** under "
+                     f"FGSM at eps {eps:.4f} (clean: {clean})")
+        fgsm_flips += [short_name(spec)] if fgsm_says != clean else []
+        noise_flips += [short_name(spec)] if noise_says != clean else []
+
+    def who(names: list[str]) -> str:
+        return " and ".join(names) if names else "no network"
+
+    return (f"This noise changes the input by ‖δ‖₂ = {size:.2f} (after clipping to [0, 1]). FGSM's change of "
+            f"the same L2 size: " + "; ".join(parts) + ". At equal size, FGSM changes the answer of "
+            f"{who(fgsm_flips)}, the noise that of {who(noise_flips)}: for this drawing, "
+            + ("the direction of the change matters more than its size." if len(fgsm_flips) > len(noise_flips)
+               else "at this size the direction makes no difference to the answers; try a larger std."
+               if fgsm_flips == noise_flips else "the noise does at least as much as FGSM here.")
+            + " Noise std and eps are different measures: compare them only through the size of the change.")
 
 
 def _animate_sweep(sweep: tuple[float, float], x: np.ndarray, models: tuple, slots: dict,
@@ -318,10 +367,10 @@ def _animate_sweep(sweep: tuple[float, float], x: np.ndarray, models: tuple, slo
 if models_ready:  # else the error above already says which file is broken and how to fix it
     with right:
         attack_panel(x, models)
-    with left:
+    # Below both columns, not under the canvas: on a phone the columns stack, and the verdicts
+    # must follow the drawing within one screen.
+    with st.container(key="draw_clean"):
         st.subheader("What the networks see", divider="gray")
-        if label is None:
-            st.image(png_url(digit_image(x, zoom=3)), caption="the 28x28 input")
         name = "drawing" if label is None else f"test-digit-{TALK.value('pick')}"
         probability_bars({s.name: starts[s.name].clean.probs for s in models}, f"draw-{name}-probabilities",
                          key="draw_clean_bars", height=150, title="Clean input: probability of each digit")

@@ -26,16 +26,21 @@ cols = st.columns(len(MNIST_MODELS))
 for col, spec in zip(cols, MNIST_MODELS.values()):
     col.metric(spec.label.split(":")[0], f"{spec.param_count:,} parameters", help=spec.label)
 
+small, big = (f"{spec.param_count:,}" for spec in MNIST_MODELS.values())
 st.markdown(
-    """
+    f"""
 **The route**
 
 1. **Recap**: double descent, memorization, smoothness and the law of robustness.
 2. **Random data**: memorize random labels with *p ~ n* and *p ~ nd* parameters and measure how
    smooth each fit is.
-3. **MNIST**: two networks with 120k and 3M parameters, attacked with FGSM and with noise.
-4. **Draw and attack**: draw a digit, watch both networks classify it, and attack it yourself.
+3. **MNIST**: two networks with {small} and {big} parameters, attacked with FGSM, PGD and noise.
+4. **Robustness against size**: networks of eight widths, trained normally and adversarially:
+   is size necessary, and is it sufficient?
+5. **Draw and attack**: draw a digit, watch both networks classify it, and attack it yourself.
+6. **References**: the papers behind each claim.
 
-Use the menu on the left to move through the talk.
+Move through the talk with the **Next** link at the end of each page, or with the list of pages
+in the sidebar (on a phone, open it with **»** at the top left).
 """
 )

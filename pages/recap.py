@@ -38,6 +38,27 @@ ID_RESULT, ID_ERROR = charts.shipped_intrinsic_dim()
 
 TALK = TalkSettings("recap", charts.talk_defaults())
 
+# The page's sections: (title, anchor). A table of contents at the top links to each: the page is
+# many screens long, more so on a phone.
+SECTIONS = (
+    ("1. Classical against modern machine learning", "classical-against-modern"),
+    ("2. Memorization: about n parameters suffice", "memorization"),
+    ("3. Smoothness: the Lipschitz constant", "smoothness"),
+    ("4. The universal law of robustness", "law-of-robustness"),
+    ("5. Measuring the lack of smoothness: FGSM", "fgsm"),
+)
+
+
+def contents() -> None:
+    """The table of contents: one link per section, to its header's anchor."""
+    st.markdown("**On this page**\n\n" + "\n".join(f"- [{title}](#{anchor})" for title, anchor in SECTIONS))
+
+
+def section(i: int) -> None:
+    """Section i's header, with the anchor the table of contents links to."""
+    title, anchor = SECTIONS[i]
+    st.header(title, anchor=anchor, divider="gray")
+
 
 st.title("Recap: why size could buy robustness")
 st.markdown(
@@ -46,11 +67,12 @@ st.markdown(
     "**universal law of robustness** that ties the two together, and the **FGSM** attack that "
     "measures the lack of smoothness. Every figure below is computed live."
 )
+contents()
 TALK.reset_button()
 
 # --- 1. classical against modern ------------------------------------------------------------------
 
-st.header("1. Classical against modern machine learning", divider="gray")
+section(0)
 st.markdown(
     r"""
 **Classical statistics**: a model with more parameters than needed *overfits*. As the number of
@@ -107,7 +129,7 @@ double_descent_panel()
 
 # --- 2. memorization ------------------------------------------------------------------------------
 
-st.header("2. Memorization: about n parameters suffice", divider="gray")
+section(1)
 st.markdown(
     r"""
 How many parameters does a network need to fit *any* labels on $n$ points? Baum (1988): a
@@ -139,7 +161,7 @@ st.caption(
 
 # --- 3. smoothness ----------------------------------------------------------------------------------
 
-st.header("3. Smoothness: the Lipschitz constant", divider="gray")
+section(2)
 st.markdown(
     r"""
 A function $f$ is **$L$-Lipschitz** if for all inputs $x, x'$
@@ -198,7 +220,7 @@ geometry_panel()
 
 # --- 4. the universal law of robustness ------------------------------------------------------------
 
-st.header("4. The universal law of robustness", divider="gray")
+section(3)
 st.markdown(
     r"""
 **Theorem** (Bubeck and Sellke 2021, informal). Let $(x_i, y_i)_{i \le n}$ be i.i.d. with
@@ -308,7 +330,7 @@ law_panel()
 
 # --- 5. FGSM ---------------------------------------------------------------------------------------
 
-st.header("5. Measuring the lack of smoothness: FGSM", divider="gray")
+section(4)
 st.markdown(
     "The **fast gradient sign method** (Goodfellow, Shlens and Szegedy 2015) moves every input "
     "coordinate by $\\varepsilon$ in the direction that increases the loss $L$:"

@@ -15,8 +15,29 @@
     const dark = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2] < 128;
     document.documentElement.dataset.talkTheme = dark ? "dark" : "light";
   };
-  markTheme();
-  setInterval(markTheme, 1000);  // the reader may switch the theme in the settings menu
+  // The draw page's canvas (streamlit-drawable-canvas) draws in its own shadow root, out of reach
+  // of the page's style: its hover toolbar (undo, redo, reset) repeats the page's own Undo and
+  // Clear buttons, so a rule inside that root hides it.
+  const hideCanvasToolbar = () => {
+    for (const host of document.querySelectorAll(".st-key-draw_canvas [data-testid='stBidiComponentIsolated']")) {
+      const root = host.shadowRoot;
+      if (!root || root.querySelector("style[data-talk]")) continue;
+      const style = document.createElement("style");
+      style.dataset.talk = "canvas";
+      style.textContent = ".dc-toolbar {display: none !important;}";
+      root.appendChild(style);
+    }
+  };
+  const everySecond = () => { markTheme(); hideCanvasToolbar(); };
+  everySecond();
+  setInterval(everySecond, 1000);  // the reader may switch the theme; the canvas mounts late
+  // Focus by mouse or by keyboard: a click on the slide focuses the main area (the README's advice
+  // before stepping), and Chrome then draws its focus ring at the first key press; a mark on the
+  // html element keeps the ring off for a click and gives it back at the first Tab (page.css).
+  document.addEventListener("mousedown", () => { document.documentElement.dataset.talkFocus = "pointer"; }, true);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Tab") document.documentElement.dataset.talkFocus = "keyboard";
+  }, true);
   const NEXT = new Set(["ArrowRight", "PageDown"]), PREVIOUS = new Set(["ArrowLeft", "PageUp"]);
   document.addEventListener("keydown", (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey) return;

@@ -48,7 +48,7 @@ def size_chart(rows: list[dict], eps: float) -> alt.LayerChart:
         x=x, y=y,
         color=alt.Color("measure:N", title=None, scale=alt.Scale(domain=list(MEASURE_COLORS),
                                                                  range=list(MEASURE_COLORS.values())),
-                        legend=alt.Legend(orient="bottom", columns=2)),
+                        legend=alt.Legend(orient="bottom", direction="vertical")),
         detail="training:N",
         tooltip=["training:N", "hidden:Q", alt.Tooltip("parameters:Q", format=","),
                  alt.Tooltip("p / n:Q", format=".3g"), "measure:N", alt.Tooltip("accuracy:Q", format=".4f")],
@@ -59,11 +59,11 @@ def size_chart(rows: list[dict], eps: float) -> alt.LayerChart:
     lines = base.mark_line(strokeWidth=2).encode(
         strokeDash=alt.StrokeDash("training:N", title="training",
                                   scale=alt.Scale(domain=list(TRAINING_DASH), range=list(TRAINING_DASH.values())),
-                                  legend=alt.Legend(orient="bottom"))
+                                  legend=alt.Legend(orient="top"))
     ) + base.mark_point(filled=True, size=45).encode(
         shape=alt.Shape("training:N", title="training",
                         scale=alt.Scale(domain=list(TRAINING_DASH), range=["circle", "square"]),
-                        legend=alt.Legend(orient="bottom")))
+                        legend=alt.Legend(orient="top")))
     n, nd = cr.N_TRAIN, cr.N_TRAIN * cr.INPUT_DIM
     widest = max(r["parameters"] for r in rows)
     marks = [

@@ -144,8 +144,8 @@ def color_scale() -> alt.Scale:
 
 
 def legend() -> alt.Legend:
-    """The models' legend: above the plot, full labels."""
-    return alt.Legend(orient="top", title=None, labelLimit=400)
+    """The models' legend: above the plot, full labels, one per line (two do not fit a phone side by side)."""
+    return alt.Legend(orient="top", title=None, labelLimit=400, direction="vertical")
 
 
 

@@ -39,7 +39,7 @@ SPLIT_SERIES = {
     "grad_max_init": ("maximum gradient at initialization", "#999999"),
     "ls_slope_norm": (LS_LABEL, "#7F6000"),
 }
-EXPECTED_LABEL = "d / √(n − d − 2): expected ‖β‖ for random labels"
+EXPECTED_LABEL = "expected ‖β‖: d / √(n − d − 2)"  # for random labels (the page says so)
 EXPECTED_COLOR = "#555555"
 SPLIT_HEIGHT = 330
 
@@ -99,7 +99,8 @@ def sweep_figures(rows: list[dict], stem: str, height: int = 320, with_ls: bool 
                       legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=360))
     shape = alt.Shape("run:N", scale=alt.Scale(
         domain=["memorized", "not memorized"], range=["circle", "cross"]),
-        legend=alt.Legend(orient="bottom", title=None, direction="vertical", labelLimit=320))
+        # Above the plot: beside the colour legend it left a narrow chart ("not memori…").
+        legend=alt.Legend(orient="top", title=None, direction="horizontal", labelLimit=320))
     tooltip = ["d:Q", alt.Tooltip("series:N", title="width rule"), "seed:Q", "k:Q", "p:Q", "steps:Q", "run:N",
                alt.Tooltip("train_mse:Q", format=".3f"), alt.Tooltip("grad_max:Q", format=".2f"),
                alt.Tooltip("ls_slope_norm:Q", title="‖β‖ (least squares)", format=".2f"),
@@ -214,9 +215,10 @@ def draw(figures: list[Figure], height: int | str = "content") -> None:
 
 
 def draw_split(figure: Figure) -> None:
-    # An explicit height: with "content", Streamlit squeezed the plot to make room for the legend.
+    # Its own height ("content"): the spec's plot height, its title, axes and legend added
+    # (app.chart_export.screen_spec); a fixed element height left the legend over the next paragraph.
     spec, data, stem = figure
-    chart_with_downloads(spec, data, stem, height=SPLIT_HEIGHT + 200)
+    chart_with_downloads(spec, data, stem)
 
 
 # --- the shipped sweeps, cached ----------------------------------------------------------------

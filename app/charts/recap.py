@@ -138,7 +138,7 @@ def gauge_chart() -> tuple[dict, pd.DataFrame]:
     points = alt.Chart(gauge).mark_point(size=220, filled=True, opacity=0.9).encode(
         x=x_gauge, y=alt.Y("data set:N", title="data set", sort=[d.name for d in law.DATASET_SCALES]),
         shape=alt.Shape("what:N", scale=alt.Scale(domain=list(marks), range=[m[0] for m in marks.values()]),
-                        legend=alt.Legend(title=None, orient="bottom", columns=3, labelLimit=320)),
+                        legend=alt.Legend(title=None, orient="bottom", direction="vertical", labelLimit=320)),
         color=alt.Color("what:N", scale=alt.Scale(domain=list(marks), range=[m[1] for m in marks.values()])),
         tooltip=["data set:N", "what:N", alt.Tooltip("parameters:Q", format=",.0f"), "source:N"])
     gpt = pd.DataFrame({"parameters": [law.GPT3.params], "label": ["GPT-3: 1.75·10¹¹"]})
@@ -170,7 +170,7 @@ def distances_chart(d: int) -> tuple[dict, pd.DataFrame, float, float]:
     hist = alt.Chart(bins).mark_bar(color=CURVE, opacity=0.9).encode(
         x=alt.X("distance:Q", axis=alt.Axis(values=[0, 0.5, 1, 1.5, 2, 2.5, 3]),
                 scale=alt.Scale(domain=[0.0, float(edges[-1])], nice=False),
-                title=f"distance ‖x_i − x_j‖ between {n} random points, d = {d}"),
+                title="distance ‖x_i − x_j‖ of a pair"),  # n and d are in the chart's title
         x2="to:Q",
         y=alt.Y("pairs:Q", title="pairs"), y2=alt.datum(0),
         tooltip=[alt.Tooltip("distance:Q", format=".2f", title="from"),
@@ -205,17 +205,20 @@ def law_chart(n: int, d: int, p: int, deff: float) -> tuple[dict, pd.DataFrame]:
                title="parameters p (log scale)")
     ys = alt.Y("bound:Q", scale=alt.Scale(type="log"), title="√(n d / p), log scale")
     lines = alt.Chart(curves).mark_line().encode(
-        x=xs, y=ys, strokeDash=alt.StrokeDash("dimension:N", legend=alt.Legend(orient="bottom", title=None)),
+        x=xs, y=ys, strokeDash=alt.StrokeDash("dimension:N", legend=alt.Legend(orient="top", title=None)),
         color=alt.value(NEUTRAL))
     model_colors = alt.Scale(domain=[SMALL.label, BIG.label], range=[SMALL.color, BIG.color])
     dots = alt.Chart(models).mark_point(size=160, filled=True).encode(
         x=xs, y=ys, color=alt.Color("model:N", scale=model_colors,
-                                    legend=alt.Legend(orient="bottom", title=None, labelLimit=400)),
+                                    legend=alt.Legend(orient="bottom", title=None, direction="vertical",
+                                                      labelLimit=400)),
         shape=alt.Shape("model:N", legend=None),
         tooltip=["model:N", "dimension:N", alt.Tooltip("p:Q", format=",.0f"),
                  alt.Tooltip("bound:Q", format=".3g")])
-    labels = alt.Chart(models[models["dimension"].str.startswith("d =")]).mark_text(
-        align="left", dx=10, dy=-10).encode(x=xs, y=ys, text="model:N",
+    # The models' short names beside their dots ("f_n"): the legend below has the full labels.
+    labels = alt.Chart(models[models["dimension"].str.startswith("d =")]).transform_calculate(
+        name="split(datum.model, ':')[0]").mark_text(
+        align="left", dx=10, dy=-10).encode(x=xs, y=ys, text="name:N",
                                             color=alt.Color("color:N", scale=None))
     ring = alt.Chart(yours).mark_point(size=420, shape="circle", filled=False, strokeWidth=2,
                                        color=THRESHOLD_COLOR).encode(

@@ -87,5 +87,31 @@ def prepare(classifier: Classifier, x: np.ndarray, labels: np.ndarray | None = N
     return Prepared(x=x, labels=labels, clean=Prediction(probs), field=np.sign(grad))
 
 
+def eps_at_l2(prepared: Prepared, size: float, tol: float = 1e-6) -> float:
+    """The FGSM eps whose change, after clipping to [0, 1], has L2 norm `size` (one image).
+
+    How a perturbation of another kind (white noise of a given std) compares with FGSM at equal
+    measured size: an L-inf eps and a noise std are not comparable, the L2 norm of the change
+    actually applied is. The clipped change grows monotonically with eps, so bisection finds it.
+
+    prepared: FGSM's `Prepared` of one image (its sign field); size: the L2 norm to match, >= 0.
+    Returns eps in [0, 1]; 1.0 if even eps = 1 changes the image by less than `size`.
+    """
+    x, field = prepared.x[:1], prepared.field[:1]
+
+    def l2(eps: float) -> float:
+        return float(np.linalg.norm(scaled_step(x, field, eps)[0] - x[0]))
+
+    if size <= 0:
+        return 0.0
+    if l2(1.0) <= size:
+        return 1.0
+    low, high = 0.0, 1.0
+    while high - low > tol:
+        mid = 0.5 * (low + high)
+        low, high = (mid, high) if l2(mid) < size else (low, mid)
+    return high
+
+
 FGSM = Attack(name="FGSM", budget="eps", perturb=fgsm, prepare=prepare, outcome=scaled_outcome,
               sweep=fgsm_sweep)

@@ -150,6 +150,20 @@ def test_the_zero_loss_section_compares_training_lengths(doc):
     assert any("0.211" in n and "0.587" in n for n in notices(at))
 
 
+def test_the_page_says_what_pgd_is_and_keys_its_solid_and_dashed_lines(doc):
+    """PGD is explained where the figure uses it, without promising it beats FGSM on every image;
+    the zero-loss charts key their line styles and name the models short ("f_n")."""
+    import json
+
+    at = run_page()
+    text = " ".join(m.value for m in at.markdown)
+    assert "projected gradient descent" in text and "not on every image" in text
+    assert "at least as strong" not in text
+    for chart in at.get("vega_lite_chart")[1:]:
+        spec = json.dumps(json.loads(chart.proto.spec))
+        assert "split(datum.label, ':')[0]" in spec and '"orient": "top"' in spec
+
+
 def test_a_broken_folder_shows_an_error_naming_the_command(shipped, tmp_path, monkeypatch):
     shutil.copytree(cr.capacity_dir(shipped), cr.capacity_dir(tmp_path))
     (cr.capacity_dir(tmp_path) / cr.RESULTS_FILE).write_text("{}")

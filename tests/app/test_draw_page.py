@@ -104,6 +104,26 @@ def test_transfer_shows_each_network_the_other_ones_perturbation(shipped):
         assert f"its own FGSM at this eps: **{own_says}**" in said[i]
 
 
+def test_noise_is_compared_with_fgsm_at_the_same_measured_l2_size(shipped):
+    """White noise of std s is not FGSM at eps s: the page compares the two at equal L2 norm of the
+    change actually applied (after clipping), each FGSM eps found against a direct computation."""
+    from core.attacks.fgsm import FGSM, eps_at_l2
+    from core.attacks.noise import gaussian_noise
+
+    x, clfs, own = shipped["x"], shipped["clfs"], shipped["own"]
+    at = page({"draw_attack": "White noise", "draw_std": "0.3", "draw_noise": "2"})
+    (notice,) = [i.value for i in at.info if "‖δ‖₂" in i.value]
+    size = float(np.linalg.norm(gaussian_noise(x, 0.3, seed=2) - x))
+    assert f"‖δ‖₂ = {size:.2f}" in notice
+    assert "compare with FGSM at eps 0.30" not in notice and "barely" not in notice
+    for name in NAMES:
+        eps = eps_at_l2(FGSM.prepare(clfs[name], x), size)
+        change = fgsm(clfs[name], x, own[name], eps) - x
+        assert abs(np.linalg.norm(change) - size) < 1e-3 * size  # the same size, measured
+        says = answer(clfs[name], x + change)
+        assert f"**{says}** under FGSM at eps {eps:.4f}" in notice, (name, notice)
+
+
 def test_the_sweep_stops_at_each_networks_first_flip_in_turn(shipped):
     x, clfs = shipped["x"], shipped["clfs"]
     flips = sorted(float(smallest_flip_eps(clfs[n], x)[0]) for n in NAMES)
@@ -152,9 +172,10 @@ def test_the_probability_bars_have_titles_and_model_colours(shipped):
 
     at = page({})
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
-    titles = [s.get("title", {}).get("text") for s in specs]
-    assert titles[0] == "Clean input: probability of each digit"
-    assert titles[1:] == [f"{n} on the attacked input" for n in NAMES]
-    colours = [s["encoding"]["color"]["scale"]["range"] for s in specs]
-    assert colours[0] == [MNIST_MODELS[n].color for n in NAMES]
-    assert colours[1:] == [[MNIST_MODELS[n].color] for n in NAMES]
+    by_title = {s.get("title", {}).get("text"): s for s in specs}
+    clean = "Clean input: probability of each digit"
+    assert set(by_title) == {clean} | {f"{n} on the attacked input" for n in NAMES}
+    colours = {t: s["encoding"]["color"]["scale"]["range"] for t, s in by_title.items()}
+    assert colours[clean] == [MNIST_MODELS[n].color for n in NAMES]
+    for n in NAMES:
+        assert colours[f"{n} on the attacked input"] == [MNIST_MODELS[n].color]

@@ -15,6 +15,17 @@ def test_the_app_starts_on_the_title_page():
     assert any("3,000,340" in m.value for m in at.metric)
 
 
+def test_the_route_names_every_page_of_the_talk():
+    """The title page's route through the talk lists every later page, by its navigation title."""
+    from tests.browser.test_pages import talk_pages
+
+    at = AppTest.from_file(str(REPO / "pages/home.py"), default_timeout=60).run()
+    route = next(m.value for m in at.markdown if "**The route**" in m.value)
+    for _, title in talk_pages()[1:]:
+        assert f"**{title}**" in route, title
+    assert "menu on the left" not in route  # a phone has no menu on the left
+
+
 def talk_files() -> list[str]:
     """The page files of streamlit_app.TALK, read from its source (importing it would run the app)."""
     tree = ast.parse((REPO / "streamlit_app.py").read_text())

@@ -124,3 +124,8 @@ def test_the_keys_script_holds_no_html_tag():
     script = keys_script()
     assert script.startswith("<script>") and script.endswith("</script>")
     assert not re.search(r"<[A-Za-z/!]", script[len("<script>"):-len("</script>")])
+
+
+def test_the_readme_states_the_number_of_slides():
+    text = (REPO / "README.md").read_text()
+    assert f"({len(SLIDES)} slides from the title to the references" in text

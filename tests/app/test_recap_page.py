@@ -43,6 +43,17 @@ def default_run() -> AppTest:
     return run_page()
 
 
+def test_the_contents_at_the_top_link_to_every_section(default_run):
+    """A table of contents before the first section: one link per header, to its anchor."""
+    at = default_run
+    contents = next(m.value for m in at.markdown if m.value.startswith("**On this page**"))
+    headers = [(h.value, h.proto.anchor) for h in at.header]
+    assert len(headers) == 5 and all(anchor for _, anchor in headers)
+    assert contents.count("- [") == len(headers)
+    for title, anchor in headers:
+        assert f"- [{title}](#{anchor})" in contents
+
+
 def test_page_runs_with_every_section_and_prompt(default_run):
     at = default_run
     assert not at.exception, at.exception

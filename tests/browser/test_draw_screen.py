@@ -87,6 +87,11 @@ def test_a_drawing_its_slider_and_both_verdicts_fit_one_screen(app_url, browser)
             expect(page.get_by_role("button", name=name)).to_be_visible()
             expect(page.get_by_role("button", name=name)).to_be_disabled()  # nothing to undo yet
 
+        # The canvas's own hover toolbar (its undo, redo, reset) is hidden: ours are the buttons above.
+        box = canvas.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_timeout(300)
+        expect(page.locator(".dc-toolbar")).to_be_hidden()
         draw_seven(page, canvas.bounding_box())
         page.mouse.move(0, 0)
         expect(page.locator(VERDICTS[0])).to_be_visible(timeout=30_000)
@@ -136,6 +141,12 @@ def test_a_picked_digit_its_slider_and_both_verdicts_fit_one_screen(app_url, bro
         assert_on_screen(page, "[data-testid='stImage'] >> nth=0", PROJECTOR)  # the picked digit
         assert_verdicts_on_screen(page)
         page.screenshot(path=ARTIFACTS / "draw_1280x720_picked_pgd.png")
+        # Per model: the input, the change and the attacked input, side by side and large.
+        for name in ("f_n", "f_nd"):
+            images = page.locator(f".st-key-draw_result_{name} [data-testid='stImage'] img")
+            boxes = [images.nth(i).bounding_box() for i in range(3)]
+            assert all(b["width"] >= 120 for b in boxes), boxes  # 80 px before
+            assert max(b["y"] for b in boxes) - min(b["y"] for b in boxes) < 2, boxes  # one row
         # The sweep stops at the first flip: the slider moves there and the verdicts follow.
         page.get_by_text("FGSM", exact=True).click()
         wait_idle(page)
@@ -159,5 +170,37 @@ def test_a_picked_digit_its_slider_and_both_verdicts_fit_one_screen(app_url, bro
         page.set_viewport_size(PHONE)
         wait_idle(page)
         page.screenshot(path=ARTIFACTS / "draw_390x844_picked.png", full_page=False)
+    finally:
+        page.close()
+
+
+def test_on_a_phone_the_verdicts_follow_the_drawing(app_url, browser):
+    """At 390x844 the verdicts come right after the canvas: from the canvas's top to the second
+    verdict's bottom is at most one screen, and the verdicts' text is the page's size (not the
+    MNIST gallery's small captions)."""
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport=PHONE)
+    try:
+        open_draw_page(page, app_url)
+        canvas = page.locator("canvas").last
+        canvas.scroll_into_view_if_needed()
+        draw_seven(page, canvas.bounding_box())
+        page.mouse.move(0, 0)
+        expect(page.locator(VERDICTS[1])).to_be_visible(timeout=30_000)
+        wait_idle(page)
+        top = canvas.bounding_box()["y"]
+        bottom = max(page.locator(sel).bounding_box()["y"] + page.locator(sel).bounding_box()["height"]
+                     for sel in VERDICTS)
+        page.set_viewport_size({"width": PHONE["width"], "height": 1400})  # to look at: canvas to verdicts
+        page.wait_for_timeout(500)
+        page.screenshot(path=ARTIFACTS / "draw_390_canvas_to_verdicts.png")
+        page.set_viewport_size(PHONE)
+        assert bottom - top <= PHONE["height"], f"the verdicts end {bottom - top:.0f} px below the canvas's top"
+        for sel in VERDICTS:
+            size = page.locator(f"{sel} p").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+            assert size >= 14, (sel, size)
+        page.locator(VERDICTS[0]).scroll_into_view_if_needed()
+        page.screenshot(path=ARTIFACTS / "draw_390x844_verdicts.png")
     finally:
         page.close()

@@ -192,3 +192,20 @@ def test_bad_sweep_arguments(clf, batch):
         pgd_linf(clf, x[:2], y[:2], 0.1, steps=0)
     with pytest.raises(InputError, match="batch_size"):
         fgsm(clf, x[:2], y[:2], 0.1, batch_size=0)
+
+
+def test_eps_at_l2_matches_the_size_of_the_clipped_change(clf, batch):
+    """FGSM at the eps found changes the image (after clipping to [0, 1]) by the L2 size asked for:
+    against a direct computation of the clipped change, for the size of a noise field's change."""
+    from core.attacks.fgsm import FGSM, eps_at_l2
+
+    x, _ = batch
+    prepared = FGSM.prepare(clf, x[:1])
+    noisy = gaussian_noise(x[:1], 0.3, seed=4)
+    size = float(np.linalg.norm(noisy - x[:1]))
+    eps = eps_at_l2(prepared, size)
+    change = np.clip(x[:1] + eps * prepared.field, 0, 1) - x[:1]
+    assert 0 < eps < 0.3  # the noise's std is not the eps of equal size
+    assert abs(np.linalg.norm(change) - size) < 1e-3 * size
+    assert eps_at_l2(prepared, 0.0) == 0.0
+    assert eps_at_l2(prepared, 1e6) == 1.0  # more than any clipped change: the largest eps
