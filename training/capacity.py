@@ -625,7 +625,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-size", type=cli.positive_int(N_TRAIN), default=None, help="train on the first N training images")
     cli.add_resume(p, "the checkpoints in --run-dir")
     cli.add_smoke(p, "the whole pipeline, tiny: widths 16 and 151, 2,000 training images, 2 epochs, "
-                     "500 test images, a coarse eps grid, PGD of 3 steps on 100 images")
+                     "500 test images, a coarse eps grid, PGD of 3 steps on 100 images; never into "
+                     "pretrained/")
     return p
 
 
@@ -662,6 +663,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     caps = dict(zip(("f_n", "f_nd"), args.standard_cap or ((2, 2) if smoke else (100, 30))))
     zcaps = dict(zip(("f_n", "f_nd"), args.zero_loss_cap or ((2, 2) if smoke else (150, 40))))
     run_dir = Path(args.run_dir) if args.run_dir else Path("runs/capacity_smoke" if smoke else "runs/capacity")
+    cli.refuse_smoke_into_shipped(Path(args.out) / CAPACITY_SUBDIR if args.out else None, smoke)
+    cli.refuse_smoke_into_shipped(run_dir, smoke, "--run-dir")
     return RunConfig(jobs=tuple(jobs), adversarial=adv, evaluation=evaluation,
                      data_dir=mnist_root(args.data_dir),
                      run_dir=run_dir, out=Path(args.out) if args.out else None,

@@ -7,8 +7,10 @@ only what differs (its default folder, what --smoke shrinks).
 
 argparse types (`seed`, `positive_int`, `finite_float`, `out_dir`) reject a bad value as argparse
 does (usage, the message, exit status 2); `check_memory` refuses a run whose arrays cannot fit;
-`run_main` turns the errors a user can still cause once the run has started (`RobustnessError`,
-an unwritable folder) into "error: ..." and exit status 2. No torch import: a typo costs nothing.
+`refuse_smoke_into_shipped` refuses a --smoke run that would write where the app reads shipped
+results; `run_main` turns the errors a user can still cause once the run has started
+(`RobustnessError`, an unwritable folder) into "error: ..." and exit status 2. No torch
+import: a typo costs nothing.
 
     cli.add_out(p, "root of the artifacts (default: pretrained)", default=Path("pretrained"))
     cli.add_device(p, threads=2)
@@ -200,9 +202,29 @@ def check_memory(nbytes: float, what: str, hint: str = "use smaller sizes",
                          f"{have / GiB:,.1f} GiB available: {hint}")
 
 
+def or_default(value: Any, default: Any) -> Any:
+    """An option's value when it was given (argparse default None), else the script's default for
+    this run (its --smoke size or its full one): a size given with --smoke is used, not ignored."""
+    return default if value is None else value
+
+
 def given(argv: list[str], option: str) -> bool:
     """Whether `option` ("--pgd-steps") was typed on the command line (as `--opt v` or `--opt=v`)."""
     return any(a == option or a.startswith(option + "=") for a in argv)
+
+
+def refuse_smoke_into_shipped(target: Path | str | None, smoke: bool, option: str = "--out") -> None:
+    """Refuse a --smoke run whose results would land where the app reads shipped results.
+
+    target: the folder the run writes (`<out>/mnist`, `<out>/capacity`, ...); None: nothing is
+    written. The app refuses a smoke result found there too (`core.results.pretrained.refuse_smoke`).
+    """
+    from core.results.pretrained import shipped_location
+
+    if smoke and target is not None and shipped_location(target):
+        raise InputError(f"{option}: a --smoke run is a test of the pipeline, not results: it never "
+                         f"writes into pretrained/, where the app reads the shipped results (it would "
+                         f"write {target}). Drop {option}, or give a folder outside pretrained/")
 
 
 def run_main(body: Callable[[], int | None]) -> int:

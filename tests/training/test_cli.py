@@ -204,3 +204,69 @@ def test_the_provenance_record_says_what_ran_where_and_when():
     assert record["created"].endswith("+00:00")
     plain = provenance_record("cmd", versions={"numpy": "1"})
     assert set(plain) == {"command", "created", "versions"} and plain["versions"] == {"numpy": "1"}
+
+
+# --- what a --smoke run may not do, and folders that cannot be written ---------------------------
+
+
+def _fake_pretrained(tmp_path, monkeypatch) -> Path:
+    import core.results.pretrained as pretrained
+
+    root = tmp_path / "pretrained"
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", root)
+    return root
+
+
+@pytest.mark.parametrize("script", ["mnist", "capacity"])
+@pytest.mark.parametrize("out", ["pretrained", "pretrained/../pretrained", "{repo}/pretrained"])
+def test_smoke_never_writes_the_shipped_folder(script, out, monkeypatch):
+    """`--smoke --out pretrained` (from the checkout) is refused before anything runs or is written.
+
+    args.out is set after parsing: parsing probes the folder, and the test writes nothing there.
+    """
+    module = _scripts()[script]
+    monkeypatch.chdir(REPO)
+    args = module.build_parser().parse_args(["--smoke"])
+    args.out = Path(out.format(repo=REPO))
+    with pytest.raises(InputError, match="--out: a --smoke run .* never writes into pretrained/"):
+        module.config_from_args(args)
+    args.smoke = False  # the full run may
+    assert module.config_from_args(args).out == args.out
+
+
+@pytest.mark.parametrize("script", ["mnist", "capacity", "intrinsic_dim"])
+def test_smoke_into_the_apps_folder_exits_2_and_writes_nothing(script, mnist_root, tmp_path, monkeypatch,
+                                                               capsys):
+    root = _fake_pretrained(tmp_path, monkeypatch)
+    argv = ["--smoke", "--data-dir", str(mnist_root), "--out",
+            str(root / "recap" if script == "intrinsic_dim" else root)]
+    if script != "intrinsic_dim":
+        argv += ["--run-dir", str(tmp_path / "run")]
+    assert _scripts()[script].main(argv) == 2
+    err = capsys.readouterr().err
+    assert "never writes into pretrained/" in err and "Traceback" not in err
+    assert not root.exists() and not (tmp_path / "run").exists()
+
+
+def test_smoke_checkpoints_never_go_into_the_shipped_folder(tmp_path, monkeypatch):
+    root = _fake_pretrained(tmp_path, monkeypatch)
+    for module in (mnist_script, _scripts()["capacity"]):
+        args = module.build_parser().parse_args(["--smoke", "--out", str(tmp_path / "out")])
+        args.run_dir = root / "checkpoints"
+        with pytest.raises(InputError, match="--run-dir: a --smoke run"):
+            module.config_from_args(args)
+
+
+def test_intrinsic_dim_smoke_defaults_outside_pretrained(mnist_root, tmp_path, monkeypatch):
+    """Without --out, `training.intrinsic_dim --smoke` wrote its 600-image estimate over the shipped
+    pretrained/recap/intrinsic_dim.json. Here the shipped folder is a temporary one."""
+    root = _fake_pretrained(tmp_path, monkeypatch)
+    monkeypatch.setattr(intrinsic_dim_script.IntrinsicDimConfig, "out", root / "recap")  # the full default
+    monkeypatch.chdir(tmp_path)
+    argv = ["--smoke", "--data-dir", str(mnist_root), "--n-images", "300", "--k1", "5", "--k2", "8"]
+    assert intrinsic_dim_script.main(argv) == 0
+    assert not root.exists()
+    import json
+
+    record = json.loads((tmp_path / "runs" / "smoke" / "recap" / "intrinsic_dim.json").read_text())
+    assert record["smoke"] is True and record["n_images"] == 300
