@@ -9,7 +9,7 @@ argparse types (`seed`, `positive_int`, `finite_float`, `out_dir`) reject a bad 
 does (usage, the message, exit status 2); `check_memory` refuses a run whose arrays cannot fit;
 `refuse_smoke_into_shipped` refuses a --smoke run that would write where the app reads shipped
 results; `run_main` turns the errors a user can still cause once the run has started
-(`RobustnessError`, an unwritable folder) into "error: ..." and exit status 2. No torch
+(`RobustnessError`, any `OSError` of a folder or file) into "error: ..." and exit status 2. No torch
 import: a typo costs nothing.
 
     cli.add_out(p, "root of the artifacts (default: pretrained)", default=Path("pretrained"))
@@ -26,6 +26,7 @@ import argparse
 import math
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,13 @@ def out_dir(text: str) -> Path:
         raise argparse.ArgumentTypeError(f"{text} {where}: give a folder")
     if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"{probe} is not writable: give a folder you can write to")
+    if probe.is_dir():
+        # os.access says yes to root everywhere, even in /proc or on a read-only mount: try it.
+        try:
+            os.rmdir(tempfile.mkdtemp(dir=probe, prefix=".write-test-"))
+        except OSError as exc:
+            raise argparse.ArgumentTypeError(f"cannot create a folder in {probe} ({exc.strerror or exc}): "
+                                             "give a folder you can write to") from None
     return path
 
 
@@ -233,7 +241,7 @@ def run_main(body: Callable[[], int | None]) -> int:
         return body() or 0
     except RobustnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
-    except (NotADirectoryError, FileExistsError, PermissionError, IsADirectoryError) as exc:
+    except OSError as exc:  # a folder that cannot be made or written (/proc, read-only, full disk)
         print(f"error: cannot write {exc.filename or ''}: {exc.strerror or exc}; check --out", file=sys.stderr)
     except MemoryError:
         print("error: out of memory: use smaller sizes", file=sys.stderr)

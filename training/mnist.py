@@ -570,11 +570,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _or(value, default):
-    """An option's value when it was given, else the (smoke or full) default."""
-    return default if value is None else value
-
-
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """Turn parsed arguments into a `RunConfig`, applying the --smoke sizes."""
     models = tuple(dict.fromkeys(args.models))
@@ -603,9 +598,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
              for m in models}
     evaluation = EvalConfig(
         test_size=args.test_size if args.test_size is not None else (500 if smoke else None),
-        pgd_subset=_or(args.pgd_subset, 100 if smoke else 2000) or None,
-        pgd_steps=_or(args.pgd_steps, 3 if smoke else 10),
-        sample_size=_or(args.sample_size, 50 if smoke else 300),
+        pgd_subset=cli.or_default(args.pgd_subset, 100 if smoke else 2000) or None,
+        pgd_steps=cli.or_default(args.pgd_steps, 3 if smoke else 10),
+        sample_size=cli.or_default(args.sample_size, 50 if smoke else 300),
         subset_seed=args.seed,
         sample_seed=args.seed,
         pgd_seed=args.seed,
