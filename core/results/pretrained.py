@@ -54,6 +54,10 @@ class PretrainedError(ModelFileError):
     """A shipped artifact is missing, unreadable or does not match its recorded checksum."""
 
 
+class SmokeResultError(PretrainedError):
+    """A shipped folder holds the output of a --smoke run (a test of the pipeline), not results."""
+
+
 def mnist_dir(root: Path | None = None) -> Path:
     return Path(root or PRETRAINED_DIR) / MNIST_SUBDIR
 
@@ -87,11 +91,11 @@ def is_smoke(record: Any) -> bool:
 
 
 def refuse_smoke(record: Any, path: Path, regenerate: str) -> None:
-    """Raise `PretrainedError` when `record`, read from `path` in a shipped folder, comes from a
+    """Raise `SmokeResultError` (a `PretrainedError`) when `record`, read from `path` in a shipped folder, comes from a
     `--smoke` run: its numbers would pass for the talk's results (and its models for the shipped ones)."""
     path = Path(path)
     if is_smoke(record) and shipped_location(path):
-        raise PretrainedError(f"{path} comes from a --smoke run (a tiny test of the pipeline), not the "
+        raise SmokeResultError(f"{path} comes from a --smoke run (a tiny test of the pipeline), not the "
                               f"shipped results, and the app will not use it. "
                               f"{fixes(path.parent, regenerate)}")
 
@@ -275,10 +279,22 @@ def load_mnist_sweeps(root: Path | None = None) -> dict:
     return sweeps
 
 
+def _refuse_smoke_sample(root: Path | None) -> None:
+    """sample.npz records nothing itself: refuse it when the sweeps.json written with it comes from a
+    --smoke run. A missing or damaged sweeps.json is reported where the sweeps are read, and the
+    sample (the draw page's digits) stays usable."""
+    try:
+        load_mnist_sweeps(root)
+    except SmokeResultError:
+        raise
+    except PretrainedError:
+        pass
+
+
 def load_sample_indices(root: Path | None = None) -> np.ndarray:
     """Positions in the 10,000-image MNIST test set of the shipped sample images, int64 [N]
     (refused, as `load_sample`, when they come from a --smoke run)."""
-    load_mnist_sweeps(root)
+    _refuse_smoke_sample(root)
     path = _verify_listed(SAMPLE_FILE, root)
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -291,9 +307,9 @@ def load_sample(root: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The shipped test images as float32 [N, 784] in [0, 1] and their int64 labels [N].
 
     The file is checked against manifest.json first (a missing manifest is an error), and refused
-    when the sweeps.json written with it comes from a --smoke run (`load_mnist_sweeps`).
+    when the sweeps.json written with it comes from a --smoke run (`_refuse_smoke_sample`).
     """
-    load_mnist_sweeps(root)
+    _refuse_smoke_sample(root)
     path = _verify_listed(SAMPLE_FILE, root)
     try:
         with np.load(path, allow_pickle=False) as data:
