@@ -142,6 +142,10 @@ def _distances() -> None:
 
 def _law() -> None:
     charts, talk = _recap_talk()
+    _, error = charts.shipped_intrinsic_dim()
+    if error:  # as the recap page: the fix, never d_eff = 784 passed off as the estimate
+        st.error(error, icon=":material/error:")
+        return
     spec, _ = charts.law_chart(talk.defaults["law_n"], talk.defaults["law_d"], talk.defaults["law_p"],
                                talk.defaults["law_deff"])
     chart(spec, "law", height=360, legend="right")

@@ -19,6 +19,16 @@ from pathlib import Path
 from typing import Any
 
 
+def is_inside(path: Path | str, folder: Path | str) -> bool:
+    """Whether `path` is `folder` or lies under it, symbolic links and `..` resolved (the path
+    need not exist yet: `pretrained/../pretrained/mnist` is inside `pretrained`)."""
+    try:
+        Path(path).resolve().relative_to(Path(folder).resolve())
+        return True
+    except ValueError:
+        return False
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write data to path through a temporary file and a rename: readers see the old or the new file."""
     path = Path(path)

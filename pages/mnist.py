@@ -88,13 +88,6 @@ with shown_errors():
             "talk loss": st.column_config.NumberColumn(format="%.3f", help="the talk's slide"),
         },
     )
-    if any(m.get("smoke") for m in meta.values()):
-        st.warning(
-            "These artifacts come from a smoke run (a tiny training set, two epochs): the numbers "
-            "show that the pipeline works, not the talk's results. Ship the full run with "
-            "`python -m training.mnist`.",
-            icon=":material/science:",
-        )
 
 
 # --- robustness curves ---------------------------------------------------------------------------

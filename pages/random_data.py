@@ -14,7 +14,7 @@ from app.navigation import keep_talk_navigation
 from app.url_settings import TalkSettings, what_to_notice
 from core.errors import RobustnessError
 from core.experiments.live_training import TrainingQueue
-from core.experiments.random_data_live import MiniSweepConfig
+from core.experiments.random_data_live import MAX_DIMS, MiniSweepConfig
 from core.results.sweep_reading import read_split, read_sweep, split_text, verdict
 
 keep_talk_navigation()
@@ -204,16 +204,23 @@ st.markdown(
 )
 c1, c2, c3, c4 = st.columns([1, 2, 1, 2])
 n = c1.slider("Points n", 100, 500, step=50, **TALK.bind("live_n", low=100, high=500))
-dims = c2.pills("Dimensions d", LIVE_DIMS, selection_mode="multi", **TALK.bind("live_dims", arg="default"))
+dims = c2.pills(f"Dimensions d (up to {MAX_DIMS})", LIVE_DIMS, selection_mode="multi",
+                help=f"A run trains at most {MAX_DIMS} of these {len(LIVE_DIMS)} dimensions.",
+                **TALK.bind("live_dims", arg="default"))
+c2.caption(f"Pick 1 to {MAX_DIMS} of the {len(LIVE_DIMS)} dimensions.")
+too_many = len(dims) > MAX_DIMS
 n_seeds = c3.slider("Seeds per setting", 1, 3, **TALK.bind("live_seeds", low=1, high=3))
 net = c4.radio("Network", list(NETWORKS), captions=[label for label, _ in NETWORKS.values()],
                **TALK.bind("live_net", options=list(NETWORKS)))
 run = st.button("Train the networks", type="primary", icon=":material/play_arrow:", key="random_run",
-                disabled=not dims)
+                disabled=not dims or too_many)
 if not dims:
     st.warning("Pick at least one dimension.", icon=":material/warning:")
+elif too_many:
+    st.warning(f"{len(dims)} dimensions are picked and a run takes at most {MAX_DIMS}: unselect "
+               f"{len(dims) - MAX_DIMS} of them.", icon=":material/warning:")
 
-if run and dims:
+if run and dims and not too_many:
     try:
         cfg = MiniSweepConfig(n=n, d_values=tuple(sorted(dims)), seeds=tuple(range(n_seeds)),
                               **NETWORKS[net][1])

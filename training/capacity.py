@@ -590,8 +590,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=COMMAND, description=__doc__.split("\n\n")[0],
                                 epilog="Full run: python -m training.capacity --data-dir ../shared/data "
                                        "--out pretrained")
-    p.add_argument("--widths", type=cli.positive_int(100_000), nargs="+", default=list(WIDTHS),
-                   help=f"hidden widths h (default: {' '.join(map(str, WIDTHS))})")
+    p.add_argument("--widths", type=cli.positive_int(100_000), nargs="+", default=None,
+                   help=f"hidden widths h (default: {' '.join(map(str, WIDTHS))}; 16 151 with --smoke)")
     p.add_argument("--zero-loss", nargs="*", default=list(MNIST_MODELS), choices=list(MNIST_MODELS),
                    help="talk models retrained to the lower loss target (default: f_n f_nd; none: no argument)")
     p.add_argument("--jobs", nargs="+", default=None, metavar="NAME",
@@ -603,14 +603,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shipped", default=None,
                    help=f"root of the shipped f_n / f_nd (default: {PRETRAINED_DIR})")
     cli.add_device(p, threads=2)
-    p.add_argument("--adv-epochs", type=cli.positive_int(10_000), default=10, help="adversarial training epochs (default: 10)")
+    p.add_argument("--adv-epochs", type=cli.positive_int(10_000), default=None,
+                   help="adversarial training epochs (default: 10; 2 with --smoke)")
     p.add_argument("--adv-method", default="fgsm_rs", choices=["fgsm_rs", "pgd"],
                    help="fgsm_rs (Wong et al. 2020, default) or pgd (Madry et al. 2018)")
     p.add_argument("--adv-eps", type=cli.finite_float(low=0, high=1), default=0.1, help="adversarial training budget (default: 0.1)")
     p.add_argument("--adv-lr-decay", type=cli.finite_float(low=0, high=1), default=0.8,
                    help="lr factor per adversarial epoch (default: 0.8)")
-    p.add_argument("--check-size", type=cli.positive_int(N_TRAIN), default=1000,
-                   help="training images in the per-epoch PGD check (default: 1000)")
+    p.add_argument("--check-size", type=cli.positive_int(N_TRAIN), default=None,
+                   help="training images in the per-epoch PGD check (default: 1000; 200 with --smoke)")
     p.add_argument("--standard-cap", nargs=2, type=cli.positive_int(10_000), default=None, metavar=("F_N_SCHEDULE", "F_ND_SCHEDULE"),
                    help="epoch caps of the standard runs on f_n's and f_nd's schedule "
                         "(default: 100 30, the shipped caps)")
@@ -618,20 +619,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="loss target of --zero-loss (default: 1e-5)")
     p.add_argument("--zero-loss-cap", nargs=2, type=cli.positive_int(10_000), default=None, metavar=("F_N", "F_ND"),
                    help="epoch caps of the zero-loss runs (default: 150 40)")
-    p.add_argument("--pgd-subset", type=cli.positive_int(N_TEST, minimum=0), default=2000,
-                   help="PGD on a seeded subset of N test images, 0 for all (default: 2000, as training.mnist)")
-    p.add_argument("--pgd-steps", type=cli.positive_int(10_000), default=10, help="PGD iterations of the evaluation (default: 10)")
-    p.add_argument("--test-size", type=cli.positive_int(N_TEST), default=None, help="evaluate on a seeded subset of N test images")
-    p.add_argument("--train-size", type=cli.positive_int(N_TRAIN), default=None, help="train on the first N training images")
+    p.add_argument("--pgd-subset", type=cli.positive_int(N_TEST, minimum=0), default=None,
+                   help="PGD on a seeded subset of N test images, 0 for all (default: 2000, as "
+                        "training.mnist; 100 with --smoke)")
+    p.add_argument("--pgd-steps", type=cli.positive_int(10_000), default=None,
+                   help="PGD iterations of the evaluation (default: 10; 3 with --smoke)")
+    p.add_argument("--test-size", type=cli.positive_int(N_TEST), default=None,
+                   help="evaluate on a seeded subset of N test images (default: all; 500 with --smoke)")
+    p.add_argument("--train-size", type=cli.positive_int(N_TRAIN), default=None,
+                   help="train on the first N training images (default: all; 2,000 with --smoke)")
     cli.add_resume(p, "the checkpoints in --run-dir")
     cli.add_smoke(p, "the whole pipeline, tiny: widths 16 and 151, 2,000 training images, 2 epochs, "
-                     "500 test images, a coarse eps grid, PGD of 3 steps on 100 images")
+                     "500 test images, a coarse eps grid, PGD of 3 steps on 100 images; never into "
+                     "pretrained/. Sizes given explicitly are used as given")
     return p
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     smoke = args.smoke
-    widths = tuple(dict.fromkeys((16, 151) if smoke and args.widths == list(WIDTHS) else args.widths))
+    widths = tuple(dict.fromkeys(cli.or_default(args.widths, (16, 151) if smoke else WIDTHS)))
     for h in widths:
         if h < 1:
             raise InputError(f"--widths must be positive, got {h}")
@@ -650,18 +656,21 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             raise InputError(f"--jobs: unknown {unknown}; with these --widths the jobs are {', '.join(known)}")
         jobs = [known[n] for n in args.jobs]
     train_size = args.train_size if args.train_size is not None else (2000 if smoke else None)
-    adv = AdvConfig(epochs=2 if smoke else args.adv_epochs, eps=args.adv_eps, method=args.adv_method,
-                    lr_decay=args.adv_lr_decay, check_size=200 if smoke else args.check_size,
-                    train_size=train_size)
+    # An option given with --smoke is used as given; only the ones left out take the smoke size.
+    adv = AdvConfig(epochs=cli.or_default(args.adv_epochs, 2 if smoke else 10), eps=args.adv_eps,
+                    method=args.adv_method, lr_decay=args.adv_lr_decay,
+                    check_size=cli.or_default(args.check_size, 200 if smoke else 1000), train_size=train_size)
     evaluation = EvalConfig(
         eps=FGSM_EPS[::4] + (FGSM_EPS[-1],) if smoke else FGSM_EPS,
-        pgd_steps=3 if smoke else args.pgd_steps,
-        pgd_subset=100 if smoke else (args.pgd_subset or None),
+        pgd_steps=cli.or_default(args.pgd_steps, 3 if smoke else 10),
+        pgd_subset=cli.or_default(args.pgd_subset, 100 if smoke else 2000) or None,
         test_size=args.test_size if args.test_size is not None else (500 if smoke else None),
     )
     caps = dict(zip(("f_n", "f_nd"), args.standard_cap or ((2, 2) if smoke else (100, 30))))
     zcaps = dict(zip(("f_n", "f_nd"), args.zero_loss_cap or ((2, 2) if smoke else (150, 40))))
     run_dir = Path(args.run_dir) if args.run_dir else Path("runs/capacity_smoke" if smoke else "runs/capacity")
+    cli.refuse_smoke_into_shipped(Path(args.out) / CAPACITY_SUBDIR if args.out else None, smoke)
+    cli.refuse_smoke_into_shipped(run_dir, smoke, "--run-dir")
     return RunConfig(jobs=tuple(jobs), adversarial=adv, evaluation=evaluation,
                      data_dir=mnist_root(args.data_dir),
                      run_dir=run_dir, out=Path(args.out) if args.out else None,

@@ -7,8 +7,10 @@ only what differs (its default folder, what --smoke shrinks).
 
 argparse types (`seed`, `positive_int`, `finite_float`, `out_dir`) reject a bad value as argparse
 does (usage, the message, exit status 2); `check_memory` refuses a run whose arrays cannot fit;
-`run_main` turns the errors a user can still cause once the run has started (`RobustnessError`,
-an unwritable folder) into "error: ..." and exit status 2. No torch import: a typo costs nothing.
+`refuse_smoke_into_shipped` refuses a --smoke run that would write where the app reads shipped
+results; `run_main` turns the errors a user can still cause once the run has started
+(`RobustnessError`, any `OSError` of a folder or file) into "error: ..." and exit status 2. No torch
+import: a typo costs nothing.
 
     cli.add_out(p, "root of the artifacts (default: pretrained)", default=Path("pretrained"))
     cli.add_device(p, threads=2)
@@ -24,6 +26,7 @@ import argparse
 import math
 import os
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -117,6 +120,13 @@ def out_dir(text: str) -> Path:
         raise argparse.ArgumentTypeError(f"{text} {where}: give a folder")
     if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"{probe} is not writable: give a folder you can write to")
+    if probe.is_dir():
+        # os.access says yes to root everywhere, even in /proc or on a read-only mount: try it.
+        try:
+            os.rmdir(tempfile.mkdtemp(dir=probe, prefix=".write-test-"))
+        except OSError as exc:
+            raise argparse.ArgumentTypeError(f"cannot create a folder in {probe} ({exc.strerror or exc}): "
+                                             "give a folder you can write to") from None
     return path
 
 
@@ -200,9 +210,29 @@ def check_memory(nbytes: float, what: str, hint: str = "use smaller sizes",
                          f"{have / GiB:,.1f} GiB available: {hint}")
 
 
+def or_default(value: Any, default: Any) -> Any:
+    """An option's value when it was given (argparse default None), else the script's default for
+    this run (its --smoke size or its full one): a size given with --smoke is used, not ignored."""
+    return default if value is None else value
+
+
 def given(argv: list[str], option: str) -> bool:
     """Whether `option` ("--pgd-steps") was typed on the command line (as `--opt v` or `--opt=v`)."""
     return any(a == option or a.startswith(option + "=") for a in argv)
+
+
+def refuse_smoke_into_shipped(target: Path | str | None, smoke: bool, option: str = "--out") -> None:
+    """Refuse a --smoke run whose results would land where the app reads shipped results.
+
+    target: the folder the run writes (`<out>/mnist`, `<out>/capacity`, ...); None: nothing is
+    written. The app refuses a smoke result found there too (`core.results.pretrained.refuse_smoke`).
+    """
+    from core.results.pretrained import shipped_location
+
+    if smoke and target is not None and shipped_location(target):
+        raise InputError(f"{option}: a --smoke run is a test of the pipeline, not results: it never "
+                         f"writes into pretrained/, where the app reads the shipped results (it would "
+                         f"write {target}). Drop {option}, or give a folder outside pretrained/")
 
 
 def run_main(body: Callable[[], int | None]) -> int:
@@ -211,7 +241,7 @@ def run_main(body: Callable[[], int | None]) -> int:
         return body() or 0
     except RobustnessError as exc:
         print(f"error: {exc}", file=sys.stderr)
-    except (NotADirectoryError, FileExistsError, PermissionError, IsADirectoryError) as exc:
+    except OSError as exc:  # a folder that cannot be made or written (/proc, read-only, full disk)
         print(f"error: cannot write {exc.filename or ''}: {exc.strerror or exc}; check --out", file=sys.stderr)
     except MemoryError:
         print("error: out of memory: use smaller sizes", file=sys.stderr)

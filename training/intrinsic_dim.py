@@ -9,6 +9,9 @@ time, versions).
 
     python -m training.intrinsic_dim --data-dir ../shared/data        # 10,000 images, about 20 s
     python -m training.intrinsic_dim --smoke --out /tmp/recap          # 600 images, seconds
+
+A --smoke run records `smoke: true` and never writes into pretrained/ (by default it goes to
+runs/smoke/recap); the app refuses a smoke result found there.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from training import cli
 from training.runinfo import provenance_record
 
 MNIST_TRAIN_SIZE = 60_000
+SMOKE_OUT = Path("runs/smoke/recap")
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class IntrinsicDimConfig:
         n_images: size of the random subset of training images (k2 < n_images <= 60,000).
         k1, k2: neighbour range of the Levina-Bickel estimate (2 <= k1 <= k2).
         seed: seed of the subset. data_dir: folder holding MNIST/raw (None: $MNIST_ROOT or ./data).
-        out: folder for intrinsic_dim.json.
+        out: folder for intrinsic_dim.json. smoke: a --smoke run (recorded; never into pretrained/).
     """
 
     n_images: int = 10_000
@@ -51,6 +55,7 @@ class IntrinsicDimConfig:
     seed: int = 0
     data_dir: Path | None = None
     out: Path = recap_dir()
+    smoke: bool = False
 
     def __post_init__(self):
         if not 2 <= self.k1 <= self.k2:
@@ -59,6 +64,7 @@ class IntrinsicDimConfig:
             raise InputError(f"--n-images must be in ({self.k2}, {MNIST_TRAIN_SIZE}], got {self.n_images}")
         if self.seed < 0:
             raise InputError(f"--seed must be >= 0, got {self.seed}")
+        cli.refuse_smoke_into_shipped(self.out, self.smoke)
 
     def command_line(self) -> str:
         return (f"python -m training.intrinsic_dim --n-images {self.n_images} --k1 {self.k1} "
@@ -95,9 +101,9 @@ def estimate(cfg: IntrinsicDimConfig, log=print) -> dict:
         "k2": cfg.k2,
         "seed": cfg.seed,
         "ambient_dim": MNIST_INPUT_DIM,
-        **provenance_record(cfg.command_line(), started=start, wall_key="wall_time_s"),
+        **provenance_record(cfg.command_line(), smoke=cfg.smoke, started=start, wall_key="wall_time_s"),
         "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()
-                   if k not in ("data_dir", "out")},
+                   if k not in ("data_dir", "out", "smoke")},
     }
 
 
@@ -114,8 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k2", type=cli.positive_int(MNIST_TRAIN_SIZE), default=IntrinsicDimConfig.k2,
                    help="largest neighbour count")
     cli.add_seed(p, "seed of the subset")
-    cli.add_out(p, "output folder (default: pretrained/recap)", default=IntrinsicDimConfig.out)
-    cli.add_smoke(p, "600 images (unless --n-images is given): the whole pipeline in seconds (tests)")
+    cli.add_out(p, f"output folder (default: pretrained/recap; {SMOKE_OUT} with --smoke)")
+    cli.add_smoke(p, "600 images (unless --n-images is given): the whole pipeline in seconds (tests); "
+                     "never into pretrained/")
     return p
 
 
@@ -132,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         n_images = args.n_images or (600 if args.smoke else IntrinsicDimConfig.n_images)
+        out = cli.or_default(args.out, SMOKE_OUT if args.smoke else IntrinsicDimConfig.out)
         cfg = IntrinsicDimConfig(n_images=n_images, k1=args.k1, k2=args.k2, seed=args.seed,
-                                 data_dir=args.data_dir, out=args.out)
+                                 data_dir=args.data_dir, out=out, smoke=args.smoke)
         # The training set (float32), the subset (float64, and a copy) and the distance blocks
         # of core.experiments.intrinsic_dim (about 64 MB each).
         cli.check_memory(4.0 * MNIST_TRAIN_SIZE * MNIST_INPUT_DIM + 16.0 * n_images * MNIST_INPUT_DIM

@@ -565,13 +565,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: on; --no-evaluate: train and checkpoint only)")
     cli.add_smoke(p, "the whole pipeline, tiny: 2,000 training images, 2 epochs, 500 test images, "
                      "coarse PGD / noise / flip grids, 50 sample images; writes to runs/smoke "
-                     "unless --out is given. Sizes given explicitly are used as given")
+                     "unless --out is given, never into pretrained/. Sizes given explicitly are used "
+                     "as given")
     return p
-
-
-def _or(value, default):
-    """An option's value when it was given, else the (smoke or full) default."""
-    return default if value is None else value
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -602,9 +598,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
              for m in models}
     evaluation = EvalConfig(
         test_size=args.test_size if args.test_size is not None else (500 if smoke else None),
-        pgd_subset=_or(args.pgd_subset, 100 if smoke else 2000) or None,
-        pgd_steps=_or(args.pgd_steps, 3 if smoke else 10),
-        sample_size=_or(args.sample_size, 50 if smoke else 300),
+        pgd_subset=cli.or_default(args.pgd_subset, 100 if smoke else 2000) or None,
+        pgd_steps=cli.or_default(args.pgd_steps, 3 if smoke else 10),
+        sample_size=cli.or_default(args.sample_size, 50 if smoke else 300),
         subset_seed=args.seed,
         sample_seed=args.seed,
         pgd_seed=args.seed,
@@ -615,6 +611,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                              flip_grid=tuple(round(0.02 * i, 6) for i in range(16)))
     out = Path(args.out) if args.out else Path("runs/smoke" if smoke else "pretrained")
     run_dir = Path(args.run_dir) if args.run_dir else (out / "checkpoints" if smoke else Path("runs/mnist"))
+    cli.refuse_smoke_into_shipped(mnist_dir(out), smoke)
+    cli.refuse_smoke_into_shipped(run_dir, smoke, "--run-dir")
     return RunConfig(models=models, train=train, evaluation=evaluation, data_dir=mnist_root(args.data_dir),
                      out=out, run_dir=run_dir, device=args.device, threads=args.threads,
                      resume=args.resume, evaluate=args.evaluate, download=args.download, smoke=smoke)

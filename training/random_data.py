@@ -46,7 +46,7 @@ from core.errors import InputError
 from core.experiments.random_data_unit import ACTIVATIONS, UnitSettings, run_unit, unit_settings
 from core.experiments.random_net import least_squares_slopes, matmul_flops_per_step
 from core.files import atomic_write_bytes, atomic_write_json, sha256_file, staged_folder
-from core.results.pretrained import PRETRAINED_DIR, write_manifest
+from core.results.pretrained import write_manifest
 from core.results.random_data import (
     COLUMNS,
     DIAGNOSTIC_COLUMNS,
@@ -125,9 +125,7 @@ class SweepConfig(UnitSettings):
             raise InputError(f"--shard must be i/N with 1 <= i <= N, got {i}/{count}")
         if self.threads is not None and self.threads < 1:
             raise InputError(f"--threads must be >= 1, got {self.threads}")
-        if self.preset == "smoke" and self.out is not None and _inside(self.out, PRETRAINED_DIR):
-            raise InputError(f"--smoke results are a pipeline test, not results: they never go into "
-                             f"{PRETRAINED_DIR} (drop --out, or pass a folder outside it)")
+        cli.refuse_smoke_into_shipped(self.out, self.preset == "smoke")
 
     def out_dir(self) -> Path:
         """--out, or by default work_dir/sweep-<settings hash>[-smoke]: never pretrained/."""
@@ -164,14 +162,6 @@ class SweepConfig(UnitSettings):
         parts += [f"--max-steps {self.max_steps}", f"--check-every {self.check_every}",
                   f"--eps {self.eps:g}", f"--probe-points {self.probe_points}"]
         return " ".join(parts)
-
-
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        Path(path).resolve().relative_to(Path(folder).resolve())
-        return True
-    except ValueError:
-        return False
 
 
 # --- progress file --------------------------------------------------------------------------

@@ -17,6 +17,10 @@ Every folder the app reads holds a `manifest.json` with the sha256 of each of it
 without its manifest, raises `PretrainedError`. Its message gives the quick fix first (restore the
 shipped files from git) and the slow one second (the command that regenerates them); the app shows
 that message and keeps its other pages working.
+
+The output of a `--smoke` run (its JSON records `smoke: true`, in its provenance or at its top) is
+a test of the pipeline, not a result: `read_verified_json` refuses it inside the folders the app
+reads (`shipped_location`), with the same two fixes; elsewhere (a test's temporary folder) it reads.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import ModelFileError
-from core.files import atomic_write_json, sha256_file
+from core.files import atomic_write_json, is_inside, sha256_file
 from core.specs import MLPSpec, get_mnist_spec
 
 PRETRAINED_DIR = Path(os.environ.get("PRETRAINED_DIR", Path(__file__).resolve().parents[2] / "pretrained"))
@@ -50,6 +54,10 @@ class PretrainedError(ModelFileError):
     """A shipped artifact is missing, unreadable or does not match its recorded checksum."""
 
 
+class SmokeResultError(PretrainedError):
+    """A shipped folder holds the output of a --smoke run (a test of the pipeline), not results."""
+
+
 def mnist_dir(root: Path | None = None) -> Path:
     return Path(root or PRETRAINED_DIR) / MNIST_SUBDIR
 
@@ -63,6 +71,33 @@ def fixes(folder: Path, regenerate: str) -> str:
     except ValueError:  # a folder outside the checkout (PRETRAINED_DIR pointed elsewhere)
         restore = f"copy the shipped files back into {folder}"
     return f"Quick fix: {restore}. Slow fix: regenerate them with `{regenerate}`."
+
+
+def shipped_location(path: Path | str) -> bool:
+    """Whether `path` lies where the app reads shipped results: under `PRETRAINED_DIR` (read at call
+    time: tests and deployments repoint it) or under the checkout's own pretrained/."""
+    return is_inside(path, PRETRAINED_DIR) or is_inside(path, REPO_ROOT / "pretrained")
+
+
+def is_smoke(record: Any) -> bool:
+    """Whether a results JSON was written by a `--smoke` run: `smoke` at its top (a model's
+    metadata, intrinsic_dim.json), `provenance.smoke` (sweeps.json, capacity's results.json), or
+    random_data's `preset: smoke`."""
+    if not isinstance(record, dict):
+        return False
+    provenance = record.get("provenance")
+    return (bool(record.get("smoke")) or record.get("preset") == "smoke"
+            or (isinstance(provenance, dict) and bool(provenance.get("smoke"))))
+
+
+def refuse_smoke(record: Any, path: Path, regenerate: str) -> None:
+    """Raise `SmokeResultError` (a `PretrainedError`) when `record`, read from `path` in a shipped folder, comes from a
+    `--smoke` run: its numbers would pass for the talk's results (and its models for the shipped ones)."""
+    path = Path(path)
+    if is_smoke(record) and shipped_location(path):
+        raise SmokeResultError(f"{path} comes from a --smoke run (a tiny test of the pipeline), not the "
+                              f"shipped results, and the app will not use it. "
+                              f"{fixes(path.parent, regenerate)}")
 
 
 def write_manifest(folder: Path, description: str, names: list[str] | None = None) -> dict[str, str]:
@@ -148,8 +183,14 @@ def verified_path(folder: Path, name: str, regenerate: str) -> Path:
 
 
 def read_verified_json(folder: Path, name: str, regenerate: str) -> Any:
-    """A shipped JSON file, parsed, after `verified_path` has checked it against the manifest."""
-    return read_json(verified_path(folder, name, regenerate), regenerate)
+    """A shipped JSON file, parsed, after `verified_path` has checked it against the manifest.
+
+    In a shipped folder (`shipped_location`) the output of a --smoke run is refused (`refuse_smoke`).
+    """
+    path = verified_path(folder, name, regenerate)
+    record = read_json(path, regenerate)
+    refuse_smoke(record, path, regenerate)
+    return record
 
 
 def verify_folder(folder: Path, regenerate: str) -> dict[str, str]:
@@ -238,8 +279,22 @@ def load_mnist_sweeps(root: Path | None = None) -> dict:
     return sweeps
 
 
+def _refuse_smoke_sample(root: Path | None) -> None:
+    """sample.npz records nothing itself: refuse it when the sweeps.json written with it comes from a
+    --smoke run. A missing or damaged sweeps.json is reported where the sweeps are read, and the
+    sample (the draw page's digits) stays usable."""
+    try:
+        load_mnist_sweeps(root)
+    except SmokeResultError:
+        raise
+    except PretrainedError:
+        pass
+
+
 def load_sample_indices(root: Path | None = None) -> np.ndarray:
-    """Positions in the 10,000-image MNIST test set of the shipped sample images, int64 [N]."""
+    """Positions in the 10,000-image MNIST test set of the shipped sample images, int64 [N]
+    (refused, as `load_sample`, when they come from a --smoke run)."""
+    _refuse_smoke_sample(root)
     path = _verify_listed(SAMPLE_FILE, root)
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -251,8 +306,10 @@ def load_sample_indices(root: Path | None = None) -> np.ndarray:
 def load_sample(root: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The shipped test images as float32 [N, 784] in [0, 1] and their int64 labels [N].
 
-    The file is checked against manifest.json first (a missing manifest is an error).
+    The file is checked against manifest.json first (a missing manifest is an error), and refused
+    when the sweeps.json written with it comes from a --smoke run (`_refuse_smoke_sample`).
     """
+    _refuse_smoke_sample(root)
     path = _verify_listed(SAMPLE_FILE, root)
     try:
         with np.load(path, allow_pickle=False) as data:

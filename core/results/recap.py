@@ -14,7 +14,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.results.pretrained import PRETRAINED_DIR, PretrainedError, read_verified_json
+import core.results.pretrained as pretrained
+from core.results.pretrained import PretrainedError, read_verified_json
 
 RECAP_SUBDIR = "recap"
 INTRINSIC_DIM_FILE = "intrinsic_dim.json"
@@ -24,7 +25,8 @@ FALLBACK_DIM = 784
 
 
 def recap_dir(root: Path | None = None) -> Path:
-    return Path(root or PRETRAINED_DIR) / RECAP_SUBDIR
+    """<root>/recap; the default root is read at call time (tests and deployments repoint it)."""
+    return Path(root or pretrained.PRETRAINED_DIR) / RECAP_SUBDIR
 
 
 @dataclass(frozen=True)

@@ -328,6 +328,25 @@ def test_a_broken_artifact_gives_an_error_naming_the_fix(broken, page, monkeypat
         assert len(errors) < 4
 
 
+@pytest.mark.parametrize("page", ["pages/mnist.py", "pages/draw.py"])
+def test_a_smoke_run_put_in_pretrained_is_an_error_not_the_models(page, shipped, tmp_path, monkeypatch):
+    """`training.mnist --smoke --out pretrained` used to replace the shipped models: the MNIST page
+    warned, the draw page used the 2-epoch models silently. Both now show the refusal and its fix."""
+    from tests.core.results.test_smoke_refusal import smoke_copy
+
+    smoke_copy("mnist", tmp_path, source=shipped)
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path)
+    at = open_page(page)
+    if page == "pages/draw.py":
+        at.radio(key="draw_source").set_value("Pick a test digit").run()
+    assert not at.exception, at.exception
+    errors = texts(at.error)
+    assert errors and all("--smoke run" in e and REGENERATE in e for e in errors), errors
+    assert not any("smoke" in w for w in texts(at.warning))
+    assert not at.dataframe and not at.get("vega_lite_chart")  # nothing drawn from the smoke files
+    assert not any(m.startswith("clean **") for m in texts(at.markdown))  # no verdict from its models
+
+
 def test_the_other_pages_keep_working_with_broken_mnist_artifacts(tmp_path, monkeypatch):
     monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path)  # no mnist/ at all
     at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=TIMEOUT).run()

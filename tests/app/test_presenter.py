@@ -129,3 +129,30 @@ def test_the_keys_script_holds_no_html_tag():
 def test_the_readme_states_the_number_of_slides():
     text = (REPO / "README.md").read_text()
     assert f"({len(SLIDES)} slides from the title to the references" in text
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "smoke"])
+def test_the_law_slide_shows_the_error_not_a_default_d_eff(damage, tmp_path, monkeypatch):
+    """A damaged pretrained/recap/intrinsic_dim.json: the slide showed d_eff = 784 as if estimated."""
+    import json
+    import shutil
+
+    import core.results.pretrained as pretrained
+    from core.results.recap import INTRINSIC_DIM_FILE
+
+    folder = tmp_path / "recap"
+    shutil.copytree(REPO / "pretrained" / "recap", folder)
+    path = folder / INTRINSIC_DIM_FILE
+    if damage == "corrupt":  # edited after shipping: its checksum no longer matches
+        path.write_text(path.read_text().replace('"estimate": ', '"estimate": 1'))
+    else:  # the output of `training.intrinsic_dim --smoke` put there, manifest and all
+        path.write_text(json.dumps({**json.loads(path.read_text()), "smoke": True}))
+        pretrained.write_manifest(folder, "training.intrinsic_dim --smoke")
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path)
+    number = [s.render for s in SLIDES].index(slides._law) + 1
+    at = run_app({"present": "1", "slide": str(number)})
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "python -m training.intrinsic_dim" in errors[0], errors
+    assert not at.get("vega_lite_chart")  # no chart drawn with a made-up d_eff
+    assert claims(at) == [f"<h2 class='present-claim'>{slides.claim(SLIDES[number - 1])}</h2>"]

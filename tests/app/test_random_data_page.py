@@ -255,3 +255,24 @@ def test_pages_do_not_import_torch_until_a_live_run():
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_the_dimension_pills_say_how_many_a_run_takes_and_more_are_refused_before_the_click(law_sweep):
+    """Seven pills, five dimensions a run: said before the click, and a sixth pick disables the run."""
+    from core.experiments.random_data_live import MAX_DIMS
+
+    at = run_page()
+    pills = next(b for b in at.get("button_group") if b.key == "random_live_dims")
+    live_dims = [int(o.content) for o in pills.proto.options]
+    assert len(live_dims) > MAX_DIMS  # the case this test is about
+    at = run_page({"random_live_dims": [str(d) for d in live_dims[:MAX_DIMS]]})
+    pills = next(b for b in at.get("button_group") if b.key == "random_live_dims")
+    assert f"up to {MAX_DIMS}" in pills.proto.label and f"at most {MAX_DIMS}" in pills.proto.help
+    assert any(f"1 to {MAX_DIMS} of the {len(live_dims)}" in c.value for c in at.caption)
+    assert not at.button(key="random_run").disabled and not at.warning  # five: allowed
+    at = run_page({"random_live_dims": [str(d) for d in live_dims]})
+    assert not at.exception, at.exception
+    assert at.button(key="random_run").disabled
+    warnings = [w.value for w in at.warning]
+    assert any(f"{len(live_dims)} dimensions are picked" in w and f"at most {MAX_DIMS}" in w
+               for w in warnings)

@@ -204,3 +204,118 @@ def test_the_provenance_record_says_what_ran_where_and_when():
     assert record["created"].endswith("+00:00")
     plain = provenance_record("cmd", versions={"numpy": "1"})
     assert set(plain) == {"command", "created", "versions"} and plain["versions"] == {"numpy": "1"}
+
+
+# --- what a --smoke run may not do, and folders that cannot be written ---------------------------
+
+
+def test_any_os_error_of_a_folder_is_one_line_not_a_traceback(capsys):
+    """A read-only mount, a full disk, /proc: an OSError that is not one of the named subclasses."""
+    import errno
+
+    for exc in (OSError(errno.EROFS, "Read-only file system", "/mnt/ro/mnist"),
+                FileNotFoundError(errno.ENOENT, "No such file or directory", "/proc/x"),
+                OSError(errno.ENOSPC, "No space left on device")):
+        def body(exc=exc):
+            raise exc
+
+        assert cli.run_main(body) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: cannot write") and err.count("\n") == 1 and exc.strerror in err
+
+
+@pytest.mark.parametrize("script, option", [
+    ("mnist", "--out"), ("mnist", "--run-dir"), ("capacity", "--out"), ("capacity", "--run-dir"),
+    ("random_data", "--out"), ("random_data", "--work-dir"), ("intrinsic_dim", "--out"),
+])
+def test_an_out_folder_that_cannot_be_made_is_refused_before_any_work(script, option, capsys):
+    """`--out /proc/x`: os.access says root may write in /proc, but no folder can be made there."""
+    err = _refused(_scripts()[script].main, ["--smoke", option, "/proc/x"], capsys)
+    last = err.strip().splitlines()[-1]  # argparse's usage, then one line naming the option
+    assert f"argument {option}:" in last and "/proc" in last
+
+
+def _fake_pretrained(tmp_path, monkeypatch) -> Path:
+    import core.results.pretrained as pretrained
+
+    root = tmp_path / "pretrained"
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", root)
+    return root
+
+
+@pytest.mark.parametrize("script", ["mnist", "capacity"])
+@pytest.mark.parametrize("out", ["pretrained", "pretrained/../pretrained", "{repo}/pretrained"])
+def test_smoke_never_writes_the_shipped_folder(script, out, monkeypatch):
+    """`--smoke --out pretrained` (from the checkout) is refused before anything runs or is written.
+
+    args.out is set after parsing: parsing probes the folder, and the test writes nothing there.
+    """
+    module = _scripts()[script]
+    monkeypatch.chdir(REPO)
+    args = module.build_parser().parse_args(["--smoke"])
+    args.out = Path(out.format(repo=REPO))
+    with pytest.raises(InputError, match="--out: a --smoke run .* never writes into pretrained/"):
+        module.config_from_args(args)
+    args.smoke = False  # the full run may
+    assert module.config_from_args(args).out == args.out
+
+
+@pytest.mark.parametrize("script", ["mnist", "capacity", "intrinsic_dim"])
+def test_smoke_into_the_apps_folder_exits_2_and_writes_nothing(script, mnist_root, tmp_path, monkeypatch,
+                                                               capsys):
+    root = _fake_pretrained(tmp_path, monkeypatch)
+    argv = ["--smoke", "--data-dir", str(mnist_root), "--out",
+            str(root / "recap" if script == "intrinsic_dim" else root)]
+    if script != "intrinsic_dim":
+        argv += ["--run-dir", str(tmp_path / "run")]
+    assert _scripts()[script].main(argv) == 2
+    err = capsys.readouterr().err
+    assert "never writes into pretrained/" in err and "Traceback" not in err
+    assert not root.exists() and not (tmp_path / "run").exists()
+
+
+def test_smoke_checkpoints_never_go_into_the_shipped_folder(tmp_path, monkeypatch):
+    root = _fake_pretrained(tmp_path, monkeypatch)
+    for module in (mnist_script, _scripts()["capacity"]):
+        args = module.build_parser().parse_args(["--smoke", "--out", str(tmp_path / "out")])
+        args.run_dir = root / "checkpoints"
+        with pytest.raises(InputError, match="--run-dir: a --smoke run"):
+            module.config_from_args(args)
+
+
+def test_intrinsic_dim_smoke_defaults_outside_pretrained(mnist_root, tmp_path, monkeypatch):
+    """Without --out, `training.intrinsic_dim --smoke` wrote its 600-image estimate over the shipped
+    pretrained/recap/intrinsic_dim.json. Here the shipped folder is a temporary one."""
+    root = _fake_pretrained(tmp_path, monkeypatch)
+    monkeypatch.setattr(intrinsic_dim_script.IntrinsicDimConfig, "out", root / "recap")  # the full default
+    monkeypatch.chdir(tmp_path)
+    argv = ["--smoke", "--data-dir", str(mnist_root), "--n-images", "300", "--k1", "5", "--k2", "8"]
+    assert intrinsic_dim_script.main(argv) == 0
+    assert not root.exists()
+    import json
+
+    record = json.loads((tmp_path / "runs" / "smoke" / "recap" / "intrinsic_dim.json").read_text())
+    assert record["smoke"] is True and record["n_images"] == 300
+
+
+def test_capacity_options_given_with_smoke_are_used_not_ignored():
+    capacity = _scripts()["capacity"]
+    every_width = [str(w) for w in capacity.WIDTHS]
+
+    def config(*argv):
+        return capacity.config_from_args(capacity.build_parser().parse_args(list(argv)))
+
+    given = config("--smoke", "--adv-epochs", "3", "--check-size", "50", "--pgd-steps", "4",
+                   "--pgd-subset", "20", "--widths", *every_width)
+    assert (given.adversarial.epochs, given.adversarial.check_size) == (3, 50)
+    assert (given.evaluation.pgd_steps, given.evaluation.pgd_subset) == (4, 20)
+    widths = lambda cfg: {j.hidden for j in cfg.jobs if j.kind != "zero_loss"}
+    assert widths(given) == set(capacity.WIDTHS)
+    assert config("--smoke", "--pgd-subset", "0").evaluation.pgd_subset is None  # 0: every test image
+    smoke, full = config("--smoke"), config()
+    assert (smoke.adversarial.epochs, smoke.adversarial.check_size) == (2, 200)
+    assert (smoke.evaluation.pgd_steps, smoke.evaluation.pgd_subset) == (3, 100)
+    assert widths(smoke) == {16, 151}
+    assert (full.adversarial.epochs, full.adversarial.check_size) == (10, 1000)
+    assert (full.evaluation.pgd_steps, full.evaluation.pgd_subset) == (10, 2000)
+    assert widths(full) == set(capacity.WIDTHS)

@@ -12,6 +12,7 @@ import pytest
 import torch
 from torch import nn
 
+import core.results.pretrained as pretrained
 import training.random_data as rd
 from core.errors import InputError
 from core.experiments.probes import two_layer_input_gradients
@@ -279,9 +280,9 @@ def test_cli_smoke_run_never_touches_pretrained_and_is_refused_by_the_app(tmp_pa
     assert out.name.endswith("-smoke") and (out / "sweep.csv").is_file()
     # Into pretrained/ a smoke run is refused before it trains ...
     fake_pretrained = tmp_path / "pretrained"
-    monkeypatch.setattr(rd, "PRETRAINED_DIR", fake_pretrained)
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", fake_pretrained)
     assert rd.main(["--smoke", "--work-dir", str(work), "--out", str(LAPTOP.path(fake_pretrained))]) == 2
-    assert "never go into" in capsys.readouterr().err and not fake_pretrained.exists()
+    assert "never writes into pretrained/" in capsys.readouterr().err and not fake_pretrained.exists()
     # ... and smoke results copied there by hand are refused by the app's loader.
     LAPTOP.path(fake_pretrained).parent.mkdir(parents=True)
     out.rename(LAPTOP.path(fake_pretrained))
