@@ -5,8 +5,8 @@ import pandas  # noqa: F401  (see below)
 import streamlit as st
 
 from app.chart_export import chart_with_downloads
-from app.errors import show_error
 from app.charts.capacity import BIG, SMALL, TALK_EPS, pretrained_root, results, size_figure
+from app.errors import show_error
 from app.navigation import keep_talk_navigation
 from app.url_settings import TalkSettings, what_to_notice
 from core.errors import RobustnessError

@@ -3,7 +3,6 @@ their own pace; unit tests of the gate, then attacks on a running app process (`
 
 from __future__ import annotations
 
-import asyncio
 import os
 import resource
 import subprocess
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.class_load import run_async
 from deploy.gate import GateLimits, LectureGate, TokenBucket, message_kind, normalized_path
 from deploy.serve_class import wait_healthy, wait_quiet
 from tests.live_app import free_port, stop
@@ -91,7 +91,7 @@ def http_call(app, path: str, client: str = "10.0.0.7", headers=()) -> int:
         sent.append(message)
 
     scope = {"type": "http", "path": path, "client": (client, 5000), "headers": list(headers)}
-    asyncio.run(app(scope, receive, send))
+    run_async(app(scope, receive, send))  # a thread of its own if Playwright holds a loop
     return sent[0]["status"]
 
 
@@ -121,7 +121,7 @@ def websocket_session(app, frames: list[bytes], client: str = "10.0.0.7", header
         sent.append(message)
 
     scope = {"type": "websocket", "path": "/_stcore/stream", "client": (client, 5000), "headers": list(headers)}
-    asyncio.run(app(scope, receive, send))
+    run_async(app(scope, receive, send))  # a thread of its own if Playwright holds a loop
     return sent
 
 
