@@ -14,6 +14,8 @@ import numpy as np
 import streamlit as st
 
 from app import shipped
+from app.accessible import (announce, attacked_alt, budget_text, digit_alt, legend_alt, perturbation_alt,
+                            reduced_motion, verdicts_text)
 from app.canvas import drawn_digit
 from app.charts.probabilities import probability_bars
 from app.errors import shown_errors
@@ -80,7 +82,8 @@ def picked_digit() -> tuple[np.ndarray, int]:
     TALK.upgrade_url_value("pick", OLD_PICK)  # an old link's "#7: a 2" is test digit 7
     # No format_func: a bound selectbox puts its option's text in the URL, and that is the index.
     i = st.selectbox(f"Test digit (0 to {len(labels) - 1})", options, **TALK.bind("pick", options=options))
-    st.image(png_url(digit_image(images[i], zoom=PICKED_ZOOM)), caption=f"test digit #{i}, labelled {labels[i]}")
+    st.image(png_url(digit_image(images[i], zoom=PICKED_ZOOM)), caption=f"test digit #{i}, labelled {labels[i]}",
+             alt=digit_alt(int(labels[i]), f"Test digit number {i}"))
     return images[i].reshape(28, 28), int(labels[i])
 
 
@@ -274,18 +277,26 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
                 scale = budget if attack.budget == "eps" else 3 * budget
                 c_img, c_map = st.columns(2)
                 shown = np.clip(x + MAGNIFY * out.delta, 0, 1) if magnify else out.x
+                pred = int(out.prediction.label[0])
+                alt = attacked_alt(spec.name, budget_text(kind, budget, attack.budget == "eps"), label, pred,
+                                   float(out.prediction.confidence[0]))
                 c_img.image(png_url(digit_image(shown)), caption=f"attacked input, change ×{MAGNIFY}" if magnify
-                            else "attacked input")
-                c_map.image(png_url(perturbation_image(out.delta, scale)), caption="perturbation")
+                            else "attacked input", alt=alt + (f" Change drawn {MAGNIFY} times larger." if magnify else ""))
+                c_map.image(png_url(perturbation_image(out.delta, scale)), caption="perturbation",
+                            alt=perturbation_alt(spec.name, budget_text(kind, budget, attack.budget == "eps"),
+                                                 float(np.abs(out.delta).max())))
                 # The colour bar under both images: its caption is wider than one image.
                 st.image(png_url(perturbation_legend(scale)), width=28 * ZOOM,
-                         caption=f"darker −{scale:.4f} · +{scale:.4f} brighter")
+                         caption=f"darker −{scale:.4f} · +{scale:.4f} brighter", alt=legend_alt(scale))
                 to = f"-to{target}" if "target" in attack.options else ""
                 what = (f"noise-std{budget:.2f}-draw{noise_seed}" if attack.budget != "eps" else
                         f"{kind.lower().replace(' ', '-')}{to}-eps{budget:.4f}")
                 probability_bars({spec.name: out.prediction.probs}, f"draw-{what}-{spec.name}-probabilities",
                                  key=f"draw_attacked_bars_{spec.name}", height=130,
                                  title=f"{short_name(spec)} on the attacked input")
+        # A change of verdict, read out by a screen reader (silent while the answers stay).
+        announce("draw_verdicts", verdicts_text([(short_name(s), int(starts[s.name].clean.label[0]),
+                                                  int(outs[s.name].prediction.label[0])) for s in models]))
 
 
 def _animate_sweep(sweep: tuple[float, float], x: np.ndarray, models: tuple, slots: dict,
@@ -298,7 +309,7 @@ def _animate_sweep(sweep: tuple[float, float], x: np.ndarray, models: tuple, slo
     """
     start, stop = sweep
     steps = np.unique(np.round(np.linspace(start, stop, SWEEP_FRAMES + 1)[1:] / EPS_STEP) * EPS_STEP)
-    for eps in steps[:-1]:
+    for eps in (steps[:-1] if not reduced_motion() else ()):  # reduced motion: straight to the stop
         for spec in models:
             slot, _ = slots[spec.name]
             start = shipped.image_prepared(root, FGSM.name, spec.name, x)
@@ -321,7 +332,9 @@ if models_ready:  # else the error above already says which file is broken and h
     with left:
         st.subheader("What the networks see", divider="gray")
         if label is None:
-            st.image(png_url(digit_image(x, zoom=3)), caption="the 28x28 input")
+            st.image(png_url(digit_image(x, zoom=3)), caption="the 28x28 input", alt=digit_alt(
+                None, "Your drawing as the networks' 28x28 input",
+                [(s.name, starts[s.name].clean.label[0], starts[s.name].clean.confidence[0]) for s in models]))
         name = "drawing" if label is None else f"test-digit-{TALK.value('pick')}"
         probability_bars({s.name: starts[s.name].clean.probs for s in models}, f"draw-{name}-probabilities",
                          key="draw_clean_bars", height=150, title="Clean input: probability of each digit")
