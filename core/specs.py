@@ -82,7 +82,7 @@ class MLPSpec:
 MNIST_MODELS: dict[str, MLPSpec] = {
     spec.name: spec
     for spec in (
-        MLPSpec(name="f_n", hidden=151, label="f_n: 120k parameters (p ≈ 2n)", color="#B35900",
+        MLPSpec(name="f_n", hidden=151, label="f_n: 120k parameters (p ≈ 2n)", color="#A35200",
                 dark_color="#E69F00"),  # Okabe-Ito orange, darkened: #E69F00 has 2.25:1 on white
         MLPSpec(name="f_nd", hidden=3774, label="f_nd: 3M parameters (p ≈ 50n ≈ nd/16)", color="#0072B2",
                 dark_color="#56B4E9"),
