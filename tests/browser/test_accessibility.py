@@ -76,7 +76,9 @@ def report():
 def settle(page, theme: str) -> None:
     """The run is over, every chart has drawn, the theme mark is set."""
     page.wait_for_selector("[data-testid='stMain'] h1, [data-testid='stMain'] h2", timeout=90_000)
-    wait_idle(page, 90)
+    page.wait_for_timeout(500)  # the run starts: its running indicator, the elements' skeletons
+    page.wait_for_function("() => !document.querySelector(\"[data-testid='stSkeleton']\")", timeout=120_000)
+    wait_idle(page, 120)
     page.wait_for_function(f"() => document.documentElement.dataset.talkTheme === '{theme}'", timeout=30_000)
     page.wait_for_function(
         "() => [...document.querySelectorAll(\"[data-testid='stVegaLiteChart']\")]"
@@ -162,7 +164,7 @@ def test_every_slide_meets_wcag_21_aa(app_url, browser, report, theme):
         page.goto(f"{app_url}/{page_url(SLIDES[0].page)}?present=1&slide=1", wait_until="domcontentloaded")
         for i, slide in enumerate(SLIDES):
             if i:
-                page.locator(".st-key-present_next button").click()
+                page.locator(".st-key-present_next button").first.click()
             expect(page.locator(".present-claim")).to_have_text(claim(slide), timeout=90_000)
             failures += audit_both_sizes(page, theme, slide_id(i), report)
     finally:
@@ -282,5 +284,39 @@ def test_presenter_keys_never_trap_the_focus(app_url, browser):
         after = tab_to(page, lambda f: f["role"] != "slider" and f["type"] != "range")  # and on, out of it
         assert after
         tab_to(page, lambda f: f["label"] == "Previous", backwards=True)
+    finally:
+        context.close()
+
+
+# --- motion --------------------------------------------------------------------------------------
+
+COUNT_SWEEP_FRAMES = """() => { window.__sweepFrames = 0;
+  new MutationObserver(() => { if (document.body.innerText.includes('sweeping…')) window.__sweepFrames++; })
+    .observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
+
+
+@pytest.mark.parametrize("motion", ["no-preference", "reduce"])
+def test_sweep_to_flip_respects_reduced_motion(app_url, browser, motion):
+    """"Sweep to flip" animates its way up to the flip, except under prefers-reduced-motion, where
+    it jumps straight to the end state (the same stop)."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport=PROJECTOR, reduced_motion=motion)
+    page = context.new_page()
+    try:
+        page.goto(f"{app_url}/draw?draw_source=Pick+a+test+digit&draw_pick=7", wait_until="domcontentloaded")
+        if motion == "reduce":  # the browser tells the server by a cookie, then reloads once
+            page.wait_for_function("() => document.cookie.includes('talk_reduced_motion=1') && "
+                                   "performance.getEntriesByType('navigation')[0].type === 'reload'", timeout=60_000)
+        expect(page.get_by_role("heading", name="Draw a digit and attack it")).to_be_visible(timeout=90_000)
+        wait_idle(page, 90)
+        page.evaluate(COUNT_SWEEP_FRAMES)
+        page.get_by_role("button", name=re.compile("Sweep to flip")).first.click()
+        expect(page.get_by_text(re.compile(r"Stopped at eps \d"))).to_be_visible(timeout=60_000)
+        frames = page.evaluate("() => window.__sweepFrames")
+        if motion == "reduce":
+            assert frames == 0, f"{frames} animation frames under prefers-reduced-motion"
+        else:
+            assert frames > 0, "the sweep no longer animates: this test would then prove nothing"
     finally:
         context.close()
