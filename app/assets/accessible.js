@@ -28,12 +28,20 @@
   const label = () => {
     document.querySelectorAll(".st-key-draw_canvas").forEach((box) => {
       const roots = [box, ...[...box.querySelectorAll("*")].filter((e) => e.shadowRoot).map((e) => e.shadowRoot)];
-      roots.forEach((root) => root.querySelectorAll("canvas").forEach((canvas) => {
-        if (canvas.getAttribute("aria-label") !== CANVAS_NAME) {
-          canvas.setAttribute("role", "img");
-          canvas.setAttribute("aria-label", CANVAS_NAME);
-        }
-      }));
+      // The component stacks its canvases (background, drawing, the one under the pointer): the
+      // top one is named, the ones under it hidden, so the name is read once.
+      roots.forEach((root) => {
+        const canvases = [...root.querySelectorAll("canvas")];
+        canvases.forEach((canvas, i) => {
+          const top = i === canvases.length - 1;
+          if (top && canvas.getAttribute("aria-label") !== CANVAS_NAME) {
+            canvas.setAttribute("role", "img");
+            canvas.setAttribute("aria-label", CANVAS_NAME);
+          } else if (!top && canvas.getAttribute("aria-hidden") !== "true") {
+            canvas.setAttribute("aria-hidden", "true");
+          }
+        });
+      });
     });
     // A formula wider than the screen scrolls in its own box (page.css): reachable by the keyboard.
     document.querySelectorAll(".katex-display").forEach((box) => {
