@@ -52,26 +52,38 @@ def _views(spec: Mapping):
         yield from _views(inner)
 
 
-def _channel_title(enc: Mapping) -> str:
+def _channel_title(enc: Mapping, titled_only: bool) -> str:
+    """A channel's axis title; its field name when untitled, unless titled_only."""
     if not isinstance(enc, Mapping):
         return ""
     title = enc.get("title")
     if isinstance(title, list):
         title = " ".join(str(t) for t in title)
-    return str(title if title is not None else enc.get("field", "") or "").strip()
+    if title:
+        return str(title).strip()
+    return "" if titled_only or "title" in enc else str(enc.get("field", "") or "").strip()
+
+
+def _inline_values(spec: Mapping):
+    """Every inline `data.values` of a spec and of its layers and concatenations."""
+    data = spec.get("data")
+    if isinstance(data, Mapping) and isinstance(data.get("values"), list):
+        yield data["values"]
+    for key in ("layer", "hconcat", "vconcat", "concat"):
+        for sub in spec.get(key, []) or []:
+            if isinstance(sub, Mapping):
+                yield from _inline_values(sub)
 
 
 def rows_of(spec: Mapping, data=None) -> list[dict]:
     """The chart's rows: `data` (a DataFrame or a list of row dicts) if given, else the largest
-    inline dataset of the spec."""
+    dataset of the spec (named or inline, in any layer): the data, not an annotation's."""
     if data is not None:
         if hasattr(data, "to_dict"):
             return data.to_dict("records")
         return [dict(r) for r in data]
     datasets = [v for v in (spec.get("datasets") or {}).values() if isinstance(v, list)]
-    values = (spec.get("data") or {}).get("values") if isinstance(spec.get("data"), Mapping) else None
-    if isinstance(values, list):
-        datasets.append(values)
+    datasets += list(_inline_values(spec))
     return [dict(r) for r in max(datasets, key=len)] if datasets else []
 
 
@@ -80,19 +92,25 @@ def chart_description(spec: Mapping, data=None) -> str:
     against what, the series (its colour legend) and how many rows its data table has."""
     rows = rows_of(spec, data)
     views = list(_views(spec))
-    kinds, x_title, y_title, series_field = [], "", "", ""
+    kinds, series_field = [], ""
     for view in views:
         mark = view.get("mark")
         mark = mark.get("type") if isinstance(mark, Mapping) else mark
         kind = _MARKS.get(str(mark))
         if kind and kind not in kinds and kind not in ("Rule", "Text"):
             kinds.append(kind)
-        enc = view.get("encoding") or {}
-        x_title = x_title or _channel_title(enc.get("x", {}))
-        y_title = y_title or _channel_title(enc.get("y", {}))
+    # The axes' titles: a titled channel first (annotation layers often have none), else a field.
+    encodings = [view.get("encoding") or {} for view in views]
+    x_title, y_title = ("" for _ in range(2))
+    for titled_only in (True, False):
+        x_title = x_title or next((t for e in encodings if (t := _channel_title(e.get("x", {}), titled_only))), "")
+        y_title = y_title or next((t for e in encodings if (t := _channel_title(e.get("y", {}), titled_only))), "")
+    # The series: the colour field of a view that also carries the y axis's title.
+    for enc in sorted(encodings, key=lambda e: _channel_title(e.get("y", {}), False) != y_title):
         color = enc.get("color")
-        if isinstance(color, Mapping) and color.get("field") and not series_field:
+        if isinstance(color, Mapping) and color.get("field"):
             series_field = str(color["field"])
+            break
     title = _title(spec) or next((_title(v) for v in views if _title(v)), "")
     kind = " and ".join(k.lower() for k in kinds) or "chart"
     what = f"{kind[0].upper()}{kind[1:]} chart"
@@ -111,7 +129,10 @@ def chart_description(spec: Mapping, data=None) -> str:
 
 
 def described(spec: Mapping, data=None) -> dict:
-    """The spec with its `description` (Vega's accessible name of the drawn chart) filled in."""
+    """The spec with its `description` (Vega's accessible name of the drawn chart) filled in.
+
+    Vega's per-mark ARIA stays on: `config.aria = false` leaves some mark containers with a role
+    and no name (axe's svg-img-alt on the Recap page)."""
     if spec.get("description"):
         return dict(spec)
     return {**spec, "description": chart_description(spec, data)}

@@ -69,3 +69,11 @@ def test_a_verdict_change_is_worded_for_a_screen_reader():
 
 def test_full_motion_outside_a_running_app():
     assert accessible.reduced_motion() is False
+
+
+def test_without_rows_the_largest_dataset_of_any_layer_is_the_table():
+    from app.charts import capacity
+
+    spec, rows = capacity.size_figure(capacity.pretrained_root(), capacity.TALK_EPS)
+    assert len(accessible.rows_of(spec)) == len(rows)  # the curves' rows, not an annotation's
+    assert "accuracy against parameters p (log scale)" in accessible.chart_description(spec)
