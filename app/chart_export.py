@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 
 import streamlit as st
 
+from app import accessible
 from app.theme import dark_theme
 
 
@@ -255,10 +256,12 @@ def chart_with_downloads(chart, data, stem: str, key: str | None = None, caption
     key = key or stem
     width = "stretch" if stretch else "content"
     spec = screen_spec(chart if isinstance(chart, Mapping) else chart.to_dict())
+    spec = accessible.described(spec, data)  # its accessible name: what it shows, from its data
     st.vega_lite_chart(spec=spec, width=width, height=height, key=f"{key}__chart")
     if caption:
         st.caption(caption)
     download_row(lambda: chart, data, stem, key)
+    accessible.data_table(spec, data, key)  # the numbers as an HTML table, for a screen reader
 
 
 MISSING_VL_CONVERT = "Install vl-convert-python (see requirements.txt) to export images."

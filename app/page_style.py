@@ -1,7 +1,8 @@
 """The talk's browser side: the style of every page, the presenter's style, and the keys script.
 
 Not a page (the navigation lists only the files in streamlit_app.TALK). The CSS and JavaScript
-live in app/assets/ (page.css, presenter.css, keys.js), read once per process; the models' dark
+live in app/assets/ (page.css, presenter.css, keys.js; accessible.css and accessible.js: contrast,
+names and motion, see app/accessible.py), read once per process; the models' dark
 colours are added to the page style from the model registry (core.specs), so a colour is
 defined once. `streamlit_app.py` calls `browser_side()` on every run; presenter mode adds
 `presenter_style()` (app/presenter.py).
@@ -32,7 +33,7 @@ def _dark_model_rules() -> str:
 @functools.cache
 def page_style() -> str:
     """Every page's <style>: tighter titles, scrolling formulas, image rows on a phone, dark model colours."""
-    return f"<style>\n{_asset('page.css')}{_dark_model_rules()}\n</style>"
+    return f"<style>\n{_asset('page.css')}{_asset('accessible.css')}{_dark_model_rules()}\n</style>"
 
 
 @functools.cache
@@ -43,8 +44,9 @@ def presenter_style() -> str:
 
 @functools.cache
 def keys_script() -> str:
-    """The <script> that marks the theme on <html> and maps the presenter keys to Next / Previous."""
-    return f"<script>\n{_asset('keys.js')}</script>"
+    """The <script> that marks the theme on <html> and maps the presenter keys to Next / Previous,
+    and the accessibility script (accessible.js: the canvas's name, live regions, reduced motion)."""
+    return f"<script>\n{_asset('keys.js')}\n{_asset('accessible.js')}</script>"
 
 
 def browser_side() -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 import core.results.pretrained as pretrained
+from app import accessible
 from app.chart_export import merged_config, readable_spec, screen_spec
 from app.errors import show_error, shown_errors
 from app.theme import model_html
@@ -78,9 +79,14 @@ def projector_spec(spec: dict, height: int = CHART_HEIGHT, legend: str | None = 
 
 
 def chart(spec: dict, key: str, height: int = CHART_HEIGHT, legend: str | None = None) -> None:
-    """A cached chart at projector size, keyed "present_<key>"; legend: as in `projector_spec`."""
-    st.vega_lite_chart(spec=screen_spec(projector_spec(spec, height, legend)), width="stretch",
-                       key=f"present_{key}")
+    """A cached chart at projector size, keyed "present_<key>" (legend: as in `projector_spec`),
+    described for a screen reader (its accessible name, and its data as a table that takes no room
+    on the slide)."""
+    with st.container(gap=None):
+        st.vega_lite_chart(spec=accessible.described(screen_spec(projector_spec(spec, height, legend)),
+                                                     accessible.rows_of(spec)),
+                           width="stretch", key=f"present_{key}")
+        accessible.hidden_table(spec)
 
 
 def big(text: str) -> None:
@@ -263,12 +269,15 @@ def _mnist_digit() -> None:
         seed = c2.number_input("Digit set", 0, 999, step=1, **talk.bind("digits", low=0, high=999))
         i = mnist_results.gallery_indices(labels, shipped.GALLERY_SIZE, int(seed))[0]
         cols = st.columns(3)
-        cols[0].image(png_url(digit_image(digits[i], zoom=DIGIT_ZOOM)), width=28 * DIGIT_ZOOM)
+        cols[0].image(png_url(digit_image(digits[i], zoom=DIGIT_ZOOM)), width=28 * DIGIT_ZOOM,
+                      alt=accessible.digit_alt(int(labels[i])))
         cols[0].markdown(f"<div class='present-big'>test digit: {labels[i]}</div>", unsafe_allow_html=True)
         for col, spec in zip(cols[1:], MNIST_MODELS.values()):
             out = shipped.sample_outcome(root, FGSM.name, spec.name, (i,), float(eps))  # the gallery's FGSM
             pred, conf = int(out.prediction.label[0]), float(out.prediction.confidence[0])
-            col.image(png_url(digit_image(out.x[0], zoom=DIGIT_ZOOM)), width=28 * DIGIT_ZOOM)
+            col.image(png_url(digit_image(out.x[0], zoom=DIGIT_ZOOM)), width=28 * DIGIT_ZOOM,
+                      alt=accessible.attacked_alt(spec.name, accessible.budget_text(FGSM.name, float(eps)),
+                                                  int(labels[i]), pred, conf))
             mark = "✓" if pred == labels[i] else "✗"
             col.markdown(model_html(spec, f"{spec.name} sees {pred} {mark} ({100 * conf:.0f}%)"),
                          unsafe_allow_html=True)

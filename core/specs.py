@@ -36,8 +36,10 @@ class MLPSpec:
         name: registry key, also the stem of every file of the model in `pretrained/mnist/`.
         hidden: width h of the hidden layer.
         label: how the talk calls it ("120k parameters").
-        color: the model's colour everywhere in the app (Okabe-Ito, colour-blind safe), on a
-            light background.
+        color: the model's colour everywhere in the app (orange and blue: told apart with any
+            colour vision), on a light background: at least 4.5:1 against white, so it passes
+            as text (WCAG 1.4.3) and as a chart mark (1.4.11: 3:1). Colour is never the only cue:
+            the model's name goes with it.
         dark_color: the same colour for a dark background (at least 4.5:1 contrast against
             Streamlit's dark theme, #0E1117); empty: `color` already passes.
         input_dim, classes: 784 and 10 for MNIST.
@@ -80,7 +82,8 @@ class MLPSpec:
 MNIST_MODELS: dict[str, MLPSpec] = {
     spec.name: spec
     for spec in (
-        MLPSpec(name="f_n", hidden=151, label="f_n: 120k parameters (p ≈ 2n)", color="#E69F00"),
+        MLPSpec(name="f_n", hidden=151, label="f_n: 120k parameters (p ≈ 2n)", color="#A35200",
+                dark_color="#E69F00"),  # Okabe-Ito orange, darkened: #E69F00 has 2.25:1 on white
         MLPSpec(name="f_nd", hidden=3774, label="f_nd: 3M parameters (p ≈ 50n ≈ nd/16)", color="#0072B2",
                 dark_color="#56B4E9"),
     )

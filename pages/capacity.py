@@ -8,6 +8,7 @@ from app.chart_export import chart_with_downloads
 from app.charts.capacity import BIG, SMALL, TALK_EPS, pretrained_root, results, size_figure
 from app.errors import show_error
 from app.navigation import keep_talk_navigation
+from app.theme import model_color
 from app.url_settings import TalkSettings, what_to_notice
 from core.errors import RobustnessError
 from core.results import capacity as cr
@@ -30,8 +31,8 @@ networks. The law of robustness also says size is *necessary*: a smooth (robust)
 in d dimensions needs about n·d parameters. Madry et al. (2018) saw this on MNIST: adversarial
 training, which asks for a robust fit, only succeeds with enough capacity. Here are one-hidden-layer
 networks 784 → h → 10 of eight widths, from h = 16 to the talk's
-<span style='color:{SMALL.color}; font-weight:600'>f_n</span> (h = {SMALL.hidden}) and
-<span style='color:{BIG.color}; font-weight:600'>f_nd</span> (h = {BIG.hidden:,}), each trained
+<span class='talk-model-{SMALL.name}' style='color:{model_color(SMALL)}; font-weight:600'>f_n</span> (h = {SMALL.hidden}) and
+<span class='talk-model-{BIG.name}' style='color:{model_color(BIG)}; font-weight:600'>f_nd</span> (h = {BIG.hidden:,}), each trained
 twice on the 60,000 training images: normally (until it fits them, or an epoch cap), and
 adversarially (on FGSM examples with a random start at eps = 0.1, Wong et al. 2020).
 

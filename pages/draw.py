@@ -14,6 +14,16 @@ import numpy as np
 import streamlit as st
 
 from app import shipped
+from app.accessible import (
+    announce,
+    attacked_alt,
+    budget_text,
+    digit_alt,
+    legend_alt,
+    perturbation_alt,
+    reduced_motion,
+    verdicts_text,
+)
 from app.canvas import drawn_digit
 from app.charts.probabilities import probability_bars
 from app.errors import shown_errors
@@ -81,7 +91,8 @@ def picked_digit() -> tuple[np.ndarray, int]:
     TALK.upgrade_url_value("pick", OLD_PICK)  # an old link's "#7: a 2" is test digit 7
     # No format_func: a bound selectbox puts its option's text in the URL, and that is the index.
     i = st.selectbox(f"Test digit (0 to {len(labels) - 1})", options, **TALK.bind("pick", options=options))
-    st.image(png_url(digit_image(images[i], zoom=PICKED_ZOOM)), caption=f"test digit #{i}, labelled {labels[i]}")
+    st.image(png_url(digit_image(images[i], zoom=PICKED_ZOOM)), caption=f"test digit #{i}, labelled {labels[i]}",
+             alt=digit_alt(int(labels[i]), f"Test digit number {i}"))
     return images[i].reshape(28, 28), int(labels[i])
 
 
@@ -291,20 +302,32 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
                 st.markdown(model_name_html(spec), unsafe_allow_html=True)
                 shown = np.clip(x + MAGNIFY * out.delta, 0, 1) if magnify else out.x
                 c_in, c_map, c_out = st.columns(3, gap="small")
-                c_in.image(png_url(digit_image(x, zoom=RESULT_ZOOM)), caption="the input", width="stretch")
+                said = budget_text(kind, budget, attack.budget == "eps")
+                clean = starts[spec.name].clean
+                c_in.image(png_url(digit_image(x, zoom=RESULT_ZOOM)), caption="the input", width="stretch",
+                           alt=digit_alt(label, "The input" if label is not None else "Your drawing as the "
+                                         "networks' 28x28 input", [(spec.name, clean.label[0], clean.confidence[0])]))
                 c_map.image(png_url(perturbation_image(out.delta, scale, zoom=RESULT_ZOOM)),
-                            caption="the change", width="stretch")
+                            caption="the change", width="stretch",
+                            alt=perturbation_alt(spec.name, said, float(np.abs(out.delta).max()),
+                                                 float(np.linalg.norm(out.delta))))
+                alt = attacked_alt(spec.name, said, label, int(out.prediction.label[0]),
+                                   float(out.prediction.confidence[0]))
                 c_out.image(png_url(digit_image(shown, zoom=RESULT_ZOOM)), width="stretch",
-                            caption=f"attacked input, change ×{MAGNIFY}" if magnify else "attacked input")
+                            caption=f"attacked input, change ×{MAGNIFY}" if magnify else "attacked input",
+                            alt=alt + (f" Change drawn {MAGNIFY} times larger." if magnify else ""))
                 # The colour bar of the change: its caption is wider than one image.
                 st.image(png_url(perturbation_legend(scale)), width=28 * ZOOM,
-                         caption=f"darker −{scale:.4f} · +{scale:.4f} brighter")
+                         caption=f"darker −{scale:.4f} · +{scale:.4f} brighter", alt=legend_alt(scale))
         cols = st.columns(len(models), gap="small")
         for col, spec in zip(cols, models):
             with col:
                 probability_bars({spec.name: outs[spec.name].prediction.probs},
                                  f"draw-{what}-{spec.name}-probabilities", key=f"draw_attacked_bars_{spec.name}",
                                  height=130, title=f"{short_name(spec)} on the attacked input")
+        # A change of verdict, read out by a screen reader (silent while the answers stay).
+        announce("draw_verdicts", verdicts_text([(short_name(s), int(starts[s.name].clean.label[0]),
+                                                  int(outs[s.name].prediction.label[0])) for s in models]))
 
 
 def noise_against_fgsm(models: tuple, starts: dict, outs: dict) -> str:
@@ -347,7 +370,7 @@ def _animate_sweep(sweep: tuple[float, float], x: np.ndarray, models: tuple, slo
     """
     start, stop = sweep
     steps = np.unique(np.round(np.linspace(start, stop, SWEEP_FRAMES + 1)[1:] / EPS_STEP) * EPS_STEP)
-    for eps in steps[:-1]:
+    for eps in (steps[:-1] if not reduced_motion() else ()):  # reduced motion: straight to the stop
         for spec in models:
             slot, _ = slots[spec.name]
             start = shipped.image_prepared(root, FGSM.name, spec.name, x)

@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from app import shipped
+from app.accessible import attacked_alt, budget_text, digit_alt, legend_alt, perturbation_alt
 from app.chart_export import chart_with_downloads, screen_spec
 from app.charts import mnist as mnist_charts
 from app.errors import shown_errors
@@ -211,10 +212,12 @@ def gallery(root: str) -> None:
         for j, spec in enumerate((small, big)):
             head[1 + 2 * j].markdown(f"{model_name_html(spec)}<br>input it sees", unsafe_allow_html=True)
             head[2 + 2 * j].image(png_url(perturbation_legend(scale)), width=28 * ZOOM,
-                                  caption=f"perturbation: −{scale:.3f} to +{scale:.3f}")
+                                  caption=f"perturbation: −{scale:.3f} to +{scale:.3f}", alt=legend_alt(scale))
         for row, i in enumerate(idx):
             cols = st.columns(widths)
-            cols[0].image(png_url(digit_image(images[i])))
+            cols[0].image(png_url(digit_image(images[i])), alt=digit_alt(
+                int(labels[i]), answers=[(s.name, clean[s.name].label[row], clean[s.name].confidence[row])
+                                         for s in (small, big)]))
             cols[0].caption(
                 f"label {labels[i]} · clean: {small.name} → {clean[small.name].label[row]} "
                 f"({pct(clean[small.name].confidence[row])}), {big.name} → {clean[big.name].label[row]} "
@@ -224,9 +227,12 @@ def gallery(root: str) -> None:
                 out = outcomes[spec.name]
                 pred, conf = int(out.prediction.label[row]), float(out.prediction.confidence[row])
                 mark = "✓" if pred == labels[i] else "✗"
-                cols[1 + 2 * j].image(png_url(digit_image(out.x[row])))
+                cols[1 + 2 * j].image(png_url(digit_image(out.x[row])), alt=attacked_alt(
+                    spec.name, budget_text(kind, budget, attack.budget == "eps"), int(labels[i]), pred, conf))
                 cols[1 + 2 * j].caption(f"{spec.name}: {mark} {pred} ({pct(conf)})")
-                cols[2 + 2 * j].image(png_url(perturbation_image(out.delta[row], scale)))
+                cols[2 + 2 * j].image(png_url(perturbation_image(out.delta[row], scale)), alt=perturbation_alt(
+                    spec.name, budget_text(kind, budget, attack.budget == "eps"), float(out.max_change[row]),
+                    float(np.linalg.norm(out.delta[row]))))
                 cols[2 + 2 * j].caption(f"‖δ‖∞ {out.max_change[row]:.3f} · ‖δ‖₂ "
                                         f"{float(np.linalg.norm(out.delta[row])):.2f}")
         st.caption("Green: pixel made brighter, purple: darker, white: unchanged (a pixel already at 0 "

@@ -230,7 +230,8 @@ if run and dims and not too_many:
         show_error(exc)
 
 
-@st.fragment(run_every=1.0)  # a status poll: cheap, and only while a run is queued or running
+# A status poll: cheap, and only while a run is queued or running; a student can pause it (WCAG 2.2.2).
+@st.fragment(run_every=None if st.session_state.get("random_live_pause") else 1.0)
 def live_status() -> None:
     """Where the student's run is; when it is done, its rows go to the page (a full rerun)."""
     job_id = st.session_state.get("random_live_job")
@@ -252,6 +253,8 @@ def live_status() -> None:
 
 
 if "random_live_job" in st.session_state:
+    st.toggle("Pause the progress updates", key="random_live_pause",
+              help="The progress below refreshes every second while your run waits or trains.")
     live_status()
 if error := st.session_state.pop("random_live_error", None):
     show_error(error)

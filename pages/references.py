@@ -16,7 +16,7 @@ def show(refs: tuple[Reference, ...], numbered_from: int = 1) -> None:
         st.markdown(
             f"**[{i}]** {ref.authors} ({ref.year}). *{ref.title}*. {ref.venue}.  \n"
             f"{links}  \n"
-            f"<span style='color:#555'>{ref.role}</span>",
+            f"<span class='talk-muted'>{ref.role}</span>",
             unsafe_allow_html=True,
         )
 

@@ -204,8 +204,11 @@ def marker_line(marked: dict[str, tuple[dict, dict[str, tuple[float, float]]]]) 
 
 def play(frames: range, position: int, draw: Callable[[int, bool], None]) -> None:
     """Draw the sweep's frames `PLAY_FRAME_S` apart (bounded: at most SWEEP_POSITIONS), then the
-    slider's position: draw(position, final) with final True only for that last one."""
-    for k in frames:
+    slider's position: draw(position, final) with final True only for that last one. Under
+    prefers-reduced-motion, the last one only."""
+    from app.accessible import reduced_motion
+
+    for k in (() if reduced_motion() else frames):
         draw(k, False)
         time.sleep(PLAY_FRAME_S)
     draw(position, True)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app import accessible
 from app.chart_export import download_row
 from core.specs import TALK_MODELS
 
@@ -29,7 +30,8 @@ def probability_bars(probs_by_model: dict[str, np.ndarray], stem: str, key: str,
     """
     data, spec = probability_spec(probs_by_model, title=title)
     # The plot at its own height, title and legend above it (a given element height squeezes the plot).
-    st.vega_lite_chart(data, {**spec, "height": height}, width="stretch", height="content")
+    st.vega_lite_chart(data, accessible.described({**spec, "height": height}, data), width="stretch",
+                       height="content")
 
     def chart():
         import altair as alt
@@ -38,6 +40,7 @@ def probability_bars(probs_by_model: dict[str, np.ndarray], stem: str, key: str,
                                     "width": EXPORT_WIDTH, "height": height})
 
     download_row(chart, data, stem, key, numbers="The probabilities behind the chart")
+    accessible.data_table(spec, data, key)
 
 
 def probability_spec(probs_by_model: dict[str, np.ndarray],
