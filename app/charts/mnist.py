@@ -50,7 +50,13 @@ def curve_chart(root: str, kind: str) -> tuple[dict, list[dict]]:
         tooltip=["model:N", alt.Tooltip("eps:Q", format=".4f", title=x_title),
                  alt.Tooltip("accuracy:Q", format=".3f"), "n:Q"],
     )
-    chart = (base.mark_line() + base.mark_point(filled=True, size=30)).properties(title=title)
+    # A shape per model on the points too: colour is never the only cue (a colour-blind student,
+    # a greyscale print). Same field and legend as the colour: Vega-Lite draws one merged legend.
+    shape = alt.Shape("model:N", scale=alt.Scale(domain=[s.label for s in MNIST_MODELS.values()],
+                                                 range=["circle", "square"]),
+                      legend=alt.Legend(orient="top", title=None, labelExpr="split(datum.label, ':')[0]"))
+    base = base.encode(shape=shape)
+    chart = (base.mark_line() + base.mark_point(filled=True, size=40)).properties(title=title)
     return chart_spec(chart), rows
 
 
