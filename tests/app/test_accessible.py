@@ -8,8 +8,7 @@ import re
 
 import pytest
 
-from app import accessible
-from app import shipped
+from app import accessible, shipped
 from app.charts import mnist as mnist_charts
 
 
