@@ -81,10 +81,7 @@ def canvas_drawing(state: object) -> tuple[dict | None, bytes | None]:
 
 def _forget_forged_state() -> None:
     """Drop the canvas's state from the session: it is mounted afresh, from the last good drawing."""
-    try:
-        del st.session_state[CANVAS_KEY]
-    except KeyError:
-        pass
+    st.session_state.pop(CANVAS_KEY, None)
 
 
 def drawn_digit() -> np.ndarray | None:
