@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import sys
 import tempfile
@@ -82,6 +83,7 @@ FORMAT_VERSION = 1
 CAPACITY_SUBDIR = "capacity"
 RESULTS_FILE = "results.json"
 EVALUATION_FILE = "evaluation.json"
+EVAL_MEASURES = 2  # bumped when evaluate_network measures more (2: dead units): older caches are redone
 BATCH_SIZE = 128
 WIDTHS = CAPACITY_WIDTHS
 N_TRAIN, N_TEST = 60_000, 10_000
@@ -119,6 +121,10 @@ class AdvConfig:
         check_size, check_steps: the per-epoch PGD check on a seeded subset of training images.
         check_drop: a fall of the check's accuracy by more than this below its best earlier value
             is catastrophic overfitting: training stops and the best epoch's weights are kept.
+        warmup_epochs: clean (eps = 0) epochs before any attack.
+        ramp_epochs: after the warm-up, the training eps rises linearly, batch by batch, from
+            eps / (steps in the ramp) to `eps` over this many epochs (0: the full eps from the first
+            adversarial step, the cold start that kills the small networks' hidden units).
     """
 
     seed: int = 0
@@ -133,11 +139,24 @@ class AdvConfig:
     check_size: int = 1000
     check_steps: int = 10
     check_drop: float = 0.2
+    warmup_epochs: int = 0
+    ramp_epochs: int = 0
 
     def resume_key(self) -> dict:
         key = asdict(self)
         key.pop("epochs")
+        for name in ("warmup_epochs", "ramp_epochs"):  # absent from the cold-start recipe's checkpoints
+            if not key[name]:
+                key.pop(name)
         return key
+
+    def eps_at(self, step: int, steps_per_epoch: int) -> float:
+        """The training eps of optimizer step `step` (0-based, counted over the whole run)."""
+        adversarial = step - self.warmup_epochs * steps_per_epoch
+        if adversarial < 0:
+            return 0.0
+        ramp = self.ramp_epochs * steps_per_epoch
+        return self.eps if adversarial >= ramp else self.eps * (adversarial + 1) / ramp
 
 
 @dataclass(frozen=True)
@@ -145,7 +164,9 @@ class EvalConfig:
     """What is measured on the test set (budgets in pixel units of [0, 1]).
 
     test_size: a seeded subset of the test images (None: all 10,000). pgd_subset: PGD runs on a
-    seeded subset of that many of them. batch_size: images per pass.
+    seeded subset of that many of them. batch_size: images per pass. autoattack_*: AutoAttack's
+    two gradient attacks (`training.autoattack`) on a seeded subset of that many test images, at
+    that budget, beside the project's PGD on the same images.
     """
 
     eps: tuple[float, ...] = FGSM_EPS
@@ -154,6 +175,9 @@ class EvalConfig:
     seed: int = 0
     test_size: int | None = None
     batch_size: int = 1000
+    autoattack_size: int = 1000  # AutoAttack's APGD-CE + APGD-T on a seeded subset (0: none)
+    autoattack_eps: float = 0.1
+    autoattack_iterations: int = 100
 
 
 @dataclass(frozen=True)
@@ -162,12 +186,13 @@ class Job:
 
     kind: str
     hidden: int
+    seed: int = 0  # adversarial jobs only: the seed of initialisation, shuffling and random starts
 
     @property
     def name(self) -> str:
         if self.kind == "zero_loss":
             return f"zero_loss_{capacity_spec(self.hidden).name}"
-        return f"{self.kind}_h{self.hidden}"
+        return f"{self.kind}_h{self.hidden}" + (f"_seed{self.seed}" if self.seed else "")
 
     @property
     def spec(self) -> MLPSpec:
@@ -246,15 +271,20 @@ def train_adversarial(spec: MLPSpec, cfg: AdvConfig, x: torch.Tensor, y: torch.T
     check_idx = torch.from_numpy(seeded_subset(len(x), cfg.check_size, cfg.seed)).to(device)
     x_check, y_check = x[check_idx], y[check_idx]
     starts = torch.Generator().manual_seed(cfg.seed + 1)
+    steps_per_epoch = math.ceil(len(x) / cfg.batch_size)
+    # Steps already taken: a resumed run continues the ramp where its checkpoint left it.
+    taken = {"steps": checkpoint_epoch(run_dir) * steps_per_epoch if resume else 0, "eps": 0.0}
 
     def step(model: MLP, opt: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor) -> float:
-        return adversarial_step(model, opt, xb, yb, cfg.eps, cfg.method, cfg.pgd_steps, starts)
+        taken["eps"] = cfg.eps_at(taken["steps"], steps_per_epoch)
+        taken["steps"] += 1
+        return adversarial_step(model, opt, xb, yb, taken["eps"], cfg.method, cfg.pgd_steps, starts)
 
     def measure(record: dict, history: list[dict], state: dict) -> EpochReport:
         train_loss, train_acc = full_pass(model, x, y)
         check = robust_accuracy(model, x_check, y_check, cfg.eps, cfg.check_steps, seed=cfg.seed)
-        record.update(train_loss=train_loss, train_accuracy=train_acc, check_pgd_accuracy=check,
-                      load_average=round(os.getloadavg()[0], 2))
+        record.update(train_eps=taken["eps"], train_loss=train_loss, train_accuracy=train_acc,
+                      check_pgd_accuracy=check, load_average=round(os.getloadavg()[0], 2))
         checks = [h["check_pgd_accuracy"] for h in history] + [check]
         if catastrophic_overfitting(checks, cfg.check_drop):
             state["overfit_epoch"] = record["epoch"]
@@ -313,6 +343,17 @@ def evaluate_network(model: MLP, name: str, x_train: torch.Tensor, y_train: torc
     pgd = pgd_sweep(clf, x_test[idx], y_test[idx], cfg.eps, steps=cfg.pgd_steps, seed=cfg.seed,
                     batch_size=cfg.batch_size)
     grads = probability_gradient_norms(clf, x_test, batch_size=cfg.batch_size)
+    dead = dead_units(model, torch.from_numpy(x_test).to(device))
+    autoattack = None
+    if cfg.autoattack_size:
+        from training.autoattack import autoattack_accuracy
+
+        aidx = seeded_subset(len(x_test), cfg.autoattack_size, cfg.seed)
+        autoattack = autoattack_accuracy(model, x_test[aidx], y_test[aidx], cfg.autoattack_eps,
+                                         iterations=cfg.autoattack_iterations, seed=cfg.seed, device=device)
+        same = pgd_sweep(clf, x_test[aidx], y_test[aidx], [cfg.autoattack_eps], steps=cfg.pgd_steps,
+                         seed=cfg.seed, batch_size=cfg.batch_size)
+        autoattack["pgd_accuracy"] = same[0].accuracy  # the project's PGD on the same images
     return {
         "train_loss": train_loss,
         "train_accuracy": train_acc,
@@ -322,13 +363,25 @@ def evaluate_network(model: MLP, name: str, x_train: torch.Tensor, y_train: torc
         "pgd": [r.to_dict() for r in pgd],
         "max_gradient_norm": grads.max,
         "mean_gradient_norm": grads.mean,
+        "dead_units": dead,
+        "dead_fraction": dead / model.spec.hidden,
+        "autoattack": autoattack,
         "seconds": round(time.perf_counter() - t0, 1),
     }
 
 
+@torch.no_grad()
+def dead_units(model: MLP, x: torch.Tensor, batch_size: int = 2000) -> int:
+    """Hidden ReLUs that are never active (pre-activation <= 0) on any image of x."""
+    alive = torch.zeros(model.spec.hidden, dtype=torch.bool, device=x.device)
+    for start in range(0, len(x), batch_size):
+        alive |= (model.fc1(x[start : start + batch_size].flatten(1)) > 0).any(0)
+    return int((~alive).sum())
+
+
 def _eval_key(model: MLP, cfg: EvalConfig, n_test: int) -> dict:
     return {"weights_sha256": weights_sha256(model), "eval": json.loads(json.dumps(asdict(cfg))),
-            "n_test": n_test}
+            "n_test": n_test, "measures": EVAL_MEASURES}
 
 
 def evaluate_cached(model: MLP, name: str, run_dir: Path, data: "Data", cfg: EvalConfig,
@@ -395,7 +448,8 @@ def run_job(job: Job, cfg: RunConfig, data: Data, device: torch.device) -> dict:
                     "wall_s": t["wall_s"], "device": meta.get("device"), "history": t["history"],
                     "weights_sha256": meta["sha256"][spec.weights_file]}
     elif job.kind == "adversarial":
-        res = train_adversarial(spec, cfg.adversarial, data.x_train, data.y_train, folder, device, cfg.resume)
+        res = train_adversarial(spec, replace(cfg.adversarial, seed=job.seed), data.x_train, data.y_train,
+                                folder, device, cfg.resume)
         model = res.model
         c = res.config
         training = {"how": "adversarial",
@@ -429,7 +483,8 @@ def run_job(job: Job, cfg: RunConfig, data: Data, device: torch.device) -> dict:
         training["device"] = "; ".join(dict.fromkeys(f"{s['device']}" for s in sessions)) or "unknown"
     results = evaluate_cached(model, job.name, folder, data, cfg.evaluation, device)
     tqdm.write(f"[{job.name}] done in {time.perf_counter() - t0:.0f} s (load average {os.getloadavg()[0]:.2f})")
-    record = {"name": job.name, "kind": job.kind, "hidden": job.hidden, "param_count": spec.param_count,
+    record = {"name": job.name, "kind": job.kind, "hidden": job.hidden, "seed": job.seed,
+              "param_count": spec.param_count,
               "model": spec.name, "training": training, "results": results}
     return {"record": record, "model": model}
 
@@ -578,10 +633,14 @@ def run(cfg: RunConfig, argv: list[str] | None = None) -> dict | None:
 # --- command line ---------------------------------------------------------------------------
 
 KINDS = ("standard", "adversarial", "zero_loss")
+DEFAULT_SEEDS = (0, 1, 2)
+DEFAULT_WARMUP = 0
+DEFAULT_RAMP = 3  # chosen on h = 16, 32, 64: see the README's recipe comparison
 
 
-def all_jobs(widths: tuple[int, ...], zero_loss: tuple[str, ...]) -> list[Job]:
-    jobs = [Job(kind, h) for kind in ("standard", "adversarial") for h in widths]
+def all_jobs(widths: tuple[int, ...], zero_loss: tuple[str, ...], seeds: tuple[int, ...] = (0,)) -> list[Job]:
+    jobs = [Job("standard", h) for h in widths]
+    jobs += [Job("adversarial", h, seed) for seed in seeds for h in widths]
     jobs += [Job("zero_loss", MNIST_MODELS[m].hidden) for m in zero_loss]
     return jobs
 
@@ -608,6 +667,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--adv-method", default="fgsm_rs", choices=["fgsm_rs", "pgd"],
                    help="fgsm_rs (Wong et al. 2020, default) or pgd (Madry et al. 2018)")
     p.add_argument("--adv-eps", type=cli.finite_float(low=0, high=1), default=0.1, help="adversarial training budget (default: 0.1)")
+    p.add_argument("--adv-warmup", type=cli.positive_int(10_000, minimum=0), default=DEFAULT_WARMUP,
+                   help=f"clean epochs before the attack starts (default: {DEFAULT_WARMUP})")
+    p.add_argument("--adv-ramp", type=cli.positive_int(10_000, minimum=0), default=DEFAULT_RAMP,
+                   help=f"epochs over which the training eps rises linearly to --adv-eps (default: "
+                        f"{DEFAULT_RAMP}; 0 with --adv-warmup 0 is the cold start that kills small networks)")
+    p.add_argument("--seeds", type=cli.positive_int(10_000, minimum=0), nargs="+", default=None,
+                   help="seeds of the adversarial runs, one network per width and seed (default: 0 1 2; "
+                        "0 with --smoke)")
     p.add_argument("--adv-lr-decay", type=cli.finite_float(low=0, high=1), default=0.8,
                    help="lr factor per adversarial epoch (default: 0.8)")
     p.add_argument("--check-size", type=cli.positive_int(N_TRAIN), default=None,
@@ -624,6 +691,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "training.mnist; 100 with --smoke)")
     p.add_argument("--pgd-steps", type=cli.positive_int(10_000), default=None,
                    help="PGD iterations of the evaluation (default: 10; 3 with --smoke)")
+    p.add_argument("--autoattack-size", type=cli.positive_int(N_TEST, minimum=0), default=None,
+                   help="AutoAttack (APGD-CE + APGD-T, ART) at eps 0.1 on a seeded subset of N test "
+                        "images, 0 for none (default: 1000; 50 with --smoke)")
     p.add_argument("--test-size", type=cli.positive_int(N_TEST), default=None,
                    help="evaluate on a seeded subset of N test images (default: all; 500 with --smoke)")
     p.add_argument("--train-size", type=cli.positive_int(N_TRAIN), default=None,
@@ -648,7 +718,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             raise InputError(f"{label} must be >= 1, got {value}")
     if not 0 < args.adv_eps <= 1:
         raise InputError(f"--adv-eps must lie in (0, 1], got {args.adv_eps}")
-    jobs = all_jobs(widths, tuple(args.zero_loss))
+    seeds = tuple(dict.fromkeys(cli.or_default(args.seeds, (0,) if smoke else DEFAULT_SEEDS)))
+    jobs = all_jobs(widths, tuple(args.zero_loss), seeds)
     if args.jobs:
         known = {j.name: j for j in jobs}
         unknown = [n for n in args.jobs if n not in known]
@@ -658,13 +729,16 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     train_size = args.train_size if args.train_size is not None else (2000 if smoke else None)
     # An option given with --smoke is used as given; only the ones left out take the smoke size.
     adv = AdvConfig(epochs=cli.or_default(args.adv_epochs, 2 if smoke else 10), eps=args.adv_eps,
-                    method=args.adv_method, lr_decay=args.adv_lr_decay,
+                    method=args.adv_method, lr_decay=args.adv_lr_decay, warmup_epochs=args.adv_warmup,
+                    ramp_epochs=args.adv_ramp,
                     check_size=cli.or_default(args.check_size, 200 if smoke else 1000), train_size=train_size)
     evaluation = EvalConfig(
         eps=FGSM_EPS[::4] + (FGSM_EPS[-1],) if smoke else FGSM_EPS,
         pgd_steps=cli.or_default(args.pgd_steps, 3 if smoke else 10),
         pgd_subset=cli.or_default(args.pgd_subset, 100 if smoke else 2000) or None,
         test_size=args.test_size if args.test_size is not None else (500 if smoke else None),
+        autoattack_size=cli.or_default(args.autoattack_size, 50 if smoke else 1000),
+        autoattack_iterations=10 if smoke else 100,
     )
     caps = dict(zip(("f_n", "f_nd"), args.standard_cap or ((2, 2) if smoke else (100, 30))))
     zcaps = dict(zip(("f_n", "f_nd"), args.zero_loss_cap or ((2, 2) if smoke else (150, 40))))
