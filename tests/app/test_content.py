@@ -6,6 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from core.experiments.robustness_law import LAW_LATEX
 from core.specs import MNIST_MODELS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,5 +64,10 @@ def test_recap_key_bound_and_definition_are_display_math():
     assert not at.exception
     latex = [x.value for x in at.latex]
     assert any("L\\,\\|x - x'\\|_2" in x for x in latex)  # the Lipschitz definition
-    assert any("tilde\\Omega" in x for x in latex)  # the theorem's bound
+    assert any(LAW_LATEX in x for x in latex)  # the theorem's bound, as Theorem 3 states it
+    assert not any("\\sigma}" in x for x in latex)  # no eps / sigma: the bound is proportional to eps
+    text = " ".join(" ".join(m.value for m in at.markdown).split())
+    assert "Theorem 3" in text and "every smooth model class" not in text
+    assert "smoothly parametrized model class with polynomially bounded weights" in text
+    assert "up to constants and a log factor" in text and "lower bound" in text
     assert not any("$$" in m.value for m in at.markdown)  # no display math left inside markdown
