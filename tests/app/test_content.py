@@ -36,7 +36,7 @@ def test_mnist_page_explains_pgd_losses_norms_and_the_names():
     assert not at.exception, at.exception
     text = all_text(at)
     assert "PGD" in text and "projection" in text and "random start" in text and "step size" in text
-    assert "Training length" in text and "0.587" in text
+    assert "training length alone does not explain them" in text and "0.587" in text
     assert "‖δ‖₂" in text  # FGSM against noise compared as norms of the perturbation
     assert "47,040,000" in text and "not** p ≈ nd" in text
     assert any("Lip" in x.value for x in at.latex)  # the key bound in display math (st.latex)
