@@ -66,7 +66,7 @@ class RuleReading:
 
     @property
     def relative_change(self) -> float | None:
-        """(measured at d_max - measured at d_min) / measured at d_min: 0 for flat, +0.96 for a doubling."""
+        """(measured at d_max - measured at d_min) / measured at d_min: 0 for flat, +1 for a doubling."""
         if not self.fitted or not self.measured_low or self.measured_low <= 0:
             return None
         return (self.measured_high - self.measured_low) / self.measured_low
