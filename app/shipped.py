@@ -18,6 +18,7 @@ import core.results.pretrained as pretrained
 from core.attacks import get_attack
 from core.attacks.base import Outcome, Prepared
 from core.attacks.flip import smallest_flip_eps
+from core.results.capacity import load_capacity_results
 from core.results.classifiers import load_classifier
 from core.runtimes.classifier import accuracy
 from core.specs import MLPSpec, talk_models
@@ -60,6 +61,13 @@ def metadata(root: str, name: str) -> dict:
 @st.cache_data(show_spinner=False)
 def sweeps(root: str) -> dict:
     return pretrained.load_mnist_sweeps(root=root)
+
+
+@st.cache_data(show_spinner=False)
+def capacity_results(root: str) -> dict:
+    """pretrained/capacity/results.json (checked against its manifest): the MNIST page quotes its
+    reruns of f_n and f_nd towards zero loss."""
+    return load_capacity_results(root)
 
 
 @st.cache_data(show_spinner=False)

@@ -115,9 +115,12 @@ def _title() -> None:
 
 
 def _law_statement() -> None:
-    st.latex(r"\mathrm{Lip}(f) \;\gtrsim\; \frac{\varepsilon}{\sigma}\sqrt{\frac{n\,d}{p}}")
-    big("<i>n</i> noisily labelled points in dimension <i>d</i>, fitted below the noise level by a "
-        "model with <i>p</i> parameters (Bubeck &amp; Sellke 2021).")
+    from core.experiments.robustness_law import LAW_LATEX
+
+    st.latex(LAW_LATEX)
+    big("<i>n</i> noisily labelled points in dimension <i>d</i>, fitted ε below the noise level by a "
+        "smoothly parametrized model with <i>p</i> parameters of polynomial size: a lower bound "
+        "(Bubeck &amp; Sellke 2021, Theorem 3).")
 
 
 def _double_descent() -> None:

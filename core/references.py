@@ -115,6 +115,22 @@ TALK_REFERENCES: tuple[Reference, ...] = (
 
 DATA_AND_METHOD_REFERENCES: tuple[Reference, ...] = (
     Reference(
+        "wong_2020", "Wong, E., Rice, L. and Kolter, J. Z.", 2020,
+        "Fast is better than free: revisiting adversarial training",
+        "International Conference on Learning Representations (ICLR)",
+        "FGSM with a random start: how the adversarially trained networks are trained, and the "
+        "catastrophic overfitting the training checks for.",
+        arxiv="2001.03994",
+    ),
+    Reference(
+        "croce_hein_2020", "Croce, F. and Hein, M.", 2020,
+        "Reliable evaluation of adversarial robustness with an ensemble of diverse parameter-free attacks",
+        "International Conference on Machine Learning (ICML), PMLR 119",
+        "AutoAttack: why a robustness number is only as strong as the attack behind it (one-step "
+        "FGSM, or a short PGD, can overstate it).",
+        arxiv="2003.01690",
+    ),
+    Reference(
         "lecun_1998", "LeCun, Y., Bottou, L., Bengio, Y. and Haffner, P.", 1998,
         "Gradient-based learning applied to document recognition",
         "Proceedings of the IEEE 86(11), 2278-2324",

@@ -117,12 +117,15 @@ class WidthRule:
     Attributes:
         name: registry key ("f_nd" or "f_n", matching the MNIST models' naming in the talk).
         label: the regime, for plots.
+        short: the rule in a sentence ("k = n"); the page never calls a width rule by its key, since
+            f_n and f_nd name the MNIST networks everywhere else.
         color: same colour as the MNIST model of the same regime.
         width: k(n, d).
     """
 
     name: str
     label: str
+    short: str
     color: str
     width: Callable[[int, int], int]
 
@@ -138,9 +141,9 @@ class WidthRule:
 WIDTH_RULES: dict[str, WidthRule] = {
     rule.name: rule
     for rule in (
-        WidthRule(name="f_nd", label="k = n (p ~ nd)", color=MNIST_MODELS["f_nd"].color,
+        WidthRule(name="f_nd", label="k = n (p ~ nd)", short="k = n", color=MNIST_MODELS["f_nd"].color,
                   width=lambda n, d: n),
-        WidthRule(name="f_n", label="k = ceil(10n/d) (p ~ 10n)", color=MNIST_MODELS["f_n"].color,
+        WidthRule(name="f_n", label="k = ceil(10n/d) (p ~ 10n)", short="k = 10n/d", color=MNIST_MODELS["f_n"].color,
                   width=lambda n, d: math.ceil(10 * n / d)),
     )
 }

@@ -15,7 +15,9 @@ from app.url_settings import TalkSettings, what_to_notice
 from core.attacks import get_attack
 from core.attacks.fgsm import FGSM
 from core.attacks.noise import NOISE
+from core.errors import RobustnessError
 from core.experiments.robustness_law import MNIST_SCALE
+from core.results import capacity as capacity_results
 from core.results import mnist as mnist_results
 from core.specs import MNIST_MODELS
 
@@ -70,11 +72,17 @@ def pct(x: float) -> str:
 # --- clean accuracy ------------------------------------------------------------------------------
 
 st.header("Clean accuracy", divider="gray")
+try:  # the reruns towards zero loss: without them the notes below say what is not known
+    reruns = shipped.capacity_results(root)
+    zero_loss = capacity_results.zero_loss_rows(reruns)
+    zero_loss_curves = capacity_results.zero_loss_curves(reruns)
+except RobustnessError:
+    zero_loss = zero_loss_curves = None
 with shown_errors():
     meta = {name: shipped.metadata(root, name) for name in MNIST_MODELS}
     rows = mnist_results.clean_rows(meta)
     what_to_notice(mnist_results.clean_reading(rows))
-    st.caption(mnist_results.training_length_note(meta))
+    st.caption(mnist_results.training_length_note(meta, zero_loss))
     st.dataframe(
         rows,
         hide_index=True,
@@ -101,6 +109,8 @@ with shown_errors():
     reading = mnist_results.curves_reading(sw, eps=0.1, std=STD_MAX)  # raises on a broken sweep: before any text
     st.markdown(mnist_results.pgd_description(sw))
     what_to_notice(reading)
+    if lesson := mnist_results.fgsm_pgd_lesson(zero_loss, zero_loss_curves):
+        st.markdown(lesson)
     curves_ready = True
 
 

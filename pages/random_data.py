@@ -16,6 +16,7 @@ from core.errors import RobustnessError
 from core.experiments.live_training import TrainingQueue
 from core.experiments.random_data_live import MAX_DIMS, MiniSweepConfig
 from core.results.sweep_reading import read_split, read_sweep, split_text, verdict
+from core.specs import WIDTH_RULES
 
 keep_talk_navigation()
 
@@ -45,10 +46,11 @@ def training_queue() -> TrainingQueue:
 
 def show_reading(v, table: pd.DataFrame, key: str) -> None:
     st.markdown(v.text)
-    st.caption(f"Criterion: {v.criterion}. Fits: least squares over memorized runs only.")
+    st.caption(f"Criterion: {v.criterion}. Fits: least squares over memorized runs only; means: "
+               "over the memorized runs at that d.")
     st.dataframe(table, hide_index=True, key=key, column_config={
         c: st.column_config.NumberColumn(format="%.3f")
-        for c in ("slope per √d", "intercept", "r²", "fit at smallest d", "fit at largest d")})
+        for c in ("slope per √d", "intercept", "r²", "mean at smallest d", "mean at largest d")})
 
 
 def provenance(meta: dict, rows: list[dict]) -> None:
@@ -127,9 +129,9 @@ if paper_view:
                "per-run split below comes from the laptop-scale grid. ‖β‖ is recomputed from each "
                "run's data, which its seed determines.")
     what_to_notice(
-        "The law predicts that the orange runs (p ≈ 10n) climb like √d. Do the blue runs (p ≈ nd) stay "
-        "flat, as the paper reports? Compare both with the dashed grey line: the slope of the best "
-        "straight line through the same random labels.")
+        f"Orange: {paper_view['law_floor']} Do the blue runs (k = n, p ≈ nd) stay flat, as the paper "
+        "reports? Compare both with the dashed grey line: the slope of the best straight line through "
+        "the same random labels.")
     charts.draw(paper_view["figures"])
     st.subheader("What these runs show")
     show_reading(paper_view["verdict"], paper_view["table"], key="random_paper_table")
@@ -165,7 +167,7 @@ part, $\|\tfrac1T\sum_j \nabla f(z_j)\|$) and what is left ($\max_j \|\nabla f(z
 """
 )
 split_rule = st.segmented_control(
-    "Width rule (f_n: k = ⌈10n/d⌉, p ≈ 10n; f_nd: k = n, p ≈ nd)", list(RULES),
+    "Width rule", list(RULES), format_func=lambda rule: WIDTH_RULES[rule].label,
     **TALK.bind("split_rule", arg="default"))
 split_rule = split_rule or TALK.defaults["split_rule"]
 control_view = charts.shipped("control")

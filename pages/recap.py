@@ -190,8 +190,9 @@ $\sqrt 2$ apart (the figure), so nothing in the data forces a steep function:
   $w \cdot x_i = y_i \pm$ cross-talk of size $\sqrt{m/d} \approx 0.3$, so the signs come out right,
   but $\|w\| \approx \sqrt m = \sqrt{d/10}$, and $f$ is that steep along $w$. That is
   $\sqrt{nd/p}$. Bubeck, Li and Nagaraj (2021) conjectured that no two-layer network with
-  $p \approx n$ does much better; Bubeck and Sellke (2021) proved it for every smooth model class
-  (next section).
+  $p \approx n$ does much better; Bubeck and Sellke (2021) proved it, up to constants and a log
+  factor, for every smoothly parametrized model class with polynomially bounded weights, when the
+  labels are noisy (random labels are) and the fit is below the noise level (next section).
 """
 )
 
@@ -223,28 +224,29 @@ geometry_panel()
 section(3)
 st.markdown(
     r"""
-**Theorem** (Bubeck and Sellke 2021, informal). Let $(x_i, y_i)_{i \le n}$ be i.i.d. with
-$x_i \in \mathbb R^d$ and $|y_i| \le 1$, and assume
+**Theorem 3** (Bubeck and Sellke 2021). Let $(x_i, y_i)_{i \le n}$ be i.i.d. with
+$x_i \in \mathbb R^d$ and $|y_i| \le 1$, fix $\varepsilon, \delta \in (0, 1)$, and assume
 
 1. **isoperimetry**: the distribution of $x$ concentrates like a Gaussian: for every
    $L$-Lipschitz $g$, $\;\mathbb P(|g(x) - \mathbb E g| \ge t) \le 2 e^{-d t^2 / (2 c L^2)}$
    (e.g. $\mathcal N(0, I_d/d)$, the uniform distribution on the unit sphere, or a mixture of such:
    data lying near a few smooth "class manifolds");
 2. **a smooth parametrization with bounded weights**: the model class is
-   $\{f_w : w \in \mathbb R^p\}$ with $w \mapsto f_w$ Lipschitz and weights of size at most
-   polynomial in $n, d$ (only the logarithm of the weights' size enters the bound);
+   $\{f_w : w \in \mathcal W\}$, $\mathcal W \subset \mathbb R^p$ of diameter at most $W$, with
+   $\|f_{w_1} - f_{w_2}\|_\infty \le J \|w_1 - w_2\|$ (for weights and $J$ polynomial in $n, d$
+   the log below is a log of $n d$);
 3. **noisy labels**: $\sigma^2 = \mathbb E[\mathrm{Var}(y \mid x)] > 0$;
 4. **fitting below the noise level**: $\frac1n \sum_i (f(x_i) - y_i)^2 \le \sigma^2 - \varepsilon$.
 
-Then, with high probability, every such $f$ in the class has
+Then, with probability at least $1 - \delta$, every such $f$ in the class has
 
 """
 )
-st.latex(r"\mathrm{Lip}(f) \;\ge\; \tilde\Omega\!\left(\frac{\varepsilon}{\sigma}\sqrt{\frac{n\,d}{p}}\right).")
+st.latex(law.LAW_LATEX + " .")
 st.markdown(
     r"""
 
-Up to constants and logarithms: **$p \approx n$ parameters force $\mathrm{Lip}(f) \gtrsim \sqrt d$;
+Up to constants and the log factor: **$p \approx n$ parameters force $\mathrm{Lip}(f) \gtrsim \sqrt d$;
 $\mathrm{Lip}(f) = O(1)$ needs $p \gtrsim n d$.** The law is a lower bound: more parameters
 *allow* a smooth fit, they do not guarantee that training finds it (the Random-data page shows a
 case where it does not). It needs label noise (condition 3): MNIST's labels are nearly noise-free,

@@ -1,13 +1,15 @@
 """The universal law of robustness, as numbers: parameter counts against n and n*d, and the bound.
 
 Bubeck and Sellke, "A Universal Law of Robustness via Isoperimetry", NeurIPS 2021
-(arXiv:2105.12806), Theorem 1 (informal): for a function class smoothly parametrized by p
-parameters of size at most poly(n, d), covariates whose distribution satisfies isoperimetry (or a
-mixture of such), and labels with noise level sigma^2 = E[Var(y | x)] > 0, with high probability
-every f in the class that fits the data below the noise level,
+(arXiv:2105.12806), Theorem 3: for labels in [-1, 1], a function class {f_w : w in W}, W in R^p of
+diameter at most W, with ||f_w1 - f_w2||_inf <= J ||w1 - w2||, covariates whose distribution is a
+mixture of c-isoperimetric ones, and labels with noise level sigma^2 = E[Var(y | x)] > 0, with
+probability at least 1 - delta every f in the class that fits the data below the noise level,
 (1/n) sum_i (f(x_i) - y_i)^2 <= sigma^2 - eps, has
 
-    Lip(f) >= Omega~( (eps / sigma) * sqrt(n d / p) ).
+    Lip(f) >= eps / (2^9 sqrt(c)) * sqrt(n d / (p log(60 W J / eps) + log(4 / delta))).
+
+With weights of polynomial size (W, J = poly(n, d)) the log is a log of n d.
 
 `law_lower_bound` returns sqrt(n d / p): the bound without its constants and logarithmic factors,
 in the units in which the data have norm about 1 (x ~ N(0, I_d / d)).
@@ -28,6 +30,11 @@ import numpy as np
 
 from core.errors import InputError
 
+# The law as Theorem 3 states it (LaTeX, for the recap page and the presenter): eps is how far below
+# the noise level the fit is, c the isoperimetry constant, W the weights' diameter, J the Lipschitz
+# constant of w -> f_w, 1 - delta the probability over the data.
+LAW_LATEX = (r"\mathrm{Lip}(f) \;\ge\; \frac{\varepsilon}{2^9\sqrt c}"
+             r"\sqrt{\frac{n\,d}{p \log(60\,W J / \varepsilon) + \log(4/\delta)}}")
 
 def _positive(name: str, value: object) -> float:
     if isinstance(value, bool):
@@ -44,10 +51,10 @@ def _positive(name: str, value: object) -> float:
 def law_lower_bound(n: float, d: float, p: float) -> float:
     """sqrt(n d / p): the law of robustness's lower bound on Lip(f), constants and logs dropped.
 
-    Bubeck and Sellke 2021 (arXiv:2105.12806), Theorem 1. Any f with p parameters that fits n
-    noisy labels in dimension d below the noise level has Lip(f) >= c * sqrt(n d / p) (c depends
-    on the noise, the fit's margin below it and the isoperimetry constant; logs of the weights'
-    size are also dropped).
+    Bubeck and Sellke 2021 (arXiv:2105.12806), Theorem 3. Any f of a smoothly parametrized class
+    with p parameters of polynomial size that fits n noisy labels in dimension d below the noise
+    level has Lip(f) >= C * sqrt(n d / (p log(...))) (C depends on the fit's margin eps below the
+    noise level and the isoperimetry constant; the log on the weights' size is dropped here too).
 
     Args:
         n: training points, > 0. d: (effective) input dimension, > 0. p: parameters, > 0.

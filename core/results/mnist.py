@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import InputError
+from core.results.capacity import LONG_LABEL, SHORT_LABEL
 from core.results.pretrained import REGENERATE_MNIST, PretrainedError
 from core.specs import MNIST_MODELS
 
@@ -209,20 +210,98 @@ def clean_reading(rows: list[dict]) -> str:
     )
 
 
-def training_length_note(metadata: dict[str, dict]) -> str:
-    """Why the shipped test losses are lower than the talk's, with each model's epochs.
+def _reruns(zero_loss: list[dict] | None) -> dict[str, tuple[dict, dict]] | None:
+    """{model name: (shipped row, rerun row)} of `core.results.capacity.zero_loss_rows`; None unless
+    both talk models have both."""
+    if not zero_loss:
+        return None
+    out = {}
+    for name in (SMALL.name, BIG.name):
+        short = [r for r in zero_loss if r["model"] == name and r["training length"] == SHORT_LABEL]
+        long = [r for r in zero_loss if r["model"] == name and r["training length"] == LONG_LABEL]
+        if not short or not long:
+            return None
+        out[name] = (short[0], long[0])
+    return out
 
-    Args: metadata maps a model name to its metadata JSON (its "training" epochs; "?" if absent)."""
+
+def training_length_note(metadata: dict[str, dict], zero_loss: list[dict] | None = None) -> str:
+    """Why the shipped test losses are lower than the talk's, with each model's epochs, and what
+    this project's reruns towards zero training loss say about training length as the reason.
+
+    Args: metadata maps a model name to its metadata JSON (its "training" epochs; "?" if absent).
+    zero_loss: `core.results.capacity.zero_loss_rows` of pretrained/capacity/results.json, or None
+    when those results could not be read (the note then says what is not known).
+    """
     epochs = {name: (m.get("training") or {}).get("epochs", "?") for name, m in metadata.items()}
-    return (
-        f"**Why our test losses are lower than the talk's.** Training length. Ours stop as soon as "
-        f"they fit the training set (every image right and training loss ≤ 0.001: {epochs[SMALL.name]} "
-        f"epochs for {SMALL.name}, {epochs[BIG.name]} for {BIG.name}, with a decaying learning rate). "
-        "Training on past that point keeps the accuracy but makes the few test mistakes ever more "
-        "confident, and cross-entropy punishes a confident mistake without limit: the test loss "
-        "grows, fastest for the bigger network, which fits first. That is the likely reason for the "
-        f"talk's {TALK_CLEAN['f_n'][1]:.3f} and {TALK_CLEAN['f_nd'][1]:.3f}; its training settings are not known to us."
+    talk = {name: TALK_CLEAN[name][1] for name in (SMALL.name, BIG.name)}
+    text = (
+        f"**Why our test losses are lower than the talk's.** Ours stop as soon as they fit the "
+        f"training set (every image right and training loss ≤ 0.001: {epochs[SMALL.name]} epochs for "
+        f"{SMALL.name}, {epochs[BIG.name]} for {BIG.name}, with a decaying learning rate). Training on "
+        "makes the few test mistakes more confident, and cross-entropy punishes a confident mistake "
+        "without limit."
     )
+    reruns = _reruns(zero_loss)
+    if reruns is None:
+        return text + (f" Whether that explains the talk's {talk[SMALL.name]:.3f} and {talk[BIG.name]:.3f} "
+                       "is not known here: the reruns towards zero loss (pretrained/capacity/) could not "
+                       "be read, and the talk's training settings are not known to us.")
+    (s_short, s_long), (b_short, b_long) = reruns[SMALL.name], reruns[BIG.name]
+    rose = all(long["test loss"] > short["test loss"] for short, long in reruns.values())
+    text += (f" Our reruns towards zero loss ({SMALL.name} to training loss {s_long['train loss']:.1e} "
+             f"in {s_long['epochs']} epochs, {BIG.name} to {b_long['train loss']:.1e} in {b_long['epochs']}) "
+             f"{'raised' if rose else 'took'} the test losses from {s_short['test loss']:.3f} and "
+             f"{b_short['test loss']:.3f} {'only ' if rose else ''}to {s_long['test loss']:.3f} and "
+             f"{b_long['test loss']:.3f}, against the talk's {talk[SMALL.name]:.3f} and {talk[BIG.name]:.3f}")
+    reached = [name for name, (_, long) in reruns.items() if long["test loss"] >= talk[name]]
+    if len(reached) == len(reruns):
+        return text + ": training length alone can explain the talk's losses."
+    if reached:
+        return text + (f": training length can explain {reached[0]}'s, not the other's; the talk's "
+                       "training settings are not known to us.")
+    order = ("" if (b_long["test loss"] > s_long["test loss"]) == (talk[BIG.name] > talk[SMALL.name])
+             else f", and {BIG.name}'s stays the {'higher' if b_long['test loss'] > s_long['test loss'] else 'lower'}"
+                  f" where the talk's is the {'higher' if talk[BIG.name] > talk[SMALL.name] else 'lower'}")
+    return text + (f"{order}: training length alone does not explain them. The talk's training settings "
+                   "are not known to us.")
+
+
+def fgsm_pgd_lesson(zero_loss: list[dict] | None, curves: list[dict] | None, eps: float = TALK_EPS) -> str:
+    """A sentence on FGSM against PGD from the reruns towards zero loss, or "" when no talk model's
+    FGSM accuracy rose while its PGD accuracy fell.
+
+    When training on raises a network's FGSM accuracy while its PGD accuracy falls, the one-step
+    attack got weaker (a saturated softmax gives a less useful gradient), not the network more
+    robust. Args: zero_loss and curves: `core.results.capacity.zero_loss_rows` and
+    `zero_loss_curves` of pretrained/capacity/results.json (None when unread). eps: read at the
+    grid eps nearest this one.
+    """
+    reruns = _reruns(zero_loss)
+    if reruns is None or not curves:
+        return ""
+    for name, (short, long) in reversed(list(reruns.items())):  # f_nd first: the larger change
+        acc = {}
+        for attack in ("FGSM", "PGD"):
+            for length in (SHORT_LABEL, LONG_LABEL):
+                points = [c for c in curves if c["name"] == name and c["attack"] == attack
+                          and c["training length"] == length]
+                if not points:
+                    break
+                at = min(points, key=lambda c: abs(c["eps"] - eps))
+                acc[attack, length] = (at["eps"], at["accuracy"])
+        if len(acc) < 4:
+            continue
+        e = acc["FGSM", SHORT_LABEL][0]
+        fgsm = (acc["FGSM", SHORT_LABEL][1], acc["FGSM", LONG_LABEL][1])
+        pgd = (acc["PGD", SHORT_LABEL][1], acc["PGD", LONG_LABEL][1])
+        if fgsm[1] > fgsm[0] and pgd[1] < pgd[0]:
+            return (f"**FGSM accuracy is not robustness.** Trained on from loss {short['train loss']:.1e} "
+                    f"to {long['train loss']:.1e}, {name}'s FGSM accuracy at eps = {e:.2f} rose from "
+                    f"{_pct(fgsm[0])} to {_pct(fgsm[1])} while its PGD accuracy fell from {_pct(pgd[0])} "
+                    f"to {_pct(pgd[1])}: the one-step attack got weaker (a saturated softmax gives a "
+                    "less useful gradient), the network did not get more robust.")
+    return ""
 
 
 def pgd_description(sweeps: dict) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from core.experiments.robustness_law import LAW_LATEX
 from core.specs import MNIST_MODELS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,7 +36,7 @@ def test_mnist_page_explains_pgd_losses_norms_and_the_names():
     assert not at.exception, at.exception
     text = all_text(at)
     assert "PGD" in text and "projection" in text and "random start" in text and "step size" in text
-    assert "Training length" in text and "0.587" in text
+    assert "training length alone does not explain them" in text and "0.587" in text
     assert "‖δ‖₂" in text  # FGSM against noise compared as norms of the perturbation
     assert "47,040,000" in text and "not** p ≈ nd" in text
     assert any("Lip" in x.value for x in at.latex)  # the key bound in display math (st.latex)
@@ -63,5 +64,10 @@ def test_recap_key_bound_and_definition_are_display_math():
     assert not at.exception
     latex = [x.value for x in at.latex]
     assert any("L\\,\\|x - x'\\|_2" in x for x in latex)  # the Lipschitz definition
-    assert any("tilde\\Omega" in x for x in latex)  # the theorem's bound
+    assert any(LAW_LATEX in x for x in latex)  # the theorem's bound, as Theorem 3 states it
+    assert not any("\\sigma}" in x for x in latex)  # no eps / sigma: the bound is proportional to eps
+    text = " ".join(" ".join(m.value for m in at.markdown).split())
+    assert "Theorem 3" in text and "every smooth model class" not in text
+    assert "smoothly parametrized model class with polynomially bounded weights" in text
+    assert "up to constants and a log factor" in text and "lower bound" in text
     assert not any("$$" in m.value for m in at.markdown)  # no display math left inside markdown

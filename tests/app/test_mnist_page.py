@@ -22,6 +22,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import core.results.pretrained as pretrained
+from core.results import mnist as mnist_results
 from core.results.classifiers import load_classifier
 from core.specs import MNIST_MODELS
 
@@ -124,6 +125,16 @@ def test_mnist_page_shows_the_shipped_numbers_and_curves(shipped):
     assert f"{grads['max']:.3f}" in prompts[4]
     meta = pretrained.model_metadata("f_nd", shipped)["results"]
     assert f"{100 * meta['test_accuracy']:.1f}%" in prompts[0]
+
+    # The reruns towards zero loss (pretrained/capacity/) speak to the talk's losses and to FGSM.
+    from core.results.capacity import load_capacity_results, zero_loss_curves, zero_loss_rows
+
+    doc = load_capacity_results(shipped)
+    note = mnist_results.training_length_note(
+        {name: pretrained.model_metadata(name, shipped) for name in MNIST_MODELS}, zero_loss_rows(doc))
+    assert note in texts(at.caption)
+    lesson = mnist_results.fgsm_pgd_lesson(zero_loss_rows(doc), zero_loss_curves(doc))
+    assert lesson and lesson in texts(at.markdown)
 
 
 def gallery_state(at: AppTest) -> list[str]:

@@ -156,3 +156,14 @@ def test_the_law_slide_shows_the_error_not_a_default_d_eff(damage, tmp_path, mon
     assert len(errors) == 1 and "python -m training.intrinsic_dim" in errors[0], errors
     assert not at.get("vega_lite_chart")  # no chart drawn with a made-up d_eff
     assert claims(at) == [f"<h2 class='present-claim'>{slides.claim(SLIDES[number - 1])}</h2>"]
+
+
+def test_the_law_slide_states_theorem_3_as_a_lower_bound():
+    from core.experiments.robustness_law import LAW_LATEX
+
+    number = [s.render for s in SLIDES].index(slides._law_statement) + 1
+    at = run_app({"present": "1", "slide": str(number)})
+    assert not at.exception
+    assert len(at.latex) == 1 and LAW_LATEX in at.latex[0].value
+    text = " ".join(m.value for m in at.markdown)
+    assert "lower bound" in text and "Theorem 3" in text and "smoothly parametrized" in text

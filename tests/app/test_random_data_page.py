@@ -135,7 +135,11 @@ def test_the_split_figure_and_the_control_are_drawn_from_their_grids(law_sweep):
     assert title(at) == f"{get_width_rule('f_nd').label}: the split"
     at.segmented_control(key="random_split_rule").set_value("f_n").run()
     assert not at.exception and title(at).startswith(get_width_rule("f_n").label)
-    shared = run_page({"random_split_rule": "f_n"})  # a shared link opens on the same split
+    # A shared link opens on the same split; the URL holds the label shown, never "f_n" (a name
+    # of the MNIST networks).
+    assert [b.label for b in [at.segmented_control(key="random_split_rule")]] == ["Width rule"]
+    assert at.segmented_control(key="random_split_rule").options == [get_width_rule(r).label for r in ("f_n", "f_nd")]
+    shared = run_page({"random_split_rule": get_width_rule("f_n").label})
     assert title(shared).startswith(get_width_rule("f_n").label)
 
 
@@ -192,7 +196,7 @@ def test_no_shipped_sweep_at_all_still_leaves_a_working_page(tmp_path, monkeypat
 
 def test_query_params_drive_the_controls_and_reset_restores_them(law_sweep):
     at = run_page({"random_live_n": "150", "random_live_dims": ["10", "40"], "random_live_seeds": "2",
-                   "random_live_net": "abs", "random_split_rule": "f_n"})
+                   "random_live_net": "abs", "random_split_rule": get_width_rule("f_n").label})
     assert not at.exception
     dims = lambda at: next(b for b in at.get("button_group") if b.key == "random_live_dims")
     assert at.slider(key="random_live_n").value == 150

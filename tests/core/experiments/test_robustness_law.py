@@ -78,3 +78,12 @@ def test_random_points_in_high_dimension_are_all_about_sqrt2_apart():
     assert law.interpolation_lipschitz_floor(x, y) < 2 / 1.2  # the data force only an O(1) slope
     x2, y2 = random_gaussian_data(200, 2, seed=0)
     assert law.interpolation_lipschitz_floor(x2, y2) > 5  # in the plane, points crowd
+
+
+def test_the_law_is_written_as_theorem_3_states_it():
+    # Bubeck and Sellke 2021, Theorem 3: proportional to eps (no sigma), with the isoperimetry
+    # constant c, the log factor on the weights' size and the confidence term.
+    for piece in (r"\frac{\varepsilon}{2^9\sqrt c}", r"n\,d", r"p \log(60\,W J / \varepsilon)",
+                  r"\log(4/\delta)", r"\ge"):
+        assert piece in law.LAW_LATEX, piece
+    assert r"\sigma" not in law.LAW_LATEX

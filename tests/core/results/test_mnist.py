@@ -17,6 +17,7 @@ from core.results.mnist import (
     curve_rows,
     curves_reading,
     ecdf_rows,
+    fgsm_pgd_lesson,
     fgsm_reading,
     flip_distribution,
     flip_reading,
@@ -203,3 +204,66 @@ def test_gradient_reading_follows_which_network_is_steeper(sweeps):
     text = gradient_reading(sweeps)
     assert "f_n is the steeper network: max 6.000 against 3.000 (2.0 times)" in text
     assert "These measurements agree with the law's direction; they do not test it." in text
+
+
+# --- the reruns towards zero loss (pretrained/capacity/results.json) -----------------------------
+
+
+@pytest.fixture
+def reruns():
+    """The shipped capacity results: the talk models' rows and curves, shipped and rerun."""
+    from core.results.capacity import load_capacity_results, zero_loss_curves, zero_loss_rows
+
+    doc = load_capacity_results()
+    return zero_loss_rows(doc), zero_loss_curves(doc)
+
+
+def with_rerun(rows, name, **values):
+    """rows with the rerun of `name` changed (a flip of the data)."""
+    from core.results.capacity import LONG_LABEL
+
+    return [dict(r, **values) if r["model"] == name and r["training length"] == LONG_LABEL else r for r in rows]
+
+
+def test_training_length_note_quotes_the_reruns_and_the_talk(reruns):
+    from core.results.capacity import LONG_LABEL
+
+    rows, _ = reruns
+    meta = metadata({"f_n": 0.9, "f_nd": 0.9}, {"f_n": 36, "f_nd": 11})
+    note = training_length_note(meta, rows)
+    long = {r["model"]: r for r in rows if r["training length"] == LONG_LABEL}
+    assert (f"only to {long['f_n']['test loss']:.3f} and {long['f_nd']['test loss']:.3f}, against the talk's "
+            f"{TALK_CLEAN['f_n'][1]:.3f} and {TALK_CLEAN['f_nd'][1]:.3f}") in note
+    assert f"{long['f_nd']['train loss']:.1e} in {long['f_nd']['epochs']}" in note
+    assert "training length alone does not explain them" in note and "likely reason" not in note
+    assert "f_nd's stays the lower where the talk's is the higher" in note
+    # Flipped: reruns as lossy as the talk's would explain them.
+    both = with_rerun(with_rerun(rows, "f_n", **{"test loss": 0.3}), "f_nd", **{"test loss": 0.7})
+    assert "training length alone can explain the talk's losses" in training_length_note(meta, both)
+    one = with_rerun(rows, "f_nd", **{"test loss": 0.7})
+    assert "can explain f_nd's, not the other's" in training_length_note(meta, one)
+    assert "could not be read" in training_length_note(meta, None)
+
+
+def test_fgsm_pgd_lesson_is_computed_from_the_reruns(reruns):
+    from core.results.capacity import LONG_LABEL, SHORT_LABEL
+
+    rows, curves = reruns
+    lesson = fgsm_pgd_lesson(rows, curves)
+
+    def acc(attack, length):
+        points = [c for c in curves if c["name"] == "f_nd" and c["attack"] == attack
+                  and c["training length"] == length]
+        return min(points, key=lambda c: abs(c["eps"] - 0.1))["accuracy"]
+
+    fgsm, pgd = (acc("FGSM", SHORT_LABEL), acc("FGSM", LONG_LABEL)), (acc("PGD", SHORT_LABEL), acc("PGD", LONG_LABEL))
+    assert fgsm[1] > fgsm[0] and pgd[1] < pgd[0]  # the shipped data show the lesson on f_nd
+    train = {r["training length"]: r["train loss"] for r in rows if r["model"] == "f_nd"}
+    assert (f"from loss {train[SHORT_LABEL]:.1e} to {train[LONG_LABEL]:.1e}, f_nd's FGSM accuracy at eps = 0.10 "
+            f"rose from {100 * fgsm[0]:.1f}% to {100 * fgsm[1]:.1f}% while its PGD accuracy fell from "
+            f"{100 * pgd[0]:.1f}% to {100 * pgd[1]:.1f}%") in lesson
+    assert "weaker" in lesson and "not get more robust" in lesson
+    # Flipped: PGD rising with FGSM is no such lesson; nothing is said.
+    flipped = [dict(c, accuracy=1 - c["accuracy"]) if c["attack"] == "PGD" else c for c in curves]
+    assert fgsm_pgd_lesson(rows, flipped) == ""
+    assert fgsm_pgd_lesson(None, curves) == ""
