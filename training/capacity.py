@@ -224,6 +224,8 @@ class RunConfig:
     threads: int = 2
     resume: bool = True
     smoke: bool = False
+    carry_over: Path | None = None
+    recipe_comparison: Path | None = None
 
 
 def standard_config(hidden: int, cfg: RunConfig) -> TrainConfig:
@@ -586,11 +588,58 @@ def results_document(cfg: RunConfig, records: list[dict], data: Data, provenance
             "train_metrics": "mean cross-entropy and accuracy of a full eval-mode pass over the "
                              "training images",
             "adversarial_training": asdict(cfg.adversarial),
+            "adversarial_seeds": sorted({r["seed"] for r in records if r["kind"] == "adversarial"}),
+            "autoattack": {"attacks": "APGD-CE, then APGD-T (DLR loss, 9 target classes), each on the images "
+                                      "no earlier attack flipped (training.autoattack)",
+                           "implementation": "Adversarial Robustness Toolbox (ART) "
+                                             "AutoProjectedGradientDescent",
+                           "eps": ecfg.autoattack_eps, "iterations": ecfg.autoattack_iterations,
+                           "images": int(len(seeded_subset(len(data.y_test), ecfg.autoattack_size, ecfg.seed)))
+                           if ecfg.autoattack_size else 0,
+                           "subset": "training.mnist.seeded_subset(n_test, images, seed) of the evaluated "
+                                     "test images; the project's PGD is run on the same images"},
             "zero_loss_target": cfg.zero_loss_target,
         },
         "networks": records,
         "provenance": provenance,
     }
+
+
+def _is_cold_start(training: dict) -> bool:
+    config = training.get("config", {})
+    return not config.get("warmup_epochs") and not config.get("ramp_epochs")
+
+
+def carried_over(path: Path, doc: dict) -> dict:
+    """What a gathering call keeps from an earlier results.json at `path` (read before it is replaced).
+
+    * the zero-loss records of jobs this call did not run (their training takes hours), each marked
+      with the run it came from;
+    * the cold-start comparison: the numbers (not the weights) of the adversarial networks trained
+      at the full eps from the first step, the recipe that killed the small networks' units, from
+      the earlier file's own comparison or its adversarial records.
+    Returns {"networks": ..., "cold_start": ...} to update `doc` with.
+    """
+    try:
+        old = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"--carry-over {path}: cannot read it ({exc})") from None
+    created = old.get("provenance", {}).get("created", "unknown")
+    names = {r["name"] for r in doc["networks"]}
+    keep = [dict(r, carried_over_from=r.get("carried_over_from", f"results.json of {created}"))
+            for r in old.get("networks", []) if r["kind"] == "zero_loss" and r["name"] not in names]
+    cold = old.get("cold_start")
+    if cold is None:
+        nets = [r for r in old.get("networks", []) if r["kind"] == "adversarial" and _is_cold_start(r["training"])]
+        cold = {"description": "adversarial training at the full eps from the first step (FGSM with a random "
+                               "start, no warm-up, no ramp): the recipe shipped before this sweep. Numbers kept, "
+                               "weights not.",
+                "source": f"results.json of {created} ({old.get('provenance', {}).get('command', '')})",
+                "settings": old.get("settings", {}).get("adversarial_training"),
+                "grids": old.get("grids"), "test_set": old.get("test_set"),
+                "networks": [{k: r[k] for k in ("name", "hidden", "param_count", "training", "results")}
+                             for r in nets]}
+    return {"networks": doc["networks"] + keep, "cold_start": cold}
 
 
 def load_data(cfg: RunConfig, device: torch.device) -> Data:
@@ -623,6 +672,10 @@ def run(cfg: RunConfig, argv: list[str] | None = None) -> dict | None:
     records = [done[j.name]["record"] for j in cfg.jobs]
     doc = results_document(cfg, records, data, provenance_record(
         command, device, threads=cfg.threads, smoke=cfg.smoke, started=t_start, wall_key="wall_s_this_call"))
+    if cfg.carry_over is not None:
+        doc.update(carried_over(cfg.carry_over, doc))
+    if cfg.recipe_comparison is not None:
+        doc["recipe_comparison"] = json.loads(Path(cfg.recipe_comparison).read_text())
     files[RESULTS_FILE] = (json.dumps(doc, indent=2) + "\n").encode()
     target = Path(cfg.out) / CAPACITY_SUBDIR
     write_results_folder(target, files)
@@ -698,6 +751,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="evaluate on a seeded subset of N test images (default: all; 500 with --smoke)")
     p.add_argument("--train-size", type=cli.positive_int(N_TRAIN), default=None,
                    help="train on the first N training images (default: all; 2,000 with --smoke)")
+    p.add_argument("--carry-over", default=None, metavar="RESULTS_JSON",
+                   help="an earlier results.json: keep its zero-loss records of jobs not run here, and its "
+                        "cold-start adversarial numbers as the documented comparison")
+    p.add_argument("--recipe-comparison", default=None, metavar="SUMMARY_JSON",
+                   help="the summary of python -m training.capacity_recipes, embedded in results.json")
     cli.add_resume(p, "the checkpoints in --run-dir")
     cli.add_smoke(p, "the whole pipeline, tiny: widths 16 and 151, 2,000 training images, 2 epochs, "
                      "500 test images, a coarse eps grid, PGD of 3 steps on 100 images; never into "
@@ -751,7 +809,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                      shipped_root=Path(args.shipped) if args.shipped else PRETRAINED_DIR,
                      standard_caps=caps, zero_loss_target=args.zero_loss_target, zero_loss_caps=zcaps,
                      train_size=train_size, device=args.device, threads=args.threads,
-                     resume=args.resume, smoke=smoke)
+                     resume=args.resume, smoke=smoke,
+                     carry_over=Path(args.carry_over) if args.carry_over else None,
+                     recipe_comparison=Path(args.recipe_comparison) if args.recipe_comparison else None)
 
 
 def main(argv: list[str] | None = None) -> int:
