@@ -334,8 +334,7 @@ SLIDES: tuple[Slide, ...] = (
                             "networks.", _mnist_digit),
     Slide("pages/mnist.py", "Per digit, the smallest eps that flips it: which network needs more?",
           _mnist_flip),
-    Slide("pages/capacity.py", "Size is necessary, not sufficient: adversarial training needs width to "
-                               "work, and width alone does not make a network robust.", _capacity),
+    Slide("pages/capacity.py", "{capacity}", _capacity),
     Slide("pages/draw.py", "Your turn: draw a digit and attack it.", _draw),
     Slide("pages/references.py", "References", _references),
 )
@@ -346,4 +345,14 @@ def claim(slide: Slide) -> str:
     from core.specs import MNIST_MODELS
 
     ratio = MNIST_MODELS["f_nd"].param_count / MNIST_MODELS["f_n"].param_count
-    return slide.claim.replace("{ratio}", f"{ratio:.0f}")
+    text = slide.claim.replace("{ratio}", f"{ratio:.0f}")
+    if "{capacity}" in text:  # the closing figure's claim is read off the shipped sweep
+        from app.charts import capacity as capacity_charts
+        from core.results.capacity import slide_claim
+
+        try:
+            said = slide_claim(capacity_charts.results(capacity_charts.pretrained_root()))
+        except RobustnessError:
+            said = "Robustness against size: the shipped sweep could not be read (see the page)."
+        text = text.replace("{capacity}", said)
+    return text

@@ -6,13 +6,14 @@ import streamlit as st
 
 from app.chart_export import chart_with_downloads
 from app.charts.capacity import BIG, SMALL, TALK_EPS, pretrained_root, results, size_figure
+from app.charts.recap import shipped_intrinsic_dim
 from app.errors import show_error
 from app.navigation import keep_talk_navigation
 from app.theme import model_color
 from app.url_settings import TalkSettings, what_to_notice
 from core.errors import RobustnessError
 from core.results import capacity as cr
-from core.results.mnist import TALK_CLEAN
+from core.results.mnist import TALK_CLEAN, fgsm_pgd_lesson
 from core.specs import MNIST_MODELS
 
 keep_talk_navigation()
@@ -27,20 +28,22 @@ st.title("Robustness against size")
 st.markdown(
     f"""
 The talk compares two sizes and shows that size alone is not *sufficient*: FGSM breaks both
-networks. The law of robustness also says size is *necessary*: a smooth (robust) fit of n points
-in d dimensions needs about n·d parameters. Madry et al. (2018) saw this on MNIST: adversarial
-training, which asks for a robust fit, only succeeds with enough capacity. Here are one-hidden-layer
-networks 784 → h → 10 of eight widths, from h = 16 to the talk's
+networks. Is size *necessary*? For noisily labelled data the law of robustness says a smooth fit of
+n points in d dimensions needs about n·d parameters; MNIST's labels are not noise, so here that is a
+heuristic to test, not a theorem. Madry et al. (2018) saw on MNIST that adversarial training, which
+asks for a robust fit, works better with more capacity. Here are one-hidden-layer networks
+784 → h → 10 of eight widths, from h = 16 to the talk's
 <span class='talk-model-{SMALL.name}' style='color:{model_color(SMALL)}; font-weight:600'>f_n</span> (h = {SMALL.hidden}) and
 <span class='talk-model-{BIG.name}' style='color:{model_color(BIG)}; font-weight:600'>f_nd</span> (h = {BIG.hidden:,}), each trained
-twice on the 60,000 training images: normally (until it fits them, or an epoch cap), and
-adversarially (on FGSM examples with a random start at eps = 0.1, Wong et al. 2020).
+on the 60,000 training images normally (until it fits them, or an epoch cap) and adversarially,
+on FGSM examples with a random start (Wong, Rice and Kolter 2020) whose eps ramps up to 0.1.
 
-Each is attacked with FGSM (one step of size eps along the sign of the gradient) and with **PGD**,
+Each is attacked with FGSM (one step of size eps along the sign of the gradient), with **PGD**,
 projected gradient descent (Madry et al. 2018): many small signed-gradient steps from a random start,
-each followed by a projection back to within eps of the image (and into [0, 1]). PGD re-reads the
-gradient after every step, so it follows the loss where it bends: it is usually stronger than FGSM,
-though not on every image.
+each followed by a projection back to within eps of the image (and into [0, 1]), and, at eps = 0.1,
+with **AutoAttack** (Croce and Hein 2020), a stronger independent check run through a maintained
+library. PGD re-reads the gradient after every step, so it follows the loss where it bends: it is
+usually stronger than FGSM, though not on every image.
 """,
     unsafe_allow_html=True,
 )
@@ -62,16 +65,16 @@ def figure(root: str) -> None:
         return
     eps = st.select_slider("eps: largest change of any pixel (the talk's grid)", options=grid,
                            format_func=lambda e: f"{e:.3f}", **TALK.bind("eps"))
-    what_to_notice("\n" + "\n".join(f"- {line}" for line in cr.findings(doc, eps)))
+    d_eff, _ = shipped_intrinsic_dim()
+    what_to_notice("\n" + "\n".join(f"- {line}" for line in cr.findings(doc, eps, d_eff and d_eff.estimate)))
     spec, rows = size_figure(root, eps)
-    pgd = doc["settings"]["pgd"]
-    chart_with_downloads(
-        spec, rows, "capacity-accuracy-vs-size",
-        caption=(f"Solid: standard training, dashed: adversarial. FGSM on {doc['test_set']['n']:,} test "
-                 f"images; PGD ({pgd['steps']} steps, random start) on a seeded {pgd['subset_size']:,} of "
-                 f"them; training accuracy on the {doc['n_train']:,} training images. Dotted lines: p = n, "
-                 f"f_n, f_nd and p = nd."),
-    )
+    chart_with_downloads(spec, rows, "capacity-accuracy-vs-size", caption=cr.figure_caption(doc))
+    with st.expander("Mean and range over seeds, width by width"):
+        summary = cr.summary_rows(doc, eps)
+        st.dataframe(summary, hide_index=True, key="capacity_summary",
+                     column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                    for c in (summary[0] if summary else {})
+                                    if c not in ("training", "hidden", "parameters", "seeds")})
     with st.expander("Every network: numbers, epochs, wall time and device"):
         st.dataframe(cr.network_rows(doc, eps), hide_index=True, key="capacity_table",
                      column_config={
@@ -84,6 +87,20 @@ def figure(root: str) -> None:
 
 st.header("Accuracy against size", divider="gray")
 figure(pretrained_root())
+
+
+# --- what changed -----------------------------------------------------------------------------
+
+try:
+    doc = results(pretrained_root())
+    if changed := cr.what_changed(doc):
+        st.header("What changed, and why", divider="gray")
+        st.markdown(changed.removeprefix("**What changed, and why.** "))
+        with st.expander("The recipes compared, and the old recipe's numbers"):
+            st.dataframe(cr.recipe_rows(doc), hide_index=True, key="capacity_recipes")
+            st.dataframe(cr.cold_start_rows(doc, TALK_EPS), hide_index=True, key="capacity_cold_start")
+except RobustnessError as exc:
+    show_error(exc)
 
 
 # --- training until the loss is zero ----------------------------------------------------------
@@ -129,6 +146,8 @@ try:
             "stopped at a training loss of 1e-3. Rerun with the same seed and schedule past that rule: "
             + " ".join(cr.zero_loss_findings(doc, talk, TALK_EPS))
         )
+        if lesson := fgsm_pgd_lesson(zero, cr.zero_loss_curves(doc)):
+            st.markdown(lesson)
         st.dataframe(zero, hide_index=True, key="capacity_zero_loss_table",
                      column_config={"train loss": st.column_config.NumberColumn(format="%.2e"),
                                     "target loss": st.column_config.NumberColumn(format="%.0e"),

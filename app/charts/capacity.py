@@ -24,6 +24,7 @@ MEASURE_COLORS = {
     cr.MEASURE_LABELS["clean"]: "#000000",
     cr.MEASURE_LABELS["FGSM"]: "#009E73",
     cr.MEASURE_LABELS["PGD"]: "#CC79A7",
+    cr.MEASURE_LABELS["AutoAttack"]: "#6A3D9A",
 }
 TRAINING_DASH = {"standard": [1, 0], "adversarial": [6, 3]}
 X_DOMAIN = (8e3, 1e8)  # from the narrowest net to beyond p = nd
@@ -51,8 +52,13 @@ def size_chart(rows: list[dict], eps: float) -> alt.LayerChart:
                         legend=alt.Legend(orient="bottom", direction="vertical")),
         detail="training:N",
         tooltip=["training:N", "hidden:Q", alt.Tooltip("parameters:Q", format=","),
-                 alt.Tooltip("p / n:Q", format=".3g"), "measure:N", alt.Tooltip("accuracy:Q", format=".4f")],
+                 alt.Tooltip("p / n:Q", format=".3g"), "measure:N", alt.Tooltip("accuracy:Q", format=".4f"),
+                 alt.Tooltip("low:Q", format=".4f", title="lowest seed"),
+                 alt.Tooltip("high:Q", format=".4f", title="highest seed"), "seeds:Q"],
     )
+    # The spread over seeds: a vertical bar from the lowest to the highest seed at each width.
+    bars = base.transform_filter("datum.seeds > 1").mark_rule(strokeWidth=2).encode(
+        y=alt.Y("low:Q", scale=alt.Scale(domain=[0, 1])), y2="high:Q")
     # The training as a dash on the lines and a shape on the points: one legend (Vega-Lite merges
     # the two channels of one field), so neither may switch its legend off ("Conflicting legend
     # property disable").
@@ -88,7 +94,7 @@ def size_chart(rows: list[dict], eps: float) -> alt.LayerChart:
         x=alt.X("to:Q", scale=xscale), y=alt.Y("y:Q", scale=alt.Scale(domain=[0, 1])), text="label:N")
     # Independent colour scales: the marks' colours are their own (scale=None, no legend), the
     # measures' have a legend.
-    return (rules + labels + shaft + head + note + lines).resolve_scale(color="independent").properties(
+    return (rules + labels + shaft + head + note + lines + bars).resolve_scale(color="independent").properties(
         title=f"Accuracy against size at eps = {eps:.3f}", height=420)
 
 

@@ -24,13 +24,16 @@ N_TRAIN = 60_000
 INPUT_DIM = 784
 TRAINING_KINDS = ("standard", "adversarial")
 # What the figure plots at one eps, in legend order; "train" is the clean training accuracy.
-MEASURES = ("train", "clean", "FGSM", "PGD")
+# AutoAttack is measured at one eps only (settings.autoattack.eps): the figure shows it there.
+MEASURES = ("train", "clean", "FGSM", "PGD", "AutoAttack")
 MEASURE_LABELS = {
     "train": "training accuracy (clean)",
     "clean": "test accuracy (clean)",
     "FGSM": "test accuracy under FGSM",
     "PGD": "test accuracy under PGD",
+    "AutoAttack": "test accuracy under AutoAttack",
 }
+AGREEMENT_POINTS = 2.0  # the project's PGD may report at most this many points above AutoAttack
 MEMORIZED = 1.0  # training accuracy of a net that fits every training image
 NOT_LEARNED = 0.2  # below this clean training accuracy a net learned next to nothing (chance: ~0.1)
 # The two training lengths of the talk models: the shipped run, and the rerun past its rule.
@@ -75,27 +78,63 @@ def networks(doc: dict, kind: str) -> list[dict]:
     return sorted((n for n in doc["networks"] if n["kind"] == kind), key=lambda n: n["hidden"])
 
 
-def _at(net: dict, measure: str, i: int) -> float:
+def autoattack(net: dict) -> dict | None:
+    """The network's AutoAttack record (training.autoattack), or None where it was not measured."""
+    aa = net["results"].get("autoattack")
+    return aa if isinstance(aa, dict) and "accuracy" in aa else None
+
+
+def _at(net: dict, measure: str, i: int, e: float | None = None) -> float | None:
+    """The network's accuracy of one measure at grid index i (AutoAttack: only at its own eps e)."""
     res = net["results"]
     if measure == "train":
         return float(res["train_accuracy"])
     if measure == "clean":
         return float(res["test_accuracy"])
+    if measure == "AutoAttack":
+        aa = autoattack(net)
+        return float(aa["accuracy"]) if aa and e is not None and abs(aa["eps"] - e) < 1e-9 else None
     return float(res[measure.lower()][i]["accuracy"])
 
 
+def by_width(doc: dict, kind: str) -> list[list[dict]]:
+    """The networks of one training kind grouped by width (one per seed), by increasing width."""
+    groups: dict[int, list[dict]] = {}
+    for net in networks(doc, kind):
+        groups.setdefault(net["hidden"], []).append(net)
+    return [sorted(g, key=lambda n: n.get("seed", 0)) for _, g in sorted(groups.items())]
+
+
+def spread(values: list[float]) -> tuple[float, float, float]:
+    """(mean, min, max) of one measure over a width's seeds."""
+    v = np.asarray(values, dtype=float)
+    return float(v.mean()), float(v.min()), float(v.max())
+
+
+def _mean(group: list[dict], measure: str, i: int, e: float) -> float | None:
+    values = [_at(net, measure, i, e) for net in group]
+    return None if any(v is None for v in values) else float(np.mean(values))
+
+
 def sweep_rows(doc: dict, eps: float) -> list[dict]:
-    """Tidy rows for the figure: one per (training kind, width, measure) at the grid eps nearest eps."""
+    """Tidy rows for the figure: one per (training kind, width, measure) at the grid eps nearest eps,
+    the mean over the width's seeds with its min and max ("low", "high")."""
     i = eps_index(doc, eps)
     e = eps_grid(doc)[i]
     rows = []
     for kind in TRAINING_KINDS:
-        for net in networks(doc, kind):
+        for group in by_width(doc, kind):
+            net = group[0]
             for measure in MEASURES:
+                values = [_at(n, measure, i, e) for n in group]
+                if any(v is None for v in values):
+                    continue
+                mean, low, high = spread(values)
                 rows.append({
                     "training": kind, "hidden": net["hidden"], "parameters": net["param_count"],
                     "p / n": net["param_count"] / doc.get("n_train", N_TRAIN),
-                    "measure": MEASURE_LABELS[measure], "accuracy": _at(net, measure, i), "eps": e,
+                    "measure": MEASURE_LABELS[measure], "accuracy": mean, "low": low, "high": high,
+                    "seeds": len(group), "eps": e,
                 })
     return rows
 
@@ -107,13 +146,19 @@ def network_rows(doc: dict, eps: float) -> list[dict]:
     for kind in TRAINING_KINDS:
         for net in networks(doc, kind):
             t, r = net["training"], net["results"]
+            aa = autoattack(net)
             rows.append({
-                "training": kind, "hidden": net["hidden"], "parameters": net["param_count"],
+                "training": kind, "hidden": net["hidden"], "seed": net.get("seed", 0),
+                "parameters": net["param_count"],
                 "model": net.get("model"), "epochs": t.get("epochs"),
                 "memorization rule met": t.get("rule_met") if kind == "standard" else None,
                 "train accuracy": r["train_accuracy"], "train loss": r["train_loss"],
                 "test accuracy": r["test_accuracy"], "test loss": r["test_loss"],
                 "FGSM accuracy": _at(net, "FGSM", i), "PGD accuracy": _at(net, "PGD", i),
+                "dead hidden units": r.get("dead_units"),
+                "AutoAttack accuracy": aa["accuracy"] if aa else None,
+                "PGD on AutoAttack's images": aa.get("pgd_accuracy") if aa else None,
+                "AutoAttack eps": aa["eps"] if aa else None,
                 "max gradient norm": r["max_gradient_norm"], "eps": eps_grid(doc)[i],
                 "wall s": t.get("wall_s"), "device": t.get("device"),
             })
@@ -169,12 +214,67 @@ def _p(net: dict, n: int) -> str:
     return f"h = {net['hidden']:,} (p = {net['param_count']:,}, {net['param_count'] / n:.2g} n)"
 
 
-def findings(doc: dict, eps: float) -> list[str]:
-    """What the figure shows at the grid eps nearest eps, as sentences computed from the data."""
+def summary_rows(doc: dict, eps: float) -> list[dict]:
+    """One row per (training kind, width): mean and range over seeds of dead units, clean test
+    accuracy, FGSM and PGD at the grid eps nearest eps, and AutoAttack at its own eps."""
+    i = eps_index(doc, eps)
+    e = eps_grid(doc)[i]
+    rows = []
+    for kind in TRAINING_KINDS:
+        for group in by_width(doc, kind):
+            row = {"training": kind, "hidden": group[0]["hidden"], "parameters": group[0]["param_count"],
+                   "seeds": len(group)}
+            dead = [n["results"].get("dead_units") for n in group]
+            if None not in dead:
+                m, lo, hi = spread([d / n["hidden"] for d, n in zip(dead, group)])
+                row.update({"dead units (mean)": m, "dead units (min)": lo, "dead units (max)": hi})
+            for label, measure, at in (("clean", "clean", e), ("FGSM", "FGSM", e), ("PGD", "PGD", e),
+                                       ("AutoAttack", "AutoAttack", None)):
+                if measure == "AutoAttack":
+                    aas = [autoattack(n) for n in group]
+                    if None in aas:
+                        continue
+                    values = [a["accuracy"] for a in aas]
+                else:
+                    values = [_at(n, measure, i, at) for n in group]
+                m, lo, hi = spread(values)
+                row.update({f"{label} (mean)": m, f"{label} (min)": lo, f"{label} (max)": hi})
+            rows.append(row)
+    return rows
+
+
+def _range(values: list[float]) -> str:
+    m, lo, hi = spread(values)
+    return _pct(m) if len(values) == 1 or hi - lo < 5e-4 else f"{_pct(m)} ({_pct(lo)}-{_pct(hi)})"
+
+
+def recipe(doc: dict) -> str:
+    """The adversarial-training recipe of the sweep, in words, from its settings."""
+    a = doc.get("settings", {}).get("adversarial_training") or {}
+    method = {"fgsm_rs": "FGSM with a random start (Wong, Rice and Kolter 2020)",
+              "pgd": f"PGD-{a.get('pgd_steps', 10)} (Madry et al. 2018)"}.get(a.get("method"), str(a.get("method")))
+    steps = []
+    if a.get("warmup_epochs"):
+        steps.append(f"{a['warmup_epochs']} clean epoch{'s' if a['warmup_epochs'] > 1 else ''}")
+    if a.get("ramp_epochs"):
+        steps.append(f"eps rising linearly from 0 to {a.get('eps', 0.1):g} over the first "
+                     f"{a['ramp_epochs']} adversarial epochs")
+    start = ", ".join(steps) if steps else f"the full eps = {a.get('eps', 0.1):g} from the first step"
+    return f"{method}, {start}, {a.get('epochs')} epochs in all"
+
+
+def findings(doc: dict, eps: float, intrinsic_dim: float | None = None) -> list[str]:
+    """What the figure shows at the grid eps nearest eps, as sentences computed from the data.
+
+    Adversarial widths trained with several seeds are read as their mean, with the range over the
+    seeds in brackets. intrinsic_dim: MNIST's estimated intrinsic dimension (pretrained/recap),
+    which places n * d_eff on the size axis; None leaves that sentence out.
+    """
     i = eps_index(doc, eps)
     e = eps_grid(doc)[i]
     n = int(doc.get("n_train", N_TRAIN))
     std, adv = networks(doc, "standard"), networks(doc, "adversarial")
+    std_g, adv_g = by_width(doc, "standard"), by_width(doc, "adversarial")
     out = []
     if std:
         fits = [net["results"]["train_accuracy"] >= MEMORIZED for net in std]
@@ -201,63 +301,207 @@ def findings(doc: dict, eps: float) -> list[str]:
         else:
             out.append(f"No width up to h = {std[-1]['hidden']:,} fits every training image with standard "
                        f"training (best: {_pct(max(net['results']['train_accuracy'] for net in std))}).")
+    seeds = sorted({len(g) for g in adv_g})
+    if adv_g:
+        out.append(f"Adversarial training: {recipe(doc)}; "
+                   + (f"{seeds[0]} seed{'s' if seeds[0] > 1 else ''} per width" if len(seeds) == 1 else
+                      f"{seeds[0]} to {seeds[-1]} seeds per width")
+                   + " (a percentage is their mean, the brackets their range).")
     if e == 0:
         out.append("At eps = 0 the attacks do nothing: FGSM and PGD accuracy equal the clean accuracy. "
                    "Move the slider.")
         return out
-    for kind, nets in (("standard", std), ("adversarial", adv)):
-        if len(nets) < 2:
+    for kind, groups in (("standard", std_g), ("adversarial", adv_g)):
+        if len(groups) < 2:
             continue
-        pgd = [_at(net, "PGD", i) for net in nets]
-        lo, hi = int(np.argmin(pgd)), int(np.argmax(pgd))
-        first, last = pgd[0], pgd[-1]
+        pgd = [[_at(net, "PGD", i) for net in g] for g in groups]
+        means = [float(np.mean(v)) for v in pgd]
+        lo, hi = int(np.argmin(means)), int(np.argmax(means))
+        first, last = means[0], means[-1]
         trend = ("rises" if last > first + 0.02 else "falls" if last < first - 0.02 else "stays about level")
         out.append(
-            f"With {kind} training, PGD accuracy at eps = {e:.3f} {trend} with width: {_pct(first)} at "
-            f"h = {nets[0]['hidden']:,} and {_pct(last)} at h = {nets[-1]['hidden']:,} (lowest {_pct(pgd[lo])} "
-            f"at h = {nets[lo]['hidden']:,}, highest {_pct(pgd[hi])} at h = {nets[hi]['hidden']:,})."
+            f"With {kind} training, PGD accuracy at eps = {e:.3f} {trend} with width: {_range(pgd[0])} at "
+            f"h = {groups[0][0]['hidden']:,} and {_range(pgd[-1])} at h = {groups[-1][0]['hidden']:,} (lowest "
+            f"{_pct(means[lo])} at h = {groups[lo][0]['hidden']:,}, highest {_pct(means[hi])} at "
+            f"h = {groups[hi][0]['hidden']:,})."
         )
-    if std and adv:
-        s_by = {net["hidden"]: net for net in std}
-        pairs = [(net, s_by[net["hidden"]]) for net in adv if net["hidden"] in s_by]
+    if std_g and adv_g:
+        s_by = {g[0]["hidden"]: g for g in std_g}
+        pairs = [(g, s_by[g[0]["hidden"]]) for g in adv_g if g[0]["hidden"] in s_by]
         if pairs:
-            gains = [(_at(a, "PGD", i) - _at(s, "PGD", i), a["hidden"]) for a, s in pairs]
-            best = max(gains)
-            worst = min(gains)
+            gains = [(_mean(a, "PGD", i, e) - _mean(s, "PGD", i, e), a[0]["hidden"]) for a, s in pairs]
+            best, worst = max(gains), min(gains)
             out.append(
                 f"Adversarial training changes PGD accuracy at eps = {e:.3f} by {100 * worst[0]:+.1f} points "
                 f"(h = {worst[1]:,}) to {100 * best[0]:+.1f} points (h = {best[1]:,}) over standard training "
                 "of the same width."
             )
-        clean = [(net["results"]["train_accuracy"], net["results"]["test_accuracy"], net) for net in adv]
-        a0, a1 = clean[0], clean[-1]
+        a0, a1 = adv_g[0], adv_g[-1]
         out.append(
-            f"The price: adversarially trained nets reach {_pct(a0[0])} (h = {a0[2]['hidden']:,}) to "
-            f"{_pct(a1[0])} (h = {a1[2]['hidden']:,}) clean training accuracy and {_pct(a0[1])} to "
-            f"{_pct(a1[1])} clean test accuracy."
+            f"The price: adversarially trained nets reach "
+            f"{_range([n['results']['train_accuracy'] for n in a0])} (h = {a0[0]['hidden']:,}) to "
+            f"{_range([n['results']['train_accuracy'] for n in a1])} (h = {a1[0]['hidden']:,}) clean training "
+            f"accuracy and {_range([n['results']['test_accuracy'] for n in a0])} to "
+            f"{_range([n['results']['test_accuracy'] for n in a1])} clean test accuracy."
         )
-        stuck = [net for net in adv if net["results"]["train_accuracy"] < NOT_LEARNED]
+        stuck = [g for g in adv_g if np.mean([n["results"]["train_accuracy"] for n in g]) < NOT_LEARNED]
         if stuck:
-            widths = ", ".join(f"{net['hidden']:,}" for net in stuck)
+            widths = ", ".join(f"{g[0]['hidden']:,}" for g in stuck)
             out.append(
                 f"At h = {widths} adversarial training did not get off the ground: clean training accuracy "
-                f"{', '.join(_pct(net['results']['train_accuracy']) for net in stuck)}, about what "
-                "predicting one class for every image gives (a net too small to fit the data robustly, "
-                "as Madry et al. saw on MNIST)."
+                f"{', '.join(_range([n['results']['train_accuracy'] for n in g]) for g in stuck)}, about what "
+                "predicting one class for every image gives."
             )
-        overfit = [net["hidden"] for net in adv if net["training"].get("catastrophic_overfitting_epoch")]
+        dead = [(float(np.mean([n["results"]["dead_units"] / n["hidden"] for n in g])), g[0]["hidden"])
+                for g in adv_g if all(n["results"].get("dead_units") is not None for n in g)]
+        if dead:
+            worst_dead = max(dead)
+            out.append(f"Dead hidden units (never active on any test image) after adversarial training: at most "
+                       f"{_pct(worst_dead[0])} of a width's units on average (h = {worst_dead[1]:,}).")
+        overfit = sorted({net["hidden"] for net in adv if net["training"].get("catastrophic_overfitting_epoch")})
         out.append("Catastrophic overfitting (PGD accuracy collapsing during FGSM training) was detected "
                    f"at h = {', '.join(map(str, overfit))}; those nets keep their best epoch."
                    if overfit else
                    "No adversarial run showed catastrophic overfitting in its per-epoch PGD check.")
+    out += autoattack_findings(doc)
     widest = max(net["param_count"] for net in doc["networks"])
+    narrowest = min(net["param_count"] for net in doc["networks"])
     nd = n * INPUT_DIM
-    if nd > widest:
-        out.append(f"The widest net has p = {widest:,} parameters: p = nd = {nd:,}, the size the law of "
-                   f"robustness asks for, lies {nd / widest:.0f} times further right, beyond the sweep.")
-    else:
-        out.append(f"Here p = nd = {nd:,} lies within the sweep (its widest net has p = {widest:,}).")
+    where = (f"lies {nd / widest:.0f} times further right than the widest net, beyond the sweep" if nd > widest
+             else f"lies within the sweep (its widest net has p = {widest:,})")
+    text = (f"The law's p ≈ nd is a bound for noisily labelled data; MNIST's labels are not noise, so here "
+            f"it is a heuristic. With d = {INPUT_DIM} pixels, p = nd = {nd:,} {where}.")
+    if intrinsic_dim:
+        nd_eff = n * intrinsic_dim
+        inside = narrowest <= nd_eff <= widest
+        text += (f" With MNIST's intrinsic dimension instead (d_eff ≈ {intrinsic_dim:.2f}, Recap), "
+                 f"n·d_eff ≈ {nd_eff:,.0f} lies " + ("inside the sweep" if inside else "outside the sweep")
+                 + (f", between h = {max(g['hidden'] for g in std if g['param_count'] <= nd_eff):,} and "
+                    f"h = {min(g['hidden'] for g in std if g['param_count'] >= nd_eff):,}" if inside and std else "")
+                 + ".")
+    out.append(text)
     return out
+
+
+def autoattack_findings(doc: dict) -> list[str]:
+    """AutoAttack against the project's PGD, on the same test images at AutoAttack's eps."""
+    measured = [n for n in doc["networks"] if n["kind"] in TRAINING_KINDS and autoattack(n)]
+    if not measured:
+        return []
+    aa = [autoattack(n) for n in measured]
+    gaps = [(a["pgd_accuracy"] - a["accuracy"], n) for a, n in zip(aa, measured) if "pgd_accuracy" in a]
+    images = sorted({a["n"] for a in aa})
+    e = aa[0]["eps"]
+    out = [f"AutoAttack (APGD-CE, then APGD-T on 9 target classes; Croce and Hein 2020) on "
+           f"{images[0]:,} test images at eps = {e:g}, every network of the sweep:"]
+    if gaps:
+        worst = max(gaps, key=lambda g: g[0])
+        net = worst[1]
+        out[0] += (f" the project's 10-step PGD reports at most {100 * worst[0]:.1f} points more than "
+                   f"AutoAttack (h = {net['hidden']:,}, {net['kind']}"
+                   + (f", seed {net.get('seed', 0)}" if net["kind"] == "adversarial" else "") + ")")
+        out[0] += (", so the PGD curves can be trusted to within that." if worst[0] <= AGREEMENT_POINTS / 100
+                   else f", more than {AGREEMENT_POINTS:g} points: read the PGD curves as upper bounds.")
+    adv = [(g, [autoattack(n)["accuracy"] for n in g]) for g in by_width(doc, "adversarial")
+           if all(autoattack(n) for n in g)]
+    if len(adv) >= 2:
+        out.append(f"Under AutoAttack the adversarially trained nets keep {_range(adv[0][1])} at "
+                   f"h = {adv[0][0][0]['hidden']:,} and {_range(adv[-1][1])} at h = {adv[-1][0][0]['hidden']:,}.")
+    return out
+
+
+def slide_claim(doc: dict, eps: float = 0.1) -> str:
+    """The presenter's one-line claim for the closing figure, from the data at eps."""
+    i = eps_index(doc, eps)
+    e = eps_grid(doc)[i]
+    std, adv = by_width(doc, "standard"), by_width(doc, "adversarial")
+    if not std or not adv:
+        return "Robustness against size: the shipped sweep lacks one of its halves."
+    s_best = max(_mean(g, "PGD", i, e) for g in std)
+    text = f"Width alone does not make a network robust (at most {_pct(s_best)} under PGD at eps = {e:g}); "
+    failed = [g[0]["hidden"] for g in adv if _mean(g, "clean", i, e) < 0.5]
+    a0, a1 = _mean(adv[0], "PGD", i, e), _mean(adv[-1], "PGD", i, e)
+    if failed:
+        return text + f"adversarial training fails at h = {', '.join(map(str, failed))} and needs width."
+    return text + (f"adversarial training works at every width, {_pct(a0)} at h = {adv[0][0]['hidden']:,} to "
+                   f"{_pct(a1)} at h = {adv[-1][0]['hidden']:,}.")
+
+
+def figure_caption(doc: dict) -> str:
+    """How the closing figure was measured: the attacks, their images, the training recipe."""
+    pgd, aa = doc["settings"]["pgd"], doc["settings"].get("autoattack") or {}
+    text = (f"Solid: standard training, dashed: adversarial ({recipe(doc)}); a vertical bar spans the "
+            f"seeds' range. FGSM on {doc['test_set']['n']:,} test images; PGD ({pgd['steps']} steps, random "
+            f"start) on a seeded {pgd['subset_size']:,} of them")
+    if aa.get("images"):
+        text += (f"; AutoAttack (APGD-CE + APGD-T, {aa['iterations']} iterations each) on a seeded "
+                 f"{aa['images']:,}, at eps = {aa['eps']:g} only")
+    return text + (f"; training accuracy on the {doc['n_train']:,} training images. Dotted lines: p = n, "
+                   "f_n, f_nd and p = nd.")
+
+
+def recipe_rows(doc: dict) -> list[dict]:
+    """The recipe comparison on the small widths (training.capacity_recipes), as table rows."""
+    comparison = doc.get("recipe_comparison") or {}
+    return [{"recipe": r["recipe"], "hidden": r["hidden"], "clean test accuracy": r["test_accuracy"],
+             "PGD accuracy": r["pgd_accuracy"], "eps": r["pgd_eps"],
+             "dead hidden units": f"{r['dead_units']} of {r['hidden']}"} for r in comparison.get("rows", [])]
+
+
+def cold_start_rows(doc: dict, eps: float) -> list[dict]:
+    """The recipe shipped before (full eps from the first step) beside this sweep, width by width."""
+    cold = doc.get("cold_start") or {}
+    i = eps_index(doc, eps)
+    e = eps_grid(doc)[i]
+    now = {g[0]["hidden"]: g for g in by_width(doc, "adversarial")}
+    rows = []
+    for net in sorted(cold.get("networks", []), key=lambda n: n["hidden"]):
+        old_grid = [float(x) for x in (cold.get("grids") or {}).get("eps", [])]
+        j = int(np.argmin(np.abs(np.asarray(old_grid) - e))) if old_grid else i
+        row = {"hidden": net["hidden"], "cold start: clean": net["results"]["test_accuracy"],
+               "cold start: PGD": net["results"]["pgd"][j]["accuracy"]}
+        g = now.get(net["hidden"])
+        if g:
+            row.update({"this sweep: clean (mean)": _mean(g, "clean", i, e),
+                        "this sweep: PGD (mean)": _mean(g, "PGD", i, e)})
+        rows.append(row)
+    return rows
+
+
+def what_changed(doc: dict) -> str:
+    """For anyone who saw the old figure: what the cold start did, and what this sweep does instead."""
+    cold = doc.get("cold_start") or {}
+    nets = sorted(cold.get("networks", []), key=lambda n: n["hidden"])
+    if not nets:
+        return ""
+    grid = [float(x) for x in (cold.get("grids") or {}).get("eps", [])]
+    j = len(grid) - 1
+    stuck = [n for n in nets if n["results"]["train_accuracy"] < NOT_LEARNED]
+    when = cold.get("source", "an earlier run").split(" (")[0]
+    text = (f"**What changed, and why.** The figure shipped before ({when}) trained adversarially at the "
+            "full eps from the first step. ")
+    if stuck:
+        text += (f"At h = {', '.join(str(n['hidden']) for n in stuck)} that never left chance "
+                 f"({', '.join(_pct(n['results']['test_accuracy']) for n in stuck)} clean test accuracy), "
+                 "which read as \"adversarial training needs width to work\". ")
+    rows = (doc.get("recipe_comparison") or {}).get("rows", [])
+    cold_rows = [r for r in rows if r["recipe"] == "cold"]
+    if cold_rows:
+        text += ("It was an artifact of the start: rerun, that recipe left "
+                 + ", ".join(f"{r['dead_units']} of {r['hidden']}" for r in cold_rows)
+                 + " hidden units dead (never active on any test image). ")
+    chosen = (doc.get("recipe_comparison") or {}).get("chosen")
+    warm = [r for r in rows if r["recipe"] == chosen]
+    if warm:
+        text += (f"Ramping eps up instead ({recipe(doc)}), the same widths train: "
+                 + ", ".join(f"h = {r['hidden']}: {_pct(r['test_accuracy'])} clean, {_pct(r['pgd_accuracy'])} "
+                             f"under PGD, {r['dead_units']} dead" for r in warm)
+                 + f" (seed 0; {len({r['recipe'] for r in rows})} recipes compared in the table below). ")
+    if grid:
+        old_pgd = [n["results"]["pgd"][j]["accuracy"] for n in nets]
+        text += (f"The old recipe's numbers are kept below (PGD at eps = {grid[j]:g}: "
+                 f"{_pct(min(old_pgd))} to {_pct(max(old_pgd))}); its weights are not.")
+    return text
 
 
 def zero_loss_findings(doc: dict, talk_losses: dict[str, float], eps: float) -> list[str]:

@@ -3,7 +3,7 @@
 Checks that the numbers shown are the shipped ones (table and chart against results.json), that the
 eps slider (and the URL) changes them, that a bad URL value falls back to the talk's eps, that
 every chart can be downloaded, that orange and blue stay f_n's and f_nd's, that a broken folder
-gives an `st.error` naming the command, and that the page never imports torch.
+gives an `st.error` naming the command, and that the page never imports torch or ART.
 """
 
 from __future__ import annotations
@@ -65,6 +65,18 @@ def figure_rows(at: AppTest) -> list[dict]:
     raise AssertionError("no layer of the figure plots the measures")
 
 
+def table_with(at: AppTest, column: str):
+    """The page's table that has this column (the tables sit in expanders, in page order)."""
+    for frame in at.dataframe:
+        if column in frame.value.columns:
+            return frame.value
+    raise AssertionError(f"no table on the page has a column {column!r}")
+
+
+def seed_of(net: dict) -> int:
+    return net.get("seed", 0)
+
+
 def test_the_page_is_in_the_talk_right_after_mnist():
     at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=TIMEOUT).run()
     at.switch_page(PAGE).run()
@@ -86,24 +98,39 @@ def test_the_figure_shows_the_shipped_numbers(doc):
     eps = cr.eps_grid(doc)[-1]
     assert at.select_slider(key="capacity_eps").value == pytest.approx(0.1)
     # The table: every network, its numbers straight from results.json.
-    table = at.dataframe[0].value
+    table = table_with(at, "dead hidden units")
     nets = [n for n in doc["networks"] if n["kind"] in cr.TRAINING_KINDS]
     assert len(table) == len(nets)
     for net in nets:
-        row = table[(table["training"] == net["kind"]) & (table["hidden"] == net["hidden"])].iloc[0]
+        row = table[(table["training"] == net["kind"]) & (table["hidden"] == net["hidden"])
+                    & (table["seed"] == seed_of(net))].iloc[0]
         r = net["results"]
         assert row["test accuracy"] == r["test_accuracy"] and row["train accuracy"] == r["train_accuracy"]
         assert row["FGSM accuracy"] == r["fgsm"][-1]["accuracy"] and row["PGD accuracy"] == r["pgd"][-1]["accuracy"]
         assert row["parameters"] == net["param_count"] and row["eps"] == eps
-    # The chart: the same numbers, on a log axis of parameters.
+        assert row["dead hidden units"] == r["dead_units"]
+        assert row["AutoAttack accuracy"] == r["autoattack"]["accuracy"]
+    # The chart: the same numbers, the mean over a width's seeds, on a log axis of parameters.
     spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
     assert '"type": "log"' in json.dumps(spec)
-    pgd = [r for r in figure_rows(at) if r["measure"] == cr.MEASURE_LABELS["PGD"]]
-    assert sorted((r["training"], r["hidden"], r["accuracy"]) for r in pgd) == sorted(
-        (n["kind"], n["hidden"], n["results"]["pgd"][-1]["accuracy"]) for n in nets)
-    # The sentences quote the data: the widest adversarial net's PGD accuracy.
-    widest = max((n for n in nets if n["kind"] == "adversarial"), key=lambda n: n["hidden"])
-    assert f"{100 * widest['results']['pgd'][-1]['accuracy']:.1f}%" in notices(at)[0]
+    groups: dict = {}
+    for n in nets:
+        groups.setdefault((n["kind"], n["hidden"]), []).append(n)
+    for measure, value in (("PGD", lambda n: n["results"]["pgd"][-1]["accuracy"]),
+                           ("AutoAttack", lambda n: n["results"]["autoattack"]["accuracy"])):
+        plotted = {(r["training"], r["hidden"]): r for r in figure_rows(at) if r["measure"] == cr.MEASURE_LABELS[measure]}
+        assert set(plotted) == set(groups), measure
+        for key, group in groups.items():
+            values = [value(n) for n in group]
+            assert plotted[key]["accuracy"] == pytest.approx(sum(values) / len(values))
+            assert (plotted[key]["low"], plotted[key]["high"], plotted[key]["seeds"]) == (
+                min(values), max(values), len(group))
+    # Every adversarial width was trained with at least 3 seeds (the spread on the figure).
+    assert min(len(g) for (kind, _), g in groups.items() if kind == "adversarial") >= 3
+    # The sentences quote the data: the widest adversarial width's mean PGD accuracy.
+    h = max(k[1] for k in groups if k[0] == "adversarial")
+    widest = [n["results"]["pgd"][-1]["accuracy"] for n in groups["adversarial", h]]
+    assert f"{100 * sum(widest) / len(widest):.1f}%" in notices(at)[0]
     # Orange and blue are f_n's and f_nd's only: the measures use other colours.
     from tests.conftest import chart_data
 
@@ -125,9 +152,10 @@ def test_the_slider_and_the_url_choose_eps(doc):
     grid = [round(e, 4) for e in cr.eps_grid(doc)]
     at = run_page({"capacity_eps": f"{grid[5]:.3f}"})  # a bound select_slider's URL holds its label
     assert at.select_slider(key="capacity_eps").value == grid[5]
-    table = at.dataframe[0].value
+    table = table_with(at, "dead hidden units")
     net = next(n for n in doc["networks"] if n["kind"] == "adversarial")
-    row = table[(table["training"] == "adversarial") & (table["hidden"] == net["hidden"])].iloc[0]
+    row = table[(table["training"] == "adversarial") & (table["hidden"] == net["hidden"])
+                & (table["seed"] == seed_of(net))].iloc[0]
     assert row["PGD accuracy"] == net["results"]["pgd"][5]["accuracy"]
     at.select_slider(key="capacity_eps").set_value(grid[0]).run()
     assert "At eps = 0 the attacks do nothing" in notices(at)[0]
@@ -139,7 +167,7 @@ def test_the_slider_and_the_url_choose_eps(doc):
 
 def test_the_zero_loss_section_compares_training_lengths(doc):
     at = run_page()
-    table = at.dataframe[1].value
+    table = table_with(at, "training length")
     by = {n["name"]: n for n in doc["networks"]}
     for name in MNIST_MODELS:
         if f"zero_loss_{name}" not in by or f"standard_h{MNIST_MODELS[name].hidden}" not in by:
@@ -182,6 +210,7 @@ def test_the_page_never_imports_torch(shipped):
         at.switch_page({PAGE!r}).run()
         assert not at.exception and not at.error, (at.exception, at.error)
         print("TORCH_LOADED" if "torch" in sys.modules else "NO_TORCH")
+        print("ART_LOADED" if "art" in sys.modules or "training.autoattack" in sys.modules else "NO_ART")
         """
     )
     env = {**os.environ, "PRETRAINED_DIR": str(shipped)}
@@ -189,6 +218,7 @@ def test_the_page_never_imports_torch(shipped):
                           env=env, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "NO_TORCH" in proc.stdout
+    assert "NO_ART" in proc.stdout  # AutoAttack is evaluation only: the server never loads it
 
 
 # --- the adversarially trained f_n and f_nd on the draw page and in the MNIST gallery -------------

@@ -26,7 +26,7 @@ from core.results import capacity as cr
 from core.results.pretrained import PretrainedError
 from core.runtimes.models import build_mlp
 from core.specs import capacity_spec
-from training.capacity import AdvConfig, main, train_adversarial, weights_sha256
+from training.capacity import AdvConfig, dead_units, main, train_adversarial, weights_sha256
 
 # --- the attacks used in training -------------------------------------------------------------
 
@@ -110,6 +110,41 @@ def test_a_resumed_adversarial_run_equals_an_uninterrupted_one(mnist_small, tmp_
     assert strip(resumed.history) == strip(whole.history)
     with pytest.raises(InputError, match="other settings"):
         train_adversarial(spec, AdvConfig(epochs=3, check_size=100, eps=0.2), x, y, tmp_path / "b", cpu)
+
+
+def test_the_eps_ramp_and_the_warm_up():
+    cold = AdvConfig(eps=0.1)
+    assert [cold.eps_at(s, 10) for s in (0, 5, 99)] == [0.1, 0.1, 0.1]
+    ramp = AdvConfig(eps=0.1, warmup_epochs=1, ramp_epochs=2)
+    eps = [ramp.eps_at(s, 10) for s in range(40)]
+    assert eps[:10] == [0.0] * 10  # the clean epoch
+    assert eps[10] == pytest.approx(0.005) and eps[29] == pytest.approx(0.1) and eps[30:] == [0.1] * 10
+    assert all(b >= a for a, b in zip(eps, eps[1:]))
+    # The cold start's resume key is the old one: its checkpoints still resume.
+    assert "ramp_epochs" not in cold.resume_key() and ramp.resume_key()["ramp_epochs"] == 2
+
+
+def test_a_resumed_ramp_continues_where_it_stopped(mnist_small, tmp_path):
+    x, y = torch.from_numpy(mnist_small[0][:600]), torch.from_numpy(mnist_small[1][:600])
+    spec, cpu = capacity_spec(16), torch.device("cpu")
+    cfg = dict(check_size=50, batch_size=100, ramp_epochs=2)
+    whole = train_adversarial(spec, AdvConfig(epochs=3, **cfg), x, y, tmp_path / "a", cpu)
+    train_adversarial(spec, AdvConfig(epochs=1, **cfg), x, y, tmp_path / "b", cpu)  # "killed"
+    resumed = train_adversarial(spec, AdvConfig(epochs=3, **cfg), x, y, tmp_path / "b", cpu)
+    assert [h["train_eps"] for h in whole.history] == pytest.approx([0.05, 0.1, 0.1])
+    assert [h["train_eps"] for h in resumed.history] == [h["train_eps"] for h in whole.history]
+    assert weights_sha256(resumed.model) == weights_sha256(whole.model)
+
+
+def test_dead_units_are_the_ones_never_active():
+    model = build_mlp(capacity_spec(16), seed=0)
+    x = torch.rand(50, 784)
+    with torch.no_grad():
+        model.fc1.weight[:3] = 0.0
+        model.fc1.bias[:3] = -1.0  # never active on any image
+        model.fc1.weight[3:] = 0.01
+        model.fc1.bias[3:] = 0.1  # active on every image
+    assert dead_units(model, x) == 3
 
 
 # --- the smoke run -----------------------------------------------------------------------------
@@ -219,3 +254,29 @@ def check_adversarial_files(root: Path, base: str, mnist_root: Path) -> None:
         got = [r.accuracy for r in fgsm_sweep(clf, x, y, grid, batch_size=1000)]
         assert got[0] == record["results"]["test_accuracy"]
         assert np.abs(np.subtract(got, recorded)).max() <= (0 if isinstance(clf, TorchClassifier) else 2 / len(y))
+
+
+def test_a_gathering_call_carries_over_the_zero_loss_runs_and_the_cold_start(mnist_root, tmp_path):
+    """An earlier results.json: its zero-loss records (not rerun) and its cold-start adversarial numbers
+    survive into the new one; the recipe summary is embedded as given."""
+    earlier = tmp_path / "earlier"
+    assert main(_smoke_args(mnist_root, earlier, "--adv-ramp", "0")) == 0
+    old = cr.load_capacity_results(earlier)
+    summary = tmp_path / "summary.json"
+    summary.write_text(json.dumps({"chosen": "ramp3", "rows": []}))
+    old_file = tmp_path / "old_results.json"
+    shutil.copy(cr.capacity_dir(earlier) / cr.RESULTS_FILE, old_file)
+    out = tmp_path / "new"
+    assert main(["--smoke", "--zero-loss", "--data-dir", str(mnist_root), "--out", str(out), "--run-dir",
+                 str(out / "run"), "--carry-over", str(old_file), "--recipe-comparison", str(summary)]) == 0
+    doc = cr.load_capacity_results(out)
+    by_old = {n["name"]: n for n in old["networks"]}
+    zero = [n for n in doc["networks"] if n["kind"] == "zero_loss"]
+    assert [n["name"] for n in zero] == ["zero_loss_f_n"]
+    assert zero[0]["results"] == by_old["zero_loss_f_n"]["results"] and "carried_over_from" in zero[0]
+    cold = doc["cold_start"]["networks"]
+    assert [(n["hidden"], n["results"]) for n in cold] == [
+        (n["hidden"], n["results"]) for n in old["networks"] if n["kind"] == "adversarial"]
+    assert doc["recipe_comparison"] == {"chosen": "ramp3", "rows": []}
+    assert doc["settings"]["adversarial_training"]["ramp_epochs"] == 3
+    assert all(n["results"]["autoattack"]["n"] == 50 for n in doc["networks"] if n["kind"] != "zero_loss")

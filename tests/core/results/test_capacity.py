@@ -57,7 +57,9 @@ def test_rows_pick_the_nearest_grid_eps():
     assert {r["eps"] for r in rows} == {0.05}
     pgd = {r["training"]: r["accuracy"] for r in rows if r["measure"] == cr.MEASURE_LABELS["PGD"]}
     assert pgd == {"standard": 0.5, "adversarial": 0.8}
-    assert len(rows) == 2 * len(cr.MEASURES)
+    # AutoAttack was not measured on these networks: no row claims it.
+    assert len(rows) == 2 * (len(cr.MEASURES) - 1)
+    assert cr.MEASURE_LABELS["AutoAttack"] not in {r["measure"] for r in rows}
     with pytest.raises(Exception):
         cr.eps_index(d, float("nan"))
 
@@ -80,3 +82,90 @@ def test_a_net_that_learned_nothing_is_named():
     text = " ".join(cr.findings(d, 0.1))
     assert "At h = 16 adversarial training did not get off the ground: clean training accuracy 11.2%" in text
     assert "h = 151 adversarial" not in text
+
+
+def seeded(kind: str, h: int, seed: int, test: float, pgd: float, dead: int = 0, aa: float | None = None,
+           pgd_same: float | None = None, train: float | None = None) -> dict:
+    """A network of one seed, with dead units and (optionally) an AutoAttack record at eps 0.1."""
+    n = net(kind, h, test if train is None else train, test, [test, (test + pgd) / 2, pgd])
+    n["name"] += f"_seed{seed}" if seed else ""
+    n["seed"] = seed
+    n["results"]["dead_units"] = dead
+    if aa is not None:
+        n["results"]["autoattack"] = {"accuracy": aa, "eps": 0.1, "n": 1000, "clean_accuracy": test,
+                                      "pgd_accuracy": pgd if pgd_same is None else pgd_same}
+    return n
+
+
+def ramped(nets: list[dict]) -> dict:
+    d = doc(nets)
+    d["settings"] = {"adversarial_training": {"method": "fgsm_rs", "eps": 0.1, "epochs": 10, "ramp_epochs": 3,
+                                              "warmup_epochs": 0}}
+    return d
+
+
+def test_seeds_are_read_as_mean_and_range_on_the_figure_and_in_the_sentences():
+    nets = [seeded("standard", 16, 0, 0.95, 0.01, aa=0.0), seeded("standard", 151, 0, 0.98, 0.05, aa=0.04)]
+    nets += [seeded("adversarial", 16, s, 0.90, p, dead=s, aa=p - 0.01) for s, p in enumerate((0.60, 0.66, 0.72))]
+    nets += [seeded("adversarial", 151, s, 0.95, p, aa=p - 0.02) for s, p in enumerate((0.80, 0.81, 0.85))]
+    d = ramped(nets)
+    rows = {(r["training"], r["hidden"], r["measure"]): r for r in cr.sweep_rows(d, 0.1)}
+    pgd16 = rows["adversarial", 16, cr.MEASURE_LABELS["PGD"]]
+    assert pgd16["accuracy"] == pytest.approx(0.66) and (pgd16["low"], pgd16["high"], pgd16["seeds"]) == (0.60, 0.72, 3)
+    assert rows["adversarial", 151, cr.MEASURE_LABELS["AutoAttack"]]["accuracy"] == pytest.approx(0.80)
+    # AutoAttack has one eps: at another the figure leaves it out rather than mislabel it.
+    assert cr.MEASURE_LABELS["AutoAttack"] not in {r["measure"] for r in cr.sweep_rows(d, 0.05)}
+    text = " ".join(cr.findings(d, 0.1))
+    assert "66.0% (60.0%-72.0%) at h = 16" in text and "3 seeds per width" in text
+    assert "eps rising linearly from 0 to 0.1 over the first 3 adversarial epochs" in text
+    # Dead units: the worst width's mean fraction (1 of 16 on average at h = 16).
+    assert "at most 6.2% of a width's units on average (h = 16)" in text
+    summary = {(r["training"], r["hidden"]): r for r in cr.summary_rows(d, 0.1)}
+    assert summary["adversarial", 16]["dead units (max)"] == pytest.approx(2 / 16)
+    assert summary["adversarial", 16]["AutoAttack (min)"] == pytest.approx(0.59)
+    # The slide's claim comes from the same numbers.
+    claim = cr.slide_claim(d)
+    assert "works at every width, 66.0% at h = 16 to 82.0% at h = 151" in claim and "at most 5.0%" in claim
+    failed = ramped([seeded("standard", 16, 0, 0.95, 0.01), seeded("adversarial", 16, 0, 0.11, 0.1),
+                     seeded("adversarial", 64, 0, 0.9, 0.7)])
+    assert "fails at h = 16 and needs width" in cr.slide_claim(failed)
+
+
+def test_autoattack_sentence_says_whether_the_pgd_curves_can_be_trusted():
+    close = ramped([seeded("standard", 16, 0, 0.95, 0.01, aa=0.0, pgd_same=0.01),
+                    seeded("adversarial", 16, 0, 0.9, 0.7, aa=0.69, pgd_same=0.70),
+                    seeded("adversarial", 64, 0, 0.95, 0.8, aa=0.785, pgd_same=0.80)])
+    text = " ".join(cr.autoattack_findings(close))
+    assert "at most 1.5 points more than AutoAttack (h = 64, adversarial, seed 0)" in text
+    assert "can be trusted to within that" in text and "1,000 test images at eps = 0.1" in text
+    far = ramped([seeded("adversarial", 16, 0, 0.9, 0.7, aa=0.6, pgd_same=0.7)])
+    assert "more than 2 points: read the PGD curves as upper bounds" in " ".join(cr.autoattack_findings(far))
+    assert cr.autoattack_findings(doc([net("standard", 16, 0.9, 0.9, [0.9, 0.5, 0.4])])) == []
+
+
+def test_the_law_is_a_heuristic_on_mnist_and_n_d_eff_is_placed_on_the_sweep():
+    d = ramped([seeded("standard", h, 0, 0.95, 0.01) for h in (16, 600, 1200, 3774)])
+    last = cr.findings(d, 0.1, intrinsic_dim=12.45)[-1]
+    assert "heuristic" in last and "p = nd = 47,040,000 lies 16 times further right" in last
+    assert "n·d_eff ≈ 747,000 lies inside the sweep, between h = 600 and h = 1,200" in last
+    assert "outside the sweep" in cr.findings(d, 0.1, intrinsic_dim=2000.0)[-1]
+    assert "d_eff" not in cr.findings(d, 0.1)[-1]
+
+
+def test_what_changed_quotes_the_cold_start_and_the_recipe_comparison():
+    d = ramped([seeded("adversarial", 16, 0, 0.9, 0.66)])
+    assert cr.what_changed(d) == ""  # nothing to compare with
+    old = net("adversarial", 16, 0.112, 0.1135, [0.11, 0.11, 0.121])
+    d["cold_start"] = {"source": "results.json of 2026-11-27 (command)", "grids": {"eps": GRID}, "networks": [old]}
+    d["recipe_comparison"] = {"chosen": "ramp3", "rows": [
+        {"recipe": "cold", "hidden": 16, "test_accuracy": 0.1135, "pgd_accuracy": 0.106, "pgd_eps": 0.1, "dead_units": 15},
+        {"recipe": "ramp3", "hidden": 16, "test_accuracy": 0.9028, "pgd_accuracy": 0.663, "pgd_eps": 0.1, "dead_units": 1}]}
+    text = cr.what_changed(d)
+    assert "(results.json of 2026-11-27)" in text and "At h = 16 that never left chance (11.3% clean" in text
+    assert "left 15 of 16 hidden units dead" in text
+    assert "h = 16: 90.3% clean, 66.3% under PGD, 1 dead (seed 0; 2 recipes compared" in text
+    assert "PGD at eps = 0.1: 12.1% to 12.1%" in text
+    rows = cr.cold_start_rows(d, 0.1)
+    assert rows == [{"hidden": 16, "cold start: clean": 0.1135, "cold start: PGD": 0.121,
+                     "this sweep: clean (mean)": 0.9, "this sweep: PGD (mean)": 0.66}]
+    assert [r["dead hidden units"] for r in cr.recipe_rows(d)] == ["15 of 16", "1 of 16"]
