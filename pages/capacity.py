@@ -36,7 +36,7 @@ asks for a robust fit, works better with more capacity. Here are one-hidden-laye
 <span class='talk-model-{SMALL.name}' style='color:{model_color(SMALL)}; font-weight:600'>f_n</span> (h = {SMALL.hidden}) and
 <span class='talk-model-{BIG.name}' style='color:{model_color(BIG)}; font-weight:600'>f_nd</span> (h = {BIG.hidden:,}), each trained
 on the 60,000 training images normally (until it fits them, or an epoch cap) and adversarially,
-on FGSM examples with a random start (Wong, Rice and Kolter 2020) whose eps ramps up to 0.1.
+on FGSM examples with a random start (Wong, Rice and Kolter 2020; the recipe is under the figure).
 
 Each is attacked with FGSM (one step of size eps along the sign of the gradient), with **PGD**,
 projected gradient descent (Madry et al. 2018): many small signed-gradient steps from a random start,

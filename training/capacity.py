@@ -613,8 +613,8 @@ def _is_cold_start(training: dict) -> bool:
 def carried_over(path: Path, doc: dict) -> dict:
     """What a gathering call keeps from an earlier results.json at `path` (read before it is replaced).
 
-    * the zero-loss records of jobs this call did not run (their training takes hours), each marked
-      with the run it came from;
+    * the zero-loss and standard records of jobs this call did not run (the zero-loss training takes
+      hours), each marked with the run it came from;
     * the cold-start comparison: the numbers (not the weights) of the adversarial networks trained
       at the full eps from the first step, the recipe that killed the small networks' units, from
       the earlier file's own comparison or its adversarial records.
@@ -627,7 +627,7 @@ def carried_over(path: Path, doc: dict) -> dict:
     created = old.get("provenance", {}).get("created", "unknown")
     names = {r["name"] for r in doc["networks"]}
     keep = [dict(r, carried_over_from=r.get("carried_over_from", f"results.json of {created}"))
-            for r in old.get("networks", []) if r["kind"] == "zero_loss" and r["name"] not in names]
+            for r in old.get("networks", []) if r["kind"] in ("zero_loss", "standard") and r["name"] not in names]
     cold = old.get("cold_start")
     if cold is None:
         nets = [r for r in old.get("networks", []) if r["kind"] == "adversarial" and _is_cold_start(r["training"])]

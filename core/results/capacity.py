@@ -392,8 +392,11 @@ def autoattack_findings(doc: dict) -> list[str]:
     gaps = [(a["pgd_accuracy"] - a["accuracy"], n) for a, n in zip(aa, measured) if "pgd_accuracy" in a]
     images = sorted({a["n"] for a in aa})
     e = aa[0]["eps"]
+    total = sum(1 for n in doc["networks"] if n["kind"] in TRAINING_KINDS)
+    which = ("every network of the sweep" if len(measured) == total
+             else f"{len(measured)} of the sweep's {total} networks (the others were not kept to attack)")
     out = [f"AutoAttack (APGD-CE, then APGD-T on 9 target classes; Croce and Hein 2020) on "
-           f"{images[0]:,} test images at eps = {e:g}, every network of the sweep:"]
+           f"{images[0]:,} test images at eps = {e:g}, {which}:"]
     if gaps:
         worst = max(gaps, key=lambda g: g[0])
         net = worst[1]
@@ -438,6 +441,40 @@ def figure_caption(doc: dict) -> str:
                  f"{aa['images']:,}, at eps = {aa['eps']:g} only")
     return text + (f"; training accuracy on the {doc['n_train']:,} training images. Dotted lines: p = n, "
                    "f_n, f_nd and p = nd.")
+
+
+def readme_table(doc: dict, eps: float = 0.1) -> str:
+    """The sweep at eps as the README's Markdown table (a test keeps the README equal to it).
+
+    Adversarial columns: mean over the width's seeds, with the range in brackets where the seeds
+    differ; AutoAttack at its own eps; dead units: hidden units never active on a test image.
+    """
+    i = eps_index(doc, eps)
+    e = eps_grid(doc)[i]
+
+    def cell(values: list[float], digits: int = 3) -> str:
+        m, lo, hi = spread(values)
+        return f"{m:.{digits}f}" if hi - lo < 0.5 * 10 ** -digits else f"{m:.{digits}f} ({lo:.{digits}f}-{hi:.{digits}f})"
+
+    lines = [f"| h | parameters | standard: test acc | PGD {e:g} | AutoAttack | adversarial: test acc | "
+             f"PGD {e:g} | AutoAttack | dead units | seeds |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    std = {g[0]["hidden"]: g for g in by_width(doc, "standard")}
+    adv = {g[0]["hidden"]: g for g in by_width(doc, "adversarial")}
+    for h in sorted(set(std) | set(adv)):
+        row = [str(h), f"{(std.get(h) or adv[h])[0]['param_count']:,}"]
+        for g in (std.get(h), adv.get(h)):
+            if g is None:
+                row += ["", "", ""]
+                continue
+            aa = [autoattack(n) for n in g]
+            row += [cell([n["results"]["test_accuracy"] for n in g]), cell([_at(n, "PGD", i) for n in g]),
+                    cell([a["accuracy"] for a in aa]) if None not in aa else "n/a"]
+        g = adv.get(h) or []
+        dead = [n["results"].get("dead_units") for n in g]
+        row += [", ".join(str(d) for d in dead) if g and None not in dead else "", str(len(g))]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
 
 
 def recipe_rows(doc: dict) -> list[dict]:

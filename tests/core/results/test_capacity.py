@@ -141,6 +141,9 @@ def test_autoattack_sentence_says_whether_the_pgd_curves_can_be_trusted():
     far = ramped([seeded("adversarial", 16, 0, 0.9, 0.7, aa=0.6, pgd_same=0.7)])
     assert "more than 2 points: read the PGD curves as upper bounds" in " ".join(cr.autoattack_findings(far))
     assert cr.autoattack_findings(doc([net("standard", 16, 0.9, 0.9, [0.9, 0.5, 0.4])])) == []
+    assert "every network of the sweep" in text
+    part = ramped(close["networks"] + [seeded("standard", 64, 0, 0.97, 0.01)])
+    assert "3 of the sweep's 4 networks" in " ".join(cr.autoattack_findings(part))
 
 
 def test_the_law_is_a_heuristic_on_mnist_and_n_d_eff_is_placed_on_the_sweep():
