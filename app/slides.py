@@ -348,7 +348,7 @@ def claim(slide: Slide) -> str:
     text = slide.claim.replace("{ratio}", f"{ratio:.0f}")
     if "{capacity}" in text:  # the closing figure's claim is read off the shipped sweep
         from app.charts import capacity as capacity_charts
-        from core.results.capacity import slide_claim
+        from core.results.capacity_text import slide_claim
 
         try:
             said = slide_claim(capacity_charts.results(capacity_charts.pretrained_root()))

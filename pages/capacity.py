@@ -13,6 +13,7 @@ from app.theme import model_color
 from app.url_settings import TalkSettings, what_to_notice
 from core.errors import RobustnessError
 from core.results import capacity as cr
+from core.results import capacity_text as ct
 from core.results.mnist import TALK_CLEAN, fgsm_pgd_lesson
 from core.specs import MNIST_MODELS
 
@@ -66,9 +67,9 @@ def figure(root: str) -> None:
     eps = st.select_slider("eps: largest change of any pixel (the talk's grid)", options=grid,
                            format_func=lambda e: f"{e:.3f}", **TALK.bind("eps"))
     d_eff, _ = shipped_intrinsic_dim()
-    what_to_notice("\n" + "\n".join(f"- {line}" for line in cr.findings(doc, eps, d_eff and d_eff.estimate)))
+    what_to_notice("\n" + "\n".join(f"- {line}" for line in ct.findings(doc, eps, d_eff and d_eff.estimate)))
     spec, rows = size_figure(root, eps)
-    chart_with_downloads(spec, rows, "capacity-accuracy-vs-size", caption=cr.figure_caption(doc))
+    chart_with_downloads(spec, rows, "capacity-accuracy-vs-size", caption=ct.figure_caption(doc))
     with st.expander("Mean and range over seeds, width by width"):
         summary = cr.summary_rows(doc, eps)
         st.dataframe(summary, hide_index=True, key="capacity_summary",
@@ -93,7 +94,7 @@ figure(pretrained_root())
 
 try:
     doc = results(pretrained_root())
-    if changed := cr.what_changed(doc):
+    if changed := ct.what_changed(doc):
         st.header("What changed, and why", divider="gray")
         st.markdown(changed.removeprefix("**What changed, and why.** "))
         with st.expander("The recipes compared, and the old recipe's numbers"):
@@ -144,7 +145,7 @@ try:
             "The talk trained until the loss was 0 and reports test losses of "
             f"{TALK_CLEAN['f_n'][1]:.3f} (f_n) and {TALK_CLEAN['f_nd'][1]:.3f} (f_nd); the shipped models "
             "stopped at a training loss of 1e-3. Rerun with the same seed and schedule past that rule: "
-            + " ".join(cr.zero_loss_findings(doc, talk, TALK_EPS))
+            + " ".join(ct.zero_loss_findings(doc, talk, TALK_EPS))
         )
         if lesson := fgsm_pgd_lesson(zero, cr.zero_loss_curves(doc)):
             st.markdown(lesson)

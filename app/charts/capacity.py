@@ -49,7 +49,7 @@ def size_chart(rows: list[dict], eps: float) -> alt.LayerChart:
         x=x, y=y,
         color=alt.Color("measure:N", title=None, scale=alt.Scale(domain=list(MEASURE_COLORS),
                                                                  range=list(MEASURE_COLORS.values())),
-                        legend=alt.Legend(orient="bottom", direction="vertical")),
+                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=320)),
         detail="training:N",
         tooltip=["training:N", "hidden:Q", alt.Tooltip("parameters:Q", format=","),
                  alt.Tooltip("p / n:Q", format=".3g"), "measure:N", alt.Tooltip("accuracy:Q", format=".4f"),
@@ -57,7 +57,9 @@ def size_chart(rows: list[dict], eps: float) -> alt.LayerChart:
                  alt.Tooltip("high:Q", format=".4f", title="highest seed"), "seeds:Q"],
     )
     # The spread over seeds: a vertical bar from the lowest to the highest seed at each width.
-    bars = base.transform_filter("datum.seeds > 1").mark_rule(strokeWidth=2).encode(
+    # aria=False: the bars repeat the table's lowest and highest seed, and an empty layer (a folder
+    # of single-seed runs) would otherwise be an unnamed graphics symbol to a screen reader.
+    bars = base.transform_filter("datum.seeds > 1").mark_rule(strokeWidth=2, aria=False).encode(
         y=alt.Y("low:Q", scale=alt.Scale(domain=[0, 1])), y2="high:Q")
     # The training as a dash on the lines and a shape on the points: one legend (Vega-Lite merges
     # the two channels of one field), so neither may switch its legend off ("Conflicting legend
@@ -94,7 +96,10 @@ def size_chart(rows: list[dict], eps: float) -> alt.LayerChart:
         x=alt.X("to:Q", scale=xscale), y=alt.Y("y:Q", scale=alt.Scale(domain=[0, 1])), text="label:N")
     # Independent colour scales: the marks' colours are their own (scale=None, no legend), the
     # measures' have a legend.
-    return (rules + labels + shaft + head + note + lines + bars).resolve_scale(color="independent").properties(
+    # The bars sit in one layer with the lines, so that they share the measures' colour scale
+    # (a layer of their own would get a second, independent legend).
+    measures = alt.layer(lines, bars)
+    return (rules + labels + shaft + head + note + measures).resolve_scale(color="independent").properties(
         title=f"Accuracy against size at eps = {eps:.3f}", height=420)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.results import capacity as cr
+from core.results import capacity_text as ct
 from core.specs import capacity_spec
 
 GRID = [0.0, 0.05, 0.1]
@@ -31,7 +32,7 @@ def test_sentences_name_the_memorization_threshold_and_the_trends():
              net("standard", 151, 1.0, 0.98, [0.98, 0.3, 0.02]),
              net("adversarial", 16, 0.80, 0.80, [0.80, 0.5, 0.30]),
              net("adversarial", 151, 0.99, 0.98, [0.98, 0.9, 0.85])])
-    text = " ".join(cr.findings(d, 0.1))
+    text = " ".join(ct.findings(d, 0.1))
     assert "from h = 151 (p = 120,055" in text and "narrower net stops short at 97.0%" in text
     assert "adversarial training, PGD accuracy at eps = 0.100 rises with width: 30.0% at h = 16 and 85.0%" in text
     assert "+83.0 points (h = 151)" in text and "+29.0 points (h = 16)" in text
@@ -44,11 +45,11 @@ def test_sentences_follow_data_that_contradicts_the_expected_story():
              net("standard", 3774, 0.95, 0.9, [0.9, 0.3, 0.1]),
              net("adversarial", 16, 0.9, 0.9, [0.9, 0.8, 0.7]),
              net("adversarial", 3774, 0.9, 0.9, [0.9, 0.4, 0.2], overfit=4)])
-    text = " ".join(cr.findings(d, 0.1))
+    text = " ".join(ct.findings(d, 0.1))
     assert "No width up to h = 3,774 fits every training image" in text
     assert "adversarial training, PGD accuracy at eps = 0.100 falls with width" in text
     assert "detected at h = 3774" in text
-    assert "At eps = 0 the attacks do nothing" in " ".join(cr.findings(d, 0.0))
+    assert "At eps = 0 the attacks do nothing" in " ".join(ct.findings(d, 0.0))
 
 
 def test_rows_pick_the_nearest_grid_eps():
@@ -69,7 +70,7 @@ def test_the_threshold_is_where_every_wider_net_fits():
              net("standard", 32, 0.99, 0.9, [0.9, 0.5, 0.4]),
              net("standard", 64, 1.0, 0.9, [0.9, 0.5, 0.4]),
              net("standard", 151, 1.0, 0.9, [0.9, 0.5, 0.4])])
-    text = cr.findings(d, 0.1)[0]
+    text = ct.findings(d, 0.1)[0]
     assert text.startswith("Standard training fits every training image from h = 64 (p = 50,890, 0.85 n)")
     assert "(h = 16 also fits it)" in text and "narrower net stops short at 99.0%" in text
 
@@ -79,7 +80,7 @@ def test_a_net_that_learned_nothing_is_named():
              net("standard", 151, 1.0, 0.98, [0.98, 0.3, 0.02]),
              net("adversarial", 16, 0.1124, 0.1135, [0.1135, 0.1135, 0.1135]),
              net("adversarial", 151, 0.99, 0.98, [0.98, 0.9, 0.85])])
-    text = " ".join(cr.findings(d, 0.1))
+    text = " ".join(ct.findings(d, 0.1))
     assert "At h = 16 adversarial training did not get off the ground: clean training accuracy 11.2%" in text
     assert "h = 151 adversarial" not in text
 
@@ -115,7 +116,7 @@ def test_seeds_are_read_as_mean_and_range_on_the_figure_and_in_the_sentences():
     assert rows["adversarial", 151, cr.MEASURE_LABELS["AutoAttack"]]["accuracy"] == pytest.approx(0.80)
     # AutoAttack has one eps: at another the figure leaves it out rather than mislabel it.
     assert cr.MEASURE_LABELS["AutoAttack"] not in {r["measure"] for r in cr.sweep_rows(d, 0.05)}
-    text = " ".join(cr.findings(d, 0.1))
+    text = " ".join(ct.findings(d, 0.1))
     assert "66.0% (60.0%-72.0%) at h = 16" in text and "3 seeds per width" in text
     assert "eps rising linearly from 0 to 0.1 over the first 3 adversarial epochs" in text
     # Dead units: the worst width's mean fraction (1 of 16 on average at h = 16).
@@ -124,46 +125,46 @@ def test_seeds_are_read_as_mean_and_range_on_the_figure_and_in_the_sentences():
     assert summary["adversarial", 16]["dead units (max)"] == pytest.approx(2 / 16)
     assert summary["adversarial", 16]["AutoAttack (min)"] == pytest.approx(0.59)
     # The slide's claim comes from the same numbers.
-    claim = cr.slide_claim(d)
+    claim = ct.slide_claim(d)
     assert "works at every width, 66.0% at h = 16 to 82.0% at h = 151" in claim and "at most 5.0%" in claim
     failed = ramped([seeded("standard", 16, 0, 0.95, 0.01), seeded("adversarial", 16, 0, 0.11, 0.1),
                      seeded("adversarial", 64, 0, 0.9, 0.7)])
-    assert "fails at h = 16 and needs width" in cr.slide_claim(failed)
+    assert "fails at h = 16 and needs width" in ct.slide_claim(failed)
 
 
 def test_autoattack_sentence_says_whether_the_pgd_curves_can_be_trusted():
     close = ramped([seeded("standard", 16, 0, 0.95, 0.01, aa=0.0, pgd_same=0.01),
                     seeded("adversarial", 16, 0, 0.9, 0.7, aa=0.69, pgd_same=0.70),
                     seeded("adversarial", 64, 0, 0.95, 0.8, aa=0.785, pgd_same=0.80)])
-    text = " ".join(cr.autoattack_findings(close))
+    text = " ".join(ct.autoattack_findings(close))
     assert "at most 1.5 points more than AutoAttack (h = 64, adversarial, seed 0)" in text
     assert "can be trusted to within that" in text and "1,000 test images at eps = 0.1" in text
     far = ramped([seeded("adversarial", 16, 0, 0.9, 0.7, aa=0.6, pgd_same=0.7)])
-    assert "more than 2 points: read the PGD curves as upper bounds" in " ".join(cr.autoattack_findings(far))
-    assert cr.autoattack_findings(doc([net("standard", 16, 0.9, 0.9, [0.9, 0.5, 0.4])])) == []
+    assert "more than 2 points: read the PGD curves as upper bounds" in " ".join(ct.autoattack_findings(far))
+    assert ct.autoattack_findings(doc([net("standard", 16, 0.9, 0.9, [0.9, 0.5, 0.4])])) == []
     assert "every network of the sweep" in text
     part = ramped(close["networks"] + [seeded("standard", 64, 0, 0.97, 0.01)])
-    assert "3 of the sweep's 4 networks" in " ".join(cr.autoattack_findings(part))
+    assert "3 of the sweep's 4 networks" in " ".join(ct.autoattack_findings(part))
 
 
 def test_the_law_is_a_heuristic_on_mnist_and_n_d_eff_is_placed_on_the_sweep():
     d = ramped([seeded("standard", h, 0, 0.95, 0.01) for h in (16, 600, 1200, 3774)])
-    last = cr.findings(d, 0.1, intrinsic_dim=12.45)[-1]
+    last = ct.findings(d, 0.1, intrinsic_dim=12.45)[-1]
     assert "heuristic" in last and "p = nd = 47,040,000 lies 16 times further right" in last
     assert "n·d_eff ≈ 747,000 lies inside the sweep, between h = 600 and h = 1,200" in last
-    assert "outside the sweep" in cr.findings(d, 0.1, intrinsic_dim=2000.0)[-1]
-    assert "d_eff" not in cr.findings(d, 0.1)[-1]
+    assert "outside the sweep" in ct.findings(d, 0.1, intrinsic_dim=2000.0)[-1]
+    assert "d_eff" not in ct.findings(d, 0.1)[-1]
 
 
 def test_what_changed_quotes_the_cold_start_and_the_recipe_comparison():
     d = ramped([seeded("adversarial", 16, 0, 0.9, 0.66)])
-    assert cr.what_changed(d) == ""  # nothing to compare with
+    assert ct.what_changed(d) == ""  # nothing to compare with
     old = net("adversarial", 16, 0.112, 0.1135, [0.11, 0.11, 0.121])
     d["cold_start"] = {"source": "results.json of 2026-11-27 (command)", "grids": {"eps": GRID}, "networks": [old]}
     d["recipe_comparison"] = {"chosen": "ramp3", "rows": [
         {"recipe": "cold", "hidden": 16, "test_accuracy": 0.1135, "pgd_accuracy": 0.106, "pgd_eps": 0.1, "dead_units": 15},
         {"recipe": "ramp3", "hidden": 16, "test_accuracy": 0.9028, "pgd_accuracy": 0.663, "pgd_eps": 0.1, "dead_units": 1}]}
-    text = cr.what_changed(d)
+    text = ct.what_changed(d)
     assert "(results.json of 2026-11-27)" in text and "At h = 16 that never left chance (11.3% clean" in text
     assert "left 15 of 16 hidden units dead" in text
     assert "h = 16: 90.3% clean, 66.3% under PGD, 1 dead (seed 0; 2 recipes compared" in text
