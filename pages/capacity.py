@@ -77,6 +77,8 @@ def figure(root: str) -> None:
                                     for c in (summary[0] if summary else {})
                                     if c not in ("training", "hidden", "parameters", "seeds")})
     with st.expander("Every network: numbers, epochs, wall time and device"):
+        if where := ct.sweep_sentence(doc):
+            st.caption(where)
         st.dataframe(cr.network_rows(doc, eps), hide_index=True, key="capacity_table",
                      column_config={
                          "parameters": st.column_config.NumberColumn(format="localized"),
@@ -97,6 +99,8 @@ try:
     if changed := ct.what_changed(doc):
         st.header("What changed, and why", divider="gray")
         st.markdown(changed.removeprefix("**What changed, and why.** "))
+        if choice := ct.recipe_choice(doc):
+            st.markdown(choice)
         with st.expander("The recipes compared, and the old recipe's numbers"):
             st.dataframe(cr.recipe_rows(doc), hide_index=True, key="capacity_recipes")
             st.dataframe(cr.cold_start_rows(doc, TALK_EPS), hide_index=True, key="capacity_cold_start")

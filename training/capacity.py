@@ -601,8 +601,26 @@ def results_document(cfg: RunConfig, records: list[dict], data: Data, provenance
             "zero_loss_target": cfg.zero_loss_target,
         },
         "networks": records,
+        "sweep": sweep_summary(records),
         "provenance": provenance,
     }
+
+
+def sweep_summary(records: list[dict]) -> dict:
+    """Where and how long the networks trained by this sweep took (the shipped f_n / f_nd, which are
+    evaluated only, and records carried over from an earlier file are left out): the devices, the
+    training and AutoAttack seconds summed over networks, and when the first and last training
+    finished (from each job's `trained_in` sessions, whichever process ran it)."""
+    trained = [r for r in records if r["training"].get("trained_in")]
+    finished = sorted(s["finished"] for r in trained for s in r["training"]["trained_in"] if s.get("finished"))
+    aa = [r["results"]["autoattack"]["seconds"] for r in records
+          if isinstance(r["results"].get("autoattack"), dict) and "seconds" in r["results"]["autoattack"]]
+    return {"trained_networks": len(trained),
+            "devices": sorted({s["device"] for r in trained for s in r["training"]["trained_in"]}),
+            "training_wall_s_sum": round(sum(r["training"]["wall_s"] for r in trained), 1),
+            "autoattack_wall_s_sum": round(sum(aa), 1),
+            "first_training_finished": finished[0] if finished else None,
+            "last_training_finished": finished[-1] if finished else None}
 
 
 def _is_cold_start(training: dict) -> bool:

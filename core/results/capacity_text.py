@@ -333,3 +333,73 @@ def zero_loss_findings(doc: dict, talk_losses: dict[str, float], eps: float) -> 
             f"{_pct(accuracy_at(short, 'PGD', i))} → {_pct(accuracy_at(long, 'PGD', i))}."
         )
     return out
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+
+
+def sweep_sentence(doc: dict) -> str:
+    """Where and how long this sweep's networks trained and were attacked (results.json "sweep")."""
+    sweep = doc.get("sweep") or {}
+    if not sweep.get("trained_networks"):
+        return ""
+    text = (f"The {sweep['trained_networks']} networks trained for this sweep took "
+            f"{_hours(sweep['training_wall_s_sum'])} of training")
+    if sweep.get("autoattack_wall_s_sum"):
+        text += f" and {_hours(sweep['autoattack_wall_s_sum'])} of AutoAttack"
+    text += f", summed over networks, on {' and '.join(sweep['devices'])}"
+    if sweep.get("last_training_finished"):
+        text += f"; the last finished training on {sweep['last_training_finished'][:10]}"
+    return text + "."
+
+
+def recipe_label(config: dict) -> str:
+    """A recipe of the comparison in words, from its config ("2 clean epochs, then a 3-epoch eps ramp")."""
+    w, r = config.get("warmup_epochs") or 0, config.get("ramp_epochs") or 0
+    parts = ([f"{w} clean epoch{'s' if w > 1 else ''}"] if w else []) + ([f"a {r}-epoch eps ramp"] if r else [])
+    start = " then ".join(parts) if parts else "the full eps from the first step"
+    return ("PGD training, " if config.get("method") == "pgd" else "") + start
+
+
+def recipe_choice(doc: dict) -> str:
+    """Why the sweep's recipe: the recipe comparison (training.capacity_recipes) read width by width.
+
+    "Eased-in" recipes are those with clean warm-up epochs or an eps ramp; the cold ones start at
+    the full eps. Empty without a comparison.
+    """
+    comparison = doc.get("recipe_comparison") or {}
+    rows, chosen = comparison.get("rows") or [], comparison.get("chosen")
+    config = {r["recipe"]: r.get("config") or {} for r in rows}
+    eased = [r for r in rows if config[r["recipe"]].get("warmup_epochs") or config[r["recipe"]].get("ramp_epochs")]
+    mine = {r["hidden"]: r for r in rows if r["recipe"] == chosen}
+    if not eased or not mine:
+        return ""
+    widths = sorted(mine)
+    by_width = {h: [r for r in eased if r["hidden"] == h] for h in widths}
+    spreads = [max(r["pgd_accuracy"] for r in g) - min(r["pgd_accuracy"] for r in g) for g in by_width.values()]
+    names = list(dict.fromkeys(recipe_label(config[r["recipe"]]) for r in eased))
+    text = (f"The {len(names)} recipes that ease in ({'; '.join(names)}) all train every width compared, "
+            "to PGD accuracies of "
+            + ", ".join(f"{_pct(min(r['pgd_accuracy'] for r in g))} to {_pct(max(r['pgd_accuracy'] for r in g))} "
+                        f"at h = {h}" for h, g in by_width.items())
+            + f": at most {100 * max(spreads):.1f} points apart at one width (one seed each, so gaps this "
+              "small do not rank them). ")
+    gaps = {h: max(r["pgd_accuracy"] for r in by_width[h]) - mine[h]["pgd_accuracy"] for h in widths}
+    best = [h for h in widths if gaps[h] <= 0]
+    others = [h for h in widths if gaps[h] > 0]
+    text += f"The sweep uses {recipe_label(config[chosen])}: "
+    if best:
+        text += f"the best of them at h = {', '.join(map(str, best))}"
+    if others:
+        text += ("" if not best else ", ") + (f"within {100 * max(gaps[h] for h in others):.1f} points of the best "
+                                               f"at h = {', '.join(map(str, others))}")
+    if not config[chosen].get("warmup_epochs"):
+        text += f"; with no clean epoch, all {config[chosen].get('epochs')} epochs train against the attack"
+    text += "."
+    pgd_cold = sorted((r for r in rows if r["recipe"] == "pgd_cold"), key=lambda r: r["hidden"])
+    if pgd_cold:
+        text += (" PGD training from the same cold start is no cure: "
+                 + ", ".join(f"{_pct(r['test_accuracy'])} clean accuracy with {r['dead_units']} of "
+                             f"{r['hidden']} units dead at h = {r['hidden']}" for r in pgd_cold) + ".")
+    return text

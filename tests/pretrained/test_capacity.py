@@ -71,3 +71,44 @@ def test_the_float16_weights_give_the_recorded_accuracies(root, base, mnist_root
 def test_pretrained_stays_within_its_size_budget(root):
     total = sum(p.stat().st_size for p in Path(root).rglob("*") if p.is_file())
     assert total < SIZE_BUDGET, f"pretrained/ holds {total / 2**20:.1f} MiB, over the 40 MB budget"
+
+
+def test_every_network_is_attacked_with_autoattack_and_every_adversarial_width_has_three_seeds(root):
+    doc = cr.load_capacity_results(root)
+    aa = doc["settings"]["autoattack"]
+    assert aa["images"] >= 1000 and aa["eps"] == pytest.approx(0.1) and aa["iterations"] >= 100
+    for net in doc["networks"]:
+        if net["kind"] not in cr.TRAINING_KINDS:
+            continue
+        record = cr.autoattack(net)
+        assert record is not None, f"{net['name']} has no AutoAttack record"
+        assert record["n"] == aa["images"] and record["eps"] == pytest.approx(0.1)
+        # AutoAttack is the stronger attack: on its own images it never leaves more than PGD does,
+        # up to the agreement the live test checks (tests/training/test_autoattack.py).
+        assert record["accuracy"] <= record["pgd_accuracy"] + cr.AGREEMENT_POINTS / 100
+    for group in cr.by_width(doc, "adversarial"):
+        assert len(group) >= 3, f"h = {group[0]['hidden']}: {len(group)} seeds"
+        assert len({n["seed"] for n in group}) == len(group)
+        for net in group:
+            assert 0 <= net["results"]["dead_units"] <= net["hidden"]
+            assert net["training"]["config"]["ramp_epochs"] == doc["settings"]["adversarial_training"]["ramp_epochs"]
+
+
+def test_the_old_recipe_is_kept_as_numbers_and_the_recipe_comparison_is_embedded(root):
+    doc = cr.load_capacity_results(root)
+    cold = doc["cold_start"]["networks"]
+    assert {n["hidden"] for n in cold} == set(CAPACITY_WIDTHS)
+    assert all("weights_sha256" not in n.get("files", {}) for n in cold)
+    comparison = doc["recipe_comparison"]
+    assert comparison["chosen"] in {r["recipe"] for r in comparison["rows"]}
+    assert {r["hidden"] for r in comparison["rows"]} >= {16, 32}
+    assert comparison["provenance"]["smoke"] is False
+
+
+def test_the_readme_table_is_the_shipped_sweep(root):
+    """The README's capacity table is `capacity_text.readme_table` of the shipped results, verbatim."""
+    from core.results import capacity_text as ct
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    table = ct.readme_table(cr.load_capacity_results(root))
+    assert table in readme, "README's capacity table differs from the shipped results: paste\n" + table

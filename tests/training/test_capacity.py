@@ -187,6 +187,14 @@ def test_smoke_writes_a_checked_results_folder(smoke):
     (session,) = by["adversarial_h16"]["training"]["trained_in"]
     assert session["epochs"] == [1, 2] and session["device"].startswith("cpu") and session["threads"] >= 1
     assert by["zero_loss_f_n"]["training"]["config"]["target_loss"] == 1e-5
+    # The sweep's own record: the trained networks (not the shipped f_n / f_nd), their devices and time.
+    sweep = doc["sweep"]
+    trained = [n for n in doc["networks"] if "trained_in" in n["training"]]
+    shipped = [n for n in doc["networks"] if "not retrained" in n["training"].get("source", "")]
+    assert sweep["trained_networks"] == len(trained) == len(doc["networks"]) - len(shipped) > 0
+    assert sweep["training_wall_s_sum"] == pytest.approx(sum(n["training"]["wall_s"] for n in trained), abs=0.2)
+    assert sweep["devices"] and all(d.startswith("cpu") for d in sweep["devices"])
+    assert sweep["first_training_finished"] <= sweep["last_training_finished"]
 
 
 def test_rerunning_retrains_and_reevaluates_nothing(smoke, mnist_root):

@@ -173,3 +173,41 @@ def test_what_changed_quotes_the_cold_start_and_the_recipe_comparison():
     assert rows == [{"hidden": 16, "cold start: clean": 0.1135, "cold start: PGD": 0.121,
                      "this sweep: clean (mean)": 0.9, "this sweep: PGD (mean)": 0.66}]
     assert [r["dead hidden units"] for r in cr.recipe_rows(d)] == ["15 of 16", "1 of 16"]
+
+
+def test_the_sweep_sentence_quotes_its_record_and_is_empty_without_one():
+    d = doc([])
+    assert ct.sweep_sentence(d) == ""
+    d["sweep"] = {"trained_networks": 30, "devices": ["cpu: x86_64, 1 threads"], "training_wall_s_sum": 9000.0,
+                  "autoattack_wall_s_sum": 1800.0, "last_training_finished": "2026-12-07T02:01:00+00:00"}
+    assert ct.sweep_sentence(d) == ("The 30 networks trained for this sweep took 2.5 h of training and 30 min of "
+                                    "AutoAttack, summed over networks, on cpu: x86_64, 1 threads; the last "
+                                    "finished training on 2026-12-07.")
+
+
+def comparison_row(recipe: str, h: int, pgd: float, clean: float = 0.9, dead: int = 1, warmup=0, ramp=0,
+                   method="fgsm_rs") -> dict:
+    return {"recipe": recipe, "hidden": h, "test_accuracy": clean, "pgd_accuracy": pgd, "pgd_eps": 0.1,
+            "dead_units": dead,
+            "config": {"warmup_epochs": warmup, "ramp_epochs": ramp, "epochs": 10, "method": method}}
+
+
+def test_the_recipe_choice_reads_the_comparison_width_by_width():
+    d = doc([])
+    assert ct.recipe_choice(d) == ""
+    d["recipe_comparison"] = {"chosen": "ramp3", "rows": [
+        comparison_row("cold", 16, 0.106, clean=0.1135, dead=15),
+        comparison_row("pgd_cold", 16, 0.106, clean=0.1135, dead=11, method="pgd"),
+        comparison_row("warmup2", 16, 0.662, warmup=2), comparison_row("warmup2", 32, 0.720, warmup=2),
+        comparison_row("ramp3", 16, 0.663, ramp=3), comparison_row("ramp3", 32, 0.708, ramp=3)]}
+    text = ct.recipe_choice(d)
+    assert "The 2 recipes that ease in (2 clean epochs; a 3-epoch eps ramp)" in text
+    assert "66.2% to 66.3% at h = 16, 70.8% to 72.0% at h = 32: at most 1.2 points apart" in text
+    assert "The sweep uses a 3-epoch eps ramp: the best of them at h = 16, within 1.2 points of the best at h = 32" in text
+    assert "all 10 epochs train against the attack" in text
+    assert "11.3% clean accuracy with 11 of 16 units dead at h = 16" in text
+    # A chosen recipe with clean epochs does not claim that every epoch is adversarial.
+    d["recipe_comparison"]["chosen"] = "warmup2"
+    text = ct.recipe_choice(d)
+    assert "The sweep uses 2 clean epochs: the best of them at h = 32, within 0.1 points of the best at h = 16" in text
+    assert "against the attack" not in text
