@@ -98,17 +98,29 @@ def test_the_old_recipe_is_kept_as_numbers_and_the_recipe_comparison_is_embedded
     doc = cr.load_capacity_results(root)
     cold = doc["cold_start"]["networks"]
     assert {n["hidden"] for n in cold} == set(CAPACITY_WIDTHS)
-    assert all("weights_sha256" not in n.get("files", {}) for n in cold)
+    # The cold start: the full eps from the first step, no ramp, no warm-up.
+    assert all(not n["training"]["config"].get("ramp_epochs") and not n["training"]["config"].get("warmup_epochs")
+               for n in cold)
     comparison = doc["recipe_comparison"]
     assert comparison["chosen"] in {r["recipe"] for r in comparison["rows"]}
     assert {r["hidden"] for r in comparison["rows"]} >= {16, 32}
-    assert comparison["provenance"]["smoke"] is False
+    assert comparison["smoke"] is False and comparison["device"]
 
 
-def test_the_readme_table_is_the_shipped_sweep(root):
-    """The README's capacity table is `capacity_text.readme_table` of the shipped results, verbatim."""
+def test_the_readmes_capacity_numbers_are_the_shipped_sweeps(root):
+    """The README's capacity table and its sentences with numbers are `core.results.capacity_text`'s
+    on the shipped results, verbatim (up to line breaks)."""
     from core.results import capacity_text as ct
+    from core.results.mnist import TALK_CLEAN
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    table = ct.readme_table(cr.load_capacity_results(root))
-    assert table in readme, "README's capacity table differs from the shipped results: paste\n" + table
+    def flat(text: str) -> str:
+        return " ".join(text.split())
+
+    readme = flat((Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8"))
+    doc = cr.load_capacity_results(root)
+    talk = {name: loss for name, (_, loss) in TALK_CLEAN.items()}
+    pieces = [ct.readme_table(doc), ct.recipe(doc), ct.findings(doc, 0.1)[0], ct.slide_claim(doc),
+              *ct.autoattack_findings(doc), ct.what_changed(doc), ct.recipe_choice(doc),
+              *ct.zero_loss_findings(doc, talk, 0.1), ct.sweep_sentence(doc)]
+    for piece in pieces:
+        assert piece and flat(piece) in readme, "README's capacity section differs from the shipped results:\n" + piece

@@ -125,8 +125,14 @@ def test_seeds_are_read_as_mean_and_range_on_the_figure_and_in_the_sentences():
     assert summary["adversarial", 16]["dead units (max)"] == pytest.approx(2 / 16)
     assert summary["adversarial", 16]["AutoAttack (min)"] == pytest.approx(0.59)
     # The slide's claim comes from the same numbers.
+    # AutoAttack, the strongest attack, where every network has it; PGD where one lacks it.
     claim = ct.slide_claim(d)
-    assert "works at every width, 66.0% at h = 16 to 82.0% at h = 151" in claim and "at most 5.0%" in claim
+    assert "works at every width, 65.0% at h = 16 to 80.0% at h = 151" in claim
+    assert "at most 4.0% under AutoAttack at eps = 0.1" in claim
+    del d["networks"][0]["results"]["autoattack"]
+    claim = ct.slide_claim(d)
+    assert "works at every width, 66.0% at h = 16 to 82.0% at h = 151" in claim
+    assert "at most 5.0% under PGD at eps = 0.1" in claim
     failed = ramped([seeded("standard", 16, 0, 0.95, 0.01), seeded("adversarial", 16, 0, 0.11, 0.1),
                      seeded("adversarial", 64, 0, 0.9, 0.7)])
     assert "fails at h = 16 and needs width" in ct.slide_claim(failed)
@@ -139,8 +145,15 @@ def test_autoattack_sentence_says_whether_the_pgd_curves_can_be_trusted():
     text = " ".join(ct.autoattack_findings(close))
     assert "at most 1.5 points more than AutoAttack (h = 64, adversarial, seed 0)" in text
     assert "can be trusted to within that" in text and "1,000 test images at eps = 0.1" in text
-    far = ramped([seeded("adversarial", 16, 0, 0.9, 0.7, aa=0.6, pgd_same=0.7)])
-    assert "more than 2 points: read the PGD curves as upper bounds" in " ".join(ct.autoattack_findings(far))
+    far = ramped([seeded("adversarial", 16, 0, 0.9, 0.7, aa=0.6, pgd_same=0.7),
+                  seeded("adversarial", 64, 0, 0.95, 0.8, aa=0.79, pgd_same=0.80)])
+    for n, ce in zip(far["networks"], (0.69, 0.80)):
+        n["results"]["autoattack"]["after_apgd_ce"] = ce
+    text_far = " ".join(ct.autoattack_findings(far))
+    assert "at most 10.0 points more than AutoAttack (h = 16, adversarial, seed 0)" in text_far
+    assert "more than 2 points at h = 16, adversarial, within 2 points for every other network" in text_far
+    assert "Read the PGD curves there as upper bounds" in text_far
+    assert "APGD-CE alone, which like PGD follows the cross-entropy, leaves at most 1.0 points less" in text_far
     assert ct.autoattack_findings(doc([net("standard", 16, 0.9, 0.9, [0.9, 0.5, 0.4])])) == []
     assert "every network of the sweep" in text
     part = ramped(close["networks"] + [seeded("standard", 64, 0, 0.97, 0.01)])
