@@ -1,8 +1,9 @@
 """The shipped capacity sweep (`pretrained/capacity/`, written by `training.capacity`) as tables.
 
 Reads `results.json` after checking every file of the folder against `manifest.json`, and turns it
-into tidy rows for Altair (accuracy against parameter count at one eps) and into the sentences the
-page shows, each computed from the numbers, whatever they turn out to be. numpy only.
+into tidy rows for Altair (accuracy against parameter count at one eps), the page's tables and the
+README's table. The sentences computed from the same numbers are in `core.results.capacity_text`.
+numpy only.
 """
 
 from __future__ import annotations
@@ -235,10 +236,53 @@ def summary_rows(doc: dict, eps: float) -> list[dict]:
     return rows
 
 
+def readme_table(doc: dict, eps: float = 0.1) -> str:
+    """The sweep at eps as the README's Markdown table (a test keeps the README equal to it).
+
+    Adversarial columns: mean over the width's seeds, with the range in brackets where the seeds
+    differ; AutoAttack at its own eps; dead units: hidden units never active on a test image.
+    """
+    i = eps_index(doc, eps)
+    e = eps_grid(doc)[i]
+
+    def cell(values: list[float], digits: int = 3) -> str:
+        m, lo, hi = spread(values)
+        return f"{m:.{digits}f}" if hi - lo < 0.5 * 10 ** -digits else f"{m:.{digits}f} ({lo:.{digits}f}-{hi:.{digits}f})"
+
+    lines = [f"| h | parameters | standard: test acc | PGD {e:g} | AutoAttack | adversarial: test acc | "
+             f"PGD {e:g} | AutoAttack | dead units | seeds |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    std = {g[0]["hidden"]: g for g in by_width(doc, "standard")}
+    adv = {g[0]["hidden"]: g for g in by_width(doc, "adversarial")}
+    for h in sorted(set(std) | set(adv)):
+        row = [str(h), f"{(std.get(h) or adv[h])[0]['param_count']:,}"]
+        for g in (std.get(h), adv.get(h)):
+            if g is None:
+                row += ["", "", ""]
+                continue
+            aa = [autoattack(n) for n in g]
+            row += [cell([n["results"]["test_accuracy"] for n in g]), cell([accuracy_at(n, "PGD", i) for n in g]),
+                    cell([a["accuracy"] for a in aa]) if None not in aa else "n/a"]
+        g = adv.get(h) or []
+        dead = [n["results"].get("dead_units") for n in g]
+        row += [", ".join(str(d) for d in dead) if g and None not in dead else "", str(len(g))]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def recipe_label(config: dict) -> str:
+    """A recipe of the comparison in words, from its config ("1 clean epoch then a 2-epoch eps ramp")."""
+    w, r = config.get("warmup_epochs") or 0, config.get("ramp_epochs") or 0
+    parts = ([f"{w} clean epoch{'s' if w > 1 else ''}"] if w else []) + ([f"a {r}-epoch eps ramp"] if r else [])
+    start = " then ".join(parts) if parts else "the full eps from the first step"
+    return ("PGD training, " if config.get("method") == "pgd" else "") + start
+
+
 def recipe_rows(doc: dict) -> list[dict]:
     """The recipe comparison on the small widths (training.capacity_recipes), as table rows."""
     comparison = doc.get("recipe_comparison") or {}
-    return [{"recipe": r["recipe"], "hidden": r["hidden"], "clean test accuracy": r["test_accuracy"],
+    return [{"recipe": r["recipe"], "what it does": recipe_label(r.get("config") or {}), "hidden": r["hidden"],
+             "clean test accuracy": r["test_accuracy"],
              "PGD accuracy": r["pgd_accuracy"], "eps": r["pgd_eps"],
              "dead hidden units": f"{r['dead_units']} of {r['hidden']}"} for r in comparison.get("rows", [])]
 

@@ -24,6 +24,7 @@ from core.results.capacity import (
     eps_index,
     mean_accuracy,
     networks,
+    recipe_label,
     spread,
 )
 from core.specs import MNIST_MODELS
@@ -250,40 +251,6 @@ def figure_caption(doc: dict) -> str:
                    "f_n, f_nd and p = nd.")
 
 
-def readme_table(doc: dict, eps: float = 0.1) -> str:
-    """The sweep at eps as the README's Markdown table (a test keeps the README equal to it).
-
-    Adversarial columns: mean over the width's seeds, with the range in brackets where the seeds
-    differ; AutoAttack at its own eps; dead units: hidden units never active on a test image.
-    """
-    i = eps_index(doc, eps)
-    e = eps_grid(doc)[i]
-
-    def cell(values: list[float], digits: int = 3) -> str:
-        m, lo, hi = spread(values)
-        return f"{m:.{digits}f}" if hi - lo < 0.5 * 10 ** -digits else f"{m:.{digits}f} ({lo:.{digits}f}-{hi:.{digits}f})"
-
-    lines = [f"| h | parameters | standard: test acc | PGD {e:g} | AutoAttack | adversarial: test acc | "
-             f"PGD {e:g} | AutoAttack | dead units | seeds |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    std = {g[0]["hidden"]: g for g in by_width(doc, "standard")}
-    adv = {g[0]["hidden"]: g for g in by_width(doc, "adversarial")}
-    for h in sorted(set(std) | set(adv)):
-        row = [str(h), f"{(std.get(h) or adv[h])[0]['param_count']:,}"]
-        for g in (std.get(h), adv.get(h)):
-            if g is None:
-                row += ["", "", ""]
-                continue
-            aa = [autoattack(n) for n in g]
-            row += [cell([n["results"]["test_accuracy"] for n in g]), cell([accuracy_at(n, "PGD", i) for n in g]),
-                    cell([a["accuracy"] for a in aa]) if None not in aa else "n/a"]
-        g = adv.get(h) or []
-        dead = [n["results"].get("dead_units") for n in g]
-        row += [", ".join(str(d) for d in dead) if g and None not in dead else "", str(len(g))]
-        lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)
-
-
 def what_changed(doc: dict) -> str:
     """For anyone who saw the old figure: what the cold start did, and what this sweep does instead."""
     cold = doc.get("cold_start") or {}
@@ -367,14 +334,6 @@ def sweep_sentence(doc: dict) -> str:
     if sweep.get("last_training_finished"):
         text += f"; the last finished training on {sweep['last_training_finished'][:10]}"
     return text + "."
-
-
-def recipe_label(config: dict) -> str:
-    """A recipe of the comparison in words, from its config ("2 clean epochs, then a 3-epoch eps ramp")."""
-    w, r = config.get("warmup_epochs") or 0, config.get("ramp_epochs") or 0
-    parts = ([f"{w} clean epoch{'s' if w > 1 else ''}"] if w else []) + ([f"a {r}-epoch eps ramp"] if r else [])
-    start = " then ".join(parts) if parts else "the full eps from the first step"
-    return ("PGD training, " if config.get("method") == "pgd" else "") + start
 
 
 def recipe_choice(doc: dict) -> str:

@@ -119,7 +119,7 @@ def test_the_readmes_capacity_numbers_are_the_shipped_sweeps(root):
     readme = flat((Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8"))
     doc = cr.load_capacity_results(root)
     talk = {name: loss for name, (_, loss) in TALK_CLEAN.items()}
-    pieces = [ct.readme_table(doc), ct.recipe(doc), ct.findings(doc, 0.1)[0], ct.slide_claim(doc),
+    pieces = [cr.readme_table(doc), ct.recipe(doc), ct.findings(doc, 0.1)[0], ct.slide_claim(doc),
               *ct.autoattack_findings(doc), ct.what_changed(doc), ct.recipe_choice(doc),
               *ct.zero_loss_findings(doc, talk, 0.1), ct.sweep_sentence(doc)]
     for piece in pieces:
