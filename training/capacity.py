@@ -607,10 +607,10 @@ def results_document(cfg: RunConfig, records: list[dict], data: Data, provenance
 
 
 def sweep_summary(records: list[dict]) -> dict:
-    """Where and how long the networks trained by this sweep took (the shipped f_n / f_nd, which are
-    evaluated only, and records carried over from an earlier file are left out): the devices, the
-    training and AutoAttack seconds summed over networks, and when the first and last training
-    finished (from each job's `trained_in` sessions, whichever process ran it)."""
+    """Where and how long the networks of this sweep took: the devices and training seconds of the
+    networks it trained (the shipped f_n / f_nd are evaluated only), the AutoAttack seconds of every
+    network it attacked, and when the first and last training finished (from each job's
+    `trained_in` sessions, whichever process ran it). Records carried over are not passed in."""
     trained = [r for r in records if r["training"].get("trained_in")]
     finished = sorted(s["finished"] for r in trained for s in r["training"]["trained_in"] if s.get("finished"))
     aa = [r["results"]["autoattack"]["seconds"] for r in records

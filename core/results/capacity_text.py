@@ -328,8 +328,9 @@ def sweep_sentence(doc: dict) -> str:
         return ""
     text = (f"The {sweep['trained_networks']} networks trained for this sweep took "
             f"{_hours(sweep['training_wall_s_sum'])} of training")
-    if sweep.get("autoattack_wall_s_sum"):
-        text += f" and {_hours(sweep['autoattack_wall_s_sum'])} of AutoAttack"
+    attacked = sum(1 for n in doc.get("networks", []) if "seconds" in (autoattack(n) or {}))
+    if sweep.get("autoattack_wall_s_sum") and attacked:
+        text += f", and AutoAttack on {attacked} networks took {_hours(sweep['autoattack_wall_s_sum'])}"
     text += f", summed over networks, on {' and '.join(sweep['devices'])}"
     if sweep.get("last_training_finished"):
         text += f"; the last finished training on {sweep['last_training_finished'][:10]}"

@@ -193,9 +193,12 @@ def test_the_sweep_sentence_quotes_its_record_and_is_empty_without_one():
     assert ct.sweep_sentence(d) == ""
     d["sweep"] = {"trained_networks": 30, "devices": ["cpu: x86_64, 1 threads"], "training_wall_s_sum": 9000.0,
                   "autoattack_wall_s_sum": 1800.0, "last_training_finished": "2026-12-07T02:01:00+00:00"}
-    assert ct.sweep_sentence(d) == ("The 30 networks trained for this sweep took 2.5 h of training and 30 min of "
-                                    "AutoAttack, summed over networks, on cpu: x86_64, 1 threads; the last "
-                                    "finished training on 2026-12-07.")
+    d["networks"] = [seeded("adversarial", 16, s, 0.9, 0.7, aa=0.65) for s in range(3)]
+    for n in d["networks"][:2]:
+        n["results"]["autoattack"]["seconds"] = 900.0
+    assert ct.sweep_sentence(d) == ("The 30 networks trained for this sweep took 2.5 h of training, and AutoAttack "
+                                    "on 2 networks took 30 min, summed over networks, on cpu: x86_64, 1 threads; "
+                                    "the last finished training on 2026-12-07.")
 
 
 def comparison_row(recipe: str, h: int, pgd: float, clean: float = 0.9, dead: int = 1, warmup=0, ramp=0,
