@@ -205,14 +205,17 @@ def _random_split() -> None:
 
 def _capacity() -> None:
     from app.charts import capacity as capacity_charts
+    from core.results.capacity_text import slide_caption
 
     try:
         spec, _ = capacity_charts.size_figure(capacity_charts.pretrained_root(), capacity_charts.TALK_EPS)
     except RobustnessError as exc:
         show_error(exc)
         return
-    # 340 px: the claim above it takes two lines at 1280x720 (AutoAttack quoted), and the slide must not scroll.
-    chart(spec, "capacity", height=340, legend="right")
+    # 290 px: the claim above it takes up to three lines at 1280x720 and the caption below two, and
+    # the slide must not scroll.
+    chart(spec, "capacity", height=290, legend="right")
+    big(f"<small>{slide_caption(capacity_charts.results(capacity_charts.pretrained_root()))}</small>")
 
 
 def _mnist_clean() -> None:

@@ -378,3 +378,16 @@ def recipe_choice(doc: dict) -> str:
                  + ", ".join(f"{_pct(r['test_accuracy'])} clean accuracy with {r['dead_units']} of "
                              f"{r['hidden']} units dead at h = {r['hidden']}" for r in pgd_cold) + ".")
     return text
+
+
+def slide_caption(doc: dict) -> str:
+    """The closing slide's one line on how the figure was made: the recipe, the seeds, the attacks
+    and their test images."""
+    settings = doc.get("settings") or {}
+    a = settings.get("adversarial_training") or {}
+    method = {"fgsm_rs": "FGSM with a random start", "pgd": "PGD"}.get(a.get("method"), str(a.get("method")))
+    seeds = len(settings.get("adversarial_seeds") or [0])
+    text = (f"Dashed: adversarial training, {method} and {recipe_label(a)}, {seeds} seed{'s' if seeds > 1 else ''} "
+            f"per width. PGD ({settings['pgd']['steps']} steps) on {settings['pgd']['subset_size']:,} test images")
+    aa = settings.get("autoattack") or {}
+    return text + (f", AutoAttack on {aa['images']:,}." if aa.get("images") else ".")

@@ -167,3 +167,21 @@ def test_the_law_slide_states_theorem_3_as_a_lower_bound():
     assert len(at.latex) == 1 and LAW_LATEX in at.latex[0].value
     text = " ".join(m.value for m in at.markdown)
     assert "lower bound" in text and "Theorem 3" in text and "smoothly parametrized" in text
+
+
+def test_the_capacity_slide_states_the_recipe_the_attacks_and_their_images():
+    """The closing slide says how its figure was made, from the shipped results (issue: the slide
+    states the recipe, the attack and the number of test images)."""
+    from core.results import capacity as cr
+
+    number = next(i for i, s in enumerate(SLIDES, 1) if s.page == "pages/capacity.py")
+    at = run_app({"present": "1", "slide": str(number)})
+    assert not at.exception, at.exception
+    doc = cr.load_capacity_results()
+    text = " ".join(m.value for m in at.markdown)
+    settings = doc["settings"]
+    assert f"a {settings['adversarial_training']['ramp_epochs']}-epoch eps ramp" in text
+    assert f"{len(settings['adversarial_seeds'])} seeds per width" in text
+    assert f"PGD ({settings['pgd']['steps']} steps) on {settings['pgd']['subset_size']:,} test images" in text
+    assert f"AutoAttack on {settings['autoattack']['images']:,}" in text
+    assert "under AutoAttack" in claims(at)[0]

@@ -227,3 +227,15 @@ def test_the_recipe_choice_reads_the_comparison_width_by_width():
     text = ct.recipe_choice(d)
     assert "The sweep uses 2 clean epochs: the best of them at h = 32, within 0.1 points of the best at h = 16" in text
     assert "against the attack" not in text
+
+
+def test_the_slide_caption_names_recipe_seeds_attacks_and_images():
+    d = ramped([])
+    d["settings"].update({"adversarial_seeds": [0, 1, 2], "pgd": {"steps": 10, "subset_size": 2000},
+                          "autoattack": {"images": 1000}})
+    assert ct.slide_caption(d) == ("Dashed: adversarial training, FGSM with a random start and a 3-epoch eps "
+                                   "ramp, 3 seeds per width. PGD (10 steps) on 2,000 test images, AutoAttack "
+                                   "on 1,000.")
+    d["settings"]["autoattack"] = {"images": 0}
+    d["settings"]["adversarial_training"].update({"ramp_epochs": 0, "warmup_epochs": 2})
+    assert ct.slide_caption(d).endswith("and 2 clean epochs, 3 seeds per width. PGD (10 steps) on 2,000 test images.")
