@@ -212,9 +212,9 @@ def _capacity() -> None:
     except RobustnessError as exc:
         show_error(exc)
         return
-    # 290 px: the claim above it takes up to three lines at 1280x720 and the caption below two, and
+    # 270 px: the claim above it takes up to three lines at 1280x720 and the caption below two, and
     # the slide must not scroll.
-    chart(spec, "capacity", height=290, legend="right")
+    chart(spec, "capacity", height=270, legend="right")
     big(f"<small>{slide_caption(capacity_charts.results(capacity_charts.pretrained_root()))}</small>")
 
 
