@@ -22,6 +22,7 @@ TALK = (
     ("pages/mnist.py", "MNIST", ":material/grid_on:"),
     ("pages/capacity.py", "Robustness against size", ":material/stacked_line_chart:"),
     ("pages/draw.py", "Draw and attack", ":material/draw:"),
+    ("pages/class.py", "Class", ":material/groups:"),
     ("pages/references.py", "References", ":material/menu_book:"),
 )
 

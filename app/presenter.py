@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from app.classroom.lecturer import key_field
 from app.page_style import presenter_style
 from app.slides import SLIDES, Slide, claim
 
@@ -74,6 +75,8 @@ def show(page: str) -> None:
                      help="→ or Page Down")
     bar.markdown(f"**{index + 1} / {len(SLIDES)}**")
     bar.button("Leave presenter mode", key="present_leave", on_click=_leave, type="tertiary")
+    with bar.popover("Lecturer", icon=":material/key:"):
+        key_field()  # the lecture's key, once per tab: the class's controls (app/classroom/lecturer.py)
     st.markdown(f"<h2 class='present-claim'>{claim(slide)}</h2>", unsafe_allow_html=True)
     slide.render()
     if previous:

@@ -1,0 +1,215 @@
+"""The class board on screen: the draw page's "send to the board", the board itself (the class page
+and the board slide), and the lecturer's board controls.
+
+The board refreshes every `REFRESH_S` seconds in a fragment (a student or the lecturer can pause
+it: WCAG 2.2.2), and does its work only when the class's database changed since (its version).
+Drawings are sent as 28x28 PNGs that the browser enlarges (`image-rendering: pixelated`), each
+encoded once per process. Nicknames stay off every screen until the lecturer shows them.
+
+Not a page (the navigation lists only the files in streamlit_app.TALK).
+"""
+
+from __future__ import annotations
+
+import html
+import uuid
+from collections import OrderedDict
+
+import numpy as np
+import streamlit as st
+
+from app import accessible
+from app.classroom import board
+from app.classroom.lecturer import act, is_lecturer, show_note
+from app.classroom.measure import NETWORKS
+from app.classroom.store import NICKNAME_MAX, ClassStore, Entry
+from app.errors import show_error
+from app.images import digit_image, png_url
+from core.errors import RobustnessError
+from core.specs import talk_models
+
+REFRESH_S = 2.0
+SHOW_NAMES = "show_nicknames"  # the class setting: "1" once the lecturer shows them
+STUDENT = "class__student"  # this session's anonymous id: one vote, one drawing per 10 s
+SPECS = {s.name: s for s in talk_models("standard") + talk_models("adversarial")}
+_png_cache: OrderedDict[bytes, str] = OrderedDict()
+PNG_CACHE_MAX = 2048
+
+
+def student_id() -> str:
+    """This browser tab's anonymous id (students need no account)."""
+    if STUDENT not in st.session_state:
+        st.session_state[STUDENT] = uuid.uuid4().hex
+    return st.session_state[STUDENT]
+
+
+@st.cache_resource
+def store() -> ClassStore:
+    """The class's store, one per app process (its file: $LECTURE_DB or classroom-data/)."""
+    return ClassStore()
+
+
+def thumb_url(pixels: np.ndarray) -> str:
+    """A drawing as a 28x28 PNG data URL, encoded once per process (the browser enlarges it)."""
+    key = pixels.tobytes()
+    url = _png_cache.get(key)
+    if url is None:
+        url = png_url(digit_image(pixels.astype(np.float32) / 255.0, zoom=1))
+        _png_cache[key] = url
+        while len(_png_cache) > PNG_CACHE_MAX:
+            _png_cache.popitem(last=False)
+    return url
+
+
+# --- sending a drawing ----------------------------------------------------------------------------
+
+
+def send_section(x: np.ndarray, root: str) -> None:
+    """Under the draw page: send this drawing to the class board (the digit meant, a nickname)."""
+    st.subheader("Send it to the class board", divider="gray")
+    st.caption("The board on the projector gathers the class's drawings and measures how hard each is "
+               "to flip for the four networks. Your nickname stays off the projector unless the "
+               "lecturer shows names.")
+    with st.form("class__send", border=False, enter_to_submit=False):
+        c_digit, c_name, c_go = st.columns([1, 1.4, 1], vertical_alignment="bottom")
+        digit = c_digit.selectbox("The digit you meant", tuple(range(10)), index=None,
+                                  placeholder="Choose 0-9", key="class__digit")
+        name = c_name.text_input(f"Nickname (optional, at most {NICKNAME_MAX} characters)",
+                                 max_chars=NICKNAME_MAX, key="class__nickname")
+        sent = c_go.form_submit_button("Send to the board", icon=":material/send:", width="stretch")
+    if not sent:
+        return
+    if digit is None:
+        st.error("Choose the digit you meant first: the board compares it with the networks' answers.")
+        return
+    try:
+        entry = board.send_drawing(store(), root, student_id(), digit, x, name or "")
+    except RobustnessError as exc:
+        show_error(exc)
+        return
+    st.success(f"Sent as drawing #{entry}: the board shows it in a few seconds, then how hard it is to flip.",
+               icon=":material/check:")
+
+
+# --- the board ------------------------------------------------------------------------------------
+
+
+def _caption(e: Entry, network: str, names: bool) -> str:
+    eps = board.flip_eps(e, network, "pgd")
+    said = ("measuring…" if e.state in ("pending", "working") else "not measured" if eps is None
+            else f"{board.eps_text(eps)}")
+    who = f" · {html.escape(e.nickname)}" if names and e.nickname else ""
+    return f"#{e.id} a {e.digit}{who}<br>{said}"
+
+
+def _alt(e: Entry, names: bool) -> str:
+    who = f" by {e.nickname}" if names and e.nickname else ""
+    if e.measures is None:
+        return f"Drawing number {e.id}{who}, meant as a {e.digit}; not measured yet."
+    parts = [f"{n} reads {e.measures[n]['label']}, flips at PGD eps {board.eps_text(board.flip_eps(e, n, 'pgd'))}"
+             for n in NETWORKS if n in e.measures]
+    return f"Drawing number {e.id}{who}, meant as a {e.digit}: " + "; ".join(parts) + "."
+
+
+def gallery_html(entries: list[Entry], network: str, names: bool, size: int) -> str:
+    """The drawings as a grid of figures (size px each), with alt texts and captions."""
+    figures = "".join(
+        f"<figure class='class-thumb'><img src='{thumb_url(e.pixels)}' width='{size}' height='{size}' "
+        f"alt='{html.escape(_alt(e, names), quote=True)}'><figcaption>{_caption(e, network, names)}</figcaption></figure>"
+        for e in entries)
+    return (f"<div class='class-board' style='--thumb:{size}px'>{figures}</div>" if figures
+            else "<p>No drawings yet: send one from the Draw and attack page.</p>")
+
+
+def distribution_spec(entries: list[Entry], attack: str) -> dict:
+    """Vega-Lite: one point per drawing and network at its smallest flipping eps, the median ticked."""
+    rows = board.distribution_rows(entries, attack)
+    name = board.ATTACK_NAMES[attack]
+    color = {"field": "network", "type": "nominal", "legend": None,
+             "scale": {"domain": list(NETWORKS), "range": [SPECS[n].color for n in NETWORKS]}}
+    y = {"field": "network", "type": "nominal", "sort": list(NETWORKS), "title": None}
+    x = {"field": "eps", "type": "quantitative", "title": f"smallest {name} eps that flips the drawing "
+         f"(beyond {board.GRID_END}: none up to it)", "scale": {"domain": [0, board.GRID_END + 0.02]}}
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "title": f"The class's drawings: the {name} push that flips each network",
+        "data": {"values": rows}, "height": {"step": 34},
+        "layer": [
+            {"mark": {"type": "circle", "opacity": 0.55, "size": 70},
+             "encoding": {"x": x, "y": y, "color": color, "yOffset": {"field": "digit", "type": "quantitative"},
+                          "tooltip": [{"field": "drawing"}, {"field": "digit"}, {"field": "network"},
+                                      {"field": "eps", "format": ".4f"}]}},
+            {"mark": {"type": "tick", "thickness": 3, "size": 30, "color": "#222"},
+             "encoding": {"x": {"aggregate": "median", "field": "eps", "type": "quantitative"}, "y": y}},
+        ],
+    }
+
+
+def board_section(key: str, projector: bool, root: str) -> None:
+    """The board: a pause toggle, then (refreshed) the sentence, the chart, the drawings, the best per digit."""
+    paused = st.toggle("Pause the board's updates", key=f"{key}_pause",
+                       help=f"The board refreshes every {REFRESH_S:.0f} s while this is off.")
+
+    @st.fragment(run_every=None if paused else REFRESH_S)
+    def live() -> None:
+        try:
+            s = store()
+            entries = s.entries()
+            names = s.setting(SHOW_NAMES) == "1"
+        except RobustnessError as exc:
+            show_error(exc)
+            return
+        network = st.session_state.get(f"{key}_network", "f_nd")
+        st.markdown(board.summary_sentence(entries, "pgd"))
+        left, right = st.columns([1, 1.2] if projector else [1, 1], gap="medium")
+        with right:
+            spec = distribution_spec(entries, "pgd")
+            st.vega_lite_chart(spec=accessible.described(spec, spec["data"]["values"]), width="stretch",
+                               key=f"{key}_chart")
+            accessible.hidden_table(spec, spec["data"]["values"])
+        with left:
+            shown = board.hardest_first(entries, network)[: 12 if projector else 60]
+            st.markdown(f"**Hardest to flip first** (by {network}'s PGD eps; {len(entries)} drawings)")
+            st.html(gallery_html(shown, network, names, 64 if projector else 56))
+            best = board.most_robust(entries, network)
+            st.markdown(f"**Most robust drawing of each digit** for {network}")
+            st.html(gallery_html(list(best.values()), network, names, 48))
+    live()
+    st.radio("Sort by the network", NETWORKS, index=NETWORKS.index("f_nd"), horizontal=True, key=f"{key}_network")
+
+
+# --- the lecturer's board controls ------------------------------------------------------------------
+
+
+def _hide(entry_id: int) -> None:
+    store().hide_entry(entry_id)
+
+
+def _names(show: bool) -> None:
+    store().set_setting(SHOW_NAMES, "1" if show else "0")
+
+
+def lecturer_controls(key: str) -> None:
+    """Hide a drawing, show or hide nicknames, clear the board, reset the class: lecturer only."""
+    if not is_lecturer():
+        return
+    with st.expander("Lecturer: board controls", key=f"{key}_controls"):
+        show_note()
+        try:
+            entries = store().entries()
+            names = store().setting(SHOW_NAMES) == "1"
+        except RobustnessError as exc:
+            show_error(exc)
+            return
+        c1, c2 = st.columns(2)
+        ids = [e.id for e in entries]
+        pick = c1.selectbox("Drawing to hide", ids, index=None, key=f"{key}_hide_pick",
+                            format_func=lambda i: f"#{i}")
+        c1.button("Hide it", key=f"{key}_hide", disabled=pick is None, on_click=act, args=(_hide, pick))
+        c2.button("Hide nicknames" if names else "Show nicknames", key=f"{key}_names",
+                  on_click=act, args=(_names, not names))
+        sure = c2.checkbox("Yes, delete the class's data", key=f"{key}_sure")
+        c2.button("Clear the board", key=f"{key}_clear", disabled=not sure,
+                  on_click=act, args=(lambda: store().clear_board(),))
+        c2.button("Reset the class (board, polls, votes)", key=f"{key}_reset", disabled=not sure,
+                  on_click=act, args=(lambda: store().reset_class(),))
