@@ -303,6 +303,13 @@ def _draw() -> None:
     st.page_link("pages/draw.py", label="Open the draw page (leaves presenter mode)")
 
 
+def _board() -> None:
+    from app.classroom.board_view import board_section, lecturer_controls
+
+    board_section("present_board", projector=True, root=str(pretrained.PRETRAINED_DIR))
+    lecturer_controls("present_board")
+
+
 def _references() -> None:
     from core.references import TALK_REFERENCES
 
@@ -340,6 +347,7 @@ SLIDES: tuple[Slide, ...] = (
           _mnist_flip),
     Slide("pages/capacity.py", "{capacity}", _capacity),
     Slide("pages/draw.py", "Your turn: draw a digit and attack it.", _draw),
+    Slide("pages/class.py", "The class's drawings: which network needs the biggest push?", _board),
     Slide("pages/references.py", "References", _references),
 )
 

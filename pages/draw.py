@@ -387,6 +387,11 @@ def _animate_sweep(sweep: tuple[float, float], x: np.ndarray, models: tuple, slo
                icon=":material/flag:")
 
 
+if models_ready and source == "Draw":  # a drawing (not a test digit) can go to the class board
+    from app.classroom.board_view import send_section
+
+    with left:
+        send_section(x, root)
 if models_ready:  # else the error above already says which file is broken and how to fix it
     with right:
         attack_panel(x, models)

@@ -34,6 +34,14 @@ STUDENT = "class__student"  # this session's anonymous id: one vote, one drawing
 SPECS = {s.name: s for s in talk_models("standard") + talk_models("adversarial")}
 _png_cache: OrderedDict[bytes, str] = OrderedDict()
 PNG_CACHE_MAX = 2048
+# The drawings' grid: 28x28 PNGs enlarged by the browser, pixels kept sharp.
+BOARD_CSS = """<style>
+.class-board {display: flex; flex-wrap: wrap; gap: 0.4rem; margin-bottom: 0.5rem;}
+.class-thumb {margin: 0; text-align: center; line-height: 1.15;}
+.class-thumb img {width: var(--thumb); height: var(--thumb); image-rendering: pixelated; background: #000;
+  display: block; margin: 0 auto;}
+.class-thumb figcaption {font-size: 1rem; max-width: calc(var(--thumb) + 2.5rem);}
+</style>"""
 
 
 def student_id() -> str:
@@ -71,12 +79,13 @@ def send_section(x: np.ndarray, root: str) -> None:
                "to flip for the four networks. Your nickname stays off the projector unless the "
                "lecturer shows names.")
     with st.form("class__send", border=False, enter_to_submit=False):
-        c_digit, c_name, c_go = st.columns([1, 1.4, 1], vertical_alignment="bottom")
+        c_digit, c_name = st.columns([1, 1.4], vertical_alignment="bottom")
         digit = c_digit.selectbox("The digit you meant", tuple(range(10)), index=None,
                                   placeholder="Choose 0-9", key="class__digit")
         name = c_name.text_input(f"Nickname (optional, at most {NICKNAME_MAX} characters)",
                                  max_chars=NICKNAME_MAX, key="class__nickname")
-        sent = c_go.form_submit_button("Send to the board", icon=":material/send:", width="stretch")
+        sent = st.form_submit_button("Send to the board", icon=":material/send:", width="stretch",
+                                       key="class__send_go")
     if not sent:
         return
     if digit is None:
@@ -117,7 +126,7 @@ def gallery_html(entries: list[Entry], network: str, names: bool, size: int) -> 
         f"<figure class='class-thumb'><img src='{thumb_url(e.pixels)}' width='{size}' height='{size}' "
         f"alt='{html.escape(_alt(e, names), quote=True)}'><figcaption>{_caption(e, network, names)}</figcaption></figure>"
         for e in entries)
-    return (f"<div class='class-board' style='--thumb:{size}px'>{figures}</div>" if figures
+    return (f"{BOARD_CSS}<div class='class-board' style='--thumb:{size}px'>{figures}</div>" if figures
             else "<p>No drawings yet: send one from the Draw and attack page.</p>")
 
 
@@ -168,9 +177,12 @@ def board_section(key: str, projector: bool, root: str) -> None:
                                key=f"{key}_chart")
             accessible.hidden_table(spec, spec["data"]["values"])
         with left:
-            shown = board.hardest_first(entries, network)[: 12 if projector else 60]
-            st.markdown(f"**Hardest to flip first** (by {network}'s PGD eps; {len(entries)} drawings)")
-            st.html(gallery_html(shown, network, names, 64 if projector else 56))
+            newest = entries[::-1][: 6 if projector else 12]
+            st.markdown(f"**Newest** ({len(entries)} drawing{'s' if len(entries) != 1 else ''} on the board)")
+            st.html(gallery_html(newest, network, names, 48))
+            shown = [e for e in board.hardest_first(entries, network) if e.measures][: 12 if projector else 60]
+            st.markdown(f"**Hardest to flip first**, by {network}'s smallest PGD eps")
+            st.html(gallery_html(shown, network, names, 56 if projector else 56))
             best = board.most_robust(entries, network)
             st.markdown(f"**Most robust drawing of each digit** for {network}")
             st.html(gallery_html(list(best.values()), network, names, 48))
