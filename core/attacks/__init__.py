@@ -6,6 +6,8 @@
     noise.py           white Gaussian noise, the random baseline          budget std
     transfer.py        one model's FGSM shown to another                  budget eps
     flip.py            the smallest FGSM eps that flips each image
+    pgd_flip.py        the smallest PGD eps that flips each image (the grid as one batch of rows)
+    board.py           the class board's measures of one drawing per network (answer, FGSM and PGD flip eps)
     base.py            what they share: `Attack`, `Prepared`, `Outcome`, `SweepResult`
     linear_fgsm.py     FGSM on a linear model in closed form (the recap's example; points of R^d)
     adversarial_training.py   torch FGSM-RS and PGD for training (imports torch: the server never
