@@ -13,6 +13,7 @@ By role:
     errors.py          an error a user can fix, shown with st.error instead of a traceback
     slides.py          the talk as slides: the registry and what each slide draws
     presenter.py       presenter mode: ?present=1&slide=7, the step buttons and the clicker keys
+    polls.py           the class polls: each question, the slide it comes before, its measured answer
     navigation.py      deep links inside the talk's navigation; Previous / Next links in its order
     page_style.py      every page's CSS and the keys script (the files in assets/)
     warmup.py          start-up work in the background: shared caches filled once per server

@@ -33,3 +33,10 @@ class UnknownModelError(RobustnessError, KeyError):
 
 class UnknownAttackError(UnknownModelError):
     """An attack name that is not in the attack registry (`core.attacks.ATTACKS`)."""
+
+
+class UnknownPollError(RobustnessError, KeyError):
+    """A poll id that is not in the poll registry (`app.polls.POLLS`)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
