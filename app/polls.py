@@ -7,9 +7,9 @@ pretrained/ support and the sentences to repeat (`core.results.polls.Measured`),
 files, never written here. The choices are `core.results.polls`' own tuples, so a measured choice
 index and its text cannot drift apart.
 
-`Poll.before` is the 0-based index in `app.slides.SLIDES` of the slide the poll comes before, found
-by `slide_before(page, claim_part)` when this module is imported: robust to slides added or moved,
-and an error at import (a test catches it) when no slide matches.
+`Poll.before` names the slide the poll comes before: its page and a part of its claim as written in
+app/slides.py. The slides insert each poll's own slide there (`app.slides.with_polls`): robust to
+slides added or moved, and an error at import (a test catches it) when no slide matches.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.slides import SLIDES
 from core.errors import UnknownPollError
 from core.results import polls as measured
 from core.results.mnist import TALK_EPS
@@ -34,7 +33,8 @@ class Poll:
 
     id: stable key stored in the database ("fgsm_size"). question: one line for the projector
     (<= `QUESTION_MAX_CHARS`). choices: 2 to 4 short answers (<= `CHOICE_MAX_CHARS` each), in display
-    order. before: 0-based index in `app.slides.SLIDES` of the slide the poll comes before.
+    order. before: (page, part of its claim) of the slide the poll comes before ("" : the page's
+    first slide).
     answer: root of pretrained/ (a str) -> the measured answer; reads files, raises
     `core.results.pretrained.PretrainedError` (a `RobustnessError`, with the fix) when they are bad.
     """
@@ -42,19 +42,8 @@ class Poll:
     id: str
     question: str
     choices: tuple[str, ...]
-    before: int
+    before: tuple[str, str]
     answer: Callable[[str], Measured]
-
-
-def slide_before(page: str, claim_part: str = "") -> int:
-    """0-based index in SLIDES of the first slide of `page` ("pages/mnist.py") whose claim, as
-    written in app/slides.py (before `claim` fills in its numbers), contains `claim_part` ("" : the
-    page's first slide). Raises LookupError when none does: a poll placed at a slide that is gone."""
-    for i, slide in enumerate(SLIDES):
-        if slide.page == page and claim_part in slide.claim:
-            return i
-    raise LookupError(f"no slide of {page} has a claim containing {claim_part!r}: place the poll "
-                      "at a slide of app/slides.py SLIDES")
 
 
 def _size(params: int) -> str:
@@ -67,23 +56,23 @@ POLLS: tuple[Poll, ...] = (
     Poll("random_flat",
          "Memorizing random labels: does the k = n curve (p ≈ nd) stay flat as d grows?",
          measured.RANDOM_FLAT_CHOICES,
-         slide_before("pages/random_data.py", "Memorizing random labels"),
+         ("pages/random_data.py", "Memorizing random labels"),
          measured.answer_random_flat),
     Poll("fgsm_size",
          f"FGSM at eps = {TALK_EPS:g}: which survives better, {_SMALL.name} ({_size(_SMALL.param_count)} "
          f"parameters) or {_BIG.name} ({_size(_BIG.param_count)})?",
          measured.FGSM_SIZE_CHOICES,
-         slide_before("pages/mnist.py", "Attacks choose their direction"),
+         ("pages/mnist.py", "Attacks choose their direction"),
          measured.answer_fgsm_size),
     Poll("noise_vs_fgsm",
          "Does random noise of the same size hurt as much as FGSM?",
          measured.NOISE_CHOICES,
-         slide_before("pages/mnist.py", "Attacks choose their direction"),
+         ("pages/mnist.py", "Attacks choose their direction"),
          measured.answer_noise),
     Poll("adversarial_small",
          f"Does adversarial training work for a small network (h = {measured.SMALL_WIDTH})?",
          measured.ADVERSARIAL_SMALL_CHOICES,
-         slide_before("pages/capacity.py"),
+         ("pages/capacity.py", ""),
          measured.answer_adversarial_small),
 )
 
@@ -94,8 +83,3 @@ def get_poll(poll_id: str) -> Poll:
         if poll.id == poll_id:
             return poll
     raise UnknownPollError(f"unknown poll {poll_id!r}: choose one of {', '.join(p.id for p in POLLS)}")
-
-
-def polls_before(index: int) -> tuple[Poll, ...]:
-    """The polls asked before slide `index` (0-based in SLIDES), in the order of POLLS."""
-    return tuple(p for p in POLLS if p.before == index)

@@ -10,6 +10,7 @@ modules.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -310,6 +311,12 @@ def _board() -> None:
     lecturer_controls("present_board")
 
 
+def _poll(poll_id: str) -> None:
+    from app.classroom.poll_view import poll_slide
+
+    poll_slide(poll_id, str(pretrained.PRETRAINED_DIR))
+
+
 def _references() -> None:
     from core.references import TALK_REFERENCES
 
@@ -317,7 +324,9 @@ def _references() -> None:
                           for i, r in enumerate(TALK_REFERENCES, start=1)))
 
 
-SLIDES: tuple[Slide, ...] = (
+# The talk's slides; `SLIDES` (below) adds a slide for each class poll (app/polls.py) before the
+# slide that shows its answer.
+TALK_SLIDES: tuple[Slide, ...] = (
     Slide("pages/home.py", "Does overparameterization make neural networks robust to adversarial attacks?",
           _title),
     Slide("pages/home.py", "The law of robustness: fitting n noisy points smoothly in d dimensions takes "
@@ -350,6 +359,39 @@ SLIDES: tuple[Slide, ...] = (
     Slide("pages/class.py", "The class's drawings: which network needs the biggest push?", _board),
     Slide("pages/references.py", "References", _references),
 )
+
+
+def slide_before(page: str, claim_part: str = "", slides: tuple[Slide, ...] = TALK_SLIDES) -> int:
+    """0-based index in `slides` of the first slide of `page` ("pages/mnist.py") whose claim, as
+    written above (before `claim` fills in its numbers), contains `claim_part` ("": the page's first
+    slide). Raises LookupError when none does: a poll placed at a slide that is gone."""
+    for i, slide in enumerate(slides):
+        if slide.page == page and claim_part in slide.claim:
+            return i
+    raise LookupError(f"no slide of {page} has a claim containing {claim_part!r}: place the poll "
+                      "at a slide of app/slides.py TALK_SLIDES")
+
+
+def with_polls(slides: tuple[Slide, ...], polls) -> tuple[Slide, ...]:
+    """The slides with one slide per poll (its question as the claim) just before the slide that
+    shows its answer, on that slide's page; polls before the same slide keep their registry order."""
+    at = {}
+    for poll in polls:
+        at.setdefault(slide_before(*poll.before, slides=slides), []).append(poll)
+    out: list[Slide] = []
+    for i, slide in enumerate(slides):
+        out += [Slide(slide.page, poll.question, functools.partial(_poll, poll.id)) for poll in at.get(i, [])]
+        out.append(slide)
+    return tuple(out)
+
+
+def _deck() -> tuple[Slide, ...]:
+    from app.polls import POLLS  # app.polls does not import this module
+
+    return with_polls(TALK_SLIDES, POLLS)
+
+
+SLIDES: tuple[Slide, ...] = _deck()
 
 
 def claim(slide: Slide) -> str:

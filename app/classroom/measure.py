@@ -4,7 +4,8 @@
 
 For each drawing waiting in the class database (app/classroom/store.py), oldest first, and for each
 of the four networks (f_n and f_nd, trained normally and adversarially): the clean answer and the
-smallest flipping eps under FGSM and PGD (`core.attacks.flip.board_measures`). The app process that
+smallest flipping eps under FGSM and PGD (`core.attacks.board.board_measures`: about 0.25 s of
+one core for the four, `python -m benchmarks.board_flip`). The app process that
 takes a drawing starts this worker if none of its own runs (app/classroom/board.py); with several
 app processes, several workers share the queue (each claim is one transaction). It runs niced, on
 one thread, so the students' slider moves come first on a busy CPU; it exits after `--idle-exit`
@@ -43,11 +44,11 @@ def as_json(value: float) -> float | None:
 
 def measure(classifiers: dict, image) -> dict:
     """network -> {"label", "confidence", "fgsm", "pgd"} for one drawing [1, 784] in [0, 1]."""
-    from core.attacks.flip import board_measures
+    from core.attacks.board import board_measures
 
     out = board_measures(classifiers, image)
-    return {name: {"label": int(m.label), "confidence": float(m.confidence), "fgsm": as_json(m.fgsm),
-                   "pgd": as_json(m.pgd)} for name, m in out.items()}
+    return {name: {"label": int(m.label), "confidence": float(m.confidence), "fgsm": as_json(m.fgsm_eps),
+                   "pgd": as_json(m.pgd_eps)} for name, m in out.items()}
 
 
 def work(store: ClassStore, classifiers: dict, idle_exit_s: float, poll_s: float = 0.25,

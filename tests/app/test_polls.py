@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from app import polls
-from app.polls import CHOICE_MAX_CHARS, POLLS, QUESTION_MAX_CHARS, get_poll, polls_before, slide_before
-from app.slides import SLIDES
+from app.polls import CHOICE_MAX_CHARS, POLLS, QUESTION_MAX_CHARS, get_poll
+from app.slides import SLIDES, TALK_SLIDES, slide_before
 from core.errors import RobustnessError, UnknownPollError
 from core.results.pretrained import PRETRAINED_DIR, SAMPLE_FILE, SWEEPS_FILE, write_manifest
 
@@ -34,24 +34,30 @@ def test_question_and_choices_fit_a_projector(poll):
 
 @pytest.mark.parametrize("poll", POLLS, ids=lambda p: p.id)
 def test_each_poll_comes_before_a_slide_that_exists(poll):
-    assert 0 <= poll.before < len(SLIDES)
-    assert poll in polls_before(poll.before)
+    target = TALK_SLIDES[slide_before(*poll.before)]
+    deck = list(SLIDES)
+    mine = next(i for i, s in enumerate(deck) if s.claim == poll.question)
+    # Its own slide, on the answer's page, followed (after any other poll) by the slide of the answer.
+    assert deck[mine].page == target.page
+    after = next(s for s in deck[mine + 1:] if s.claim not in {p.question for p in POLLS})
+    assert after is target
 
 
 def test_polls_sit_at_the_turning_points():
-    where = {p.id: SLIDES[p.before] for p in POLLS}
+    where = {p.id: TALK_SLIDES[slide_before(*p.before)] for p in POLLS}
     assert where["random_flat"].page == "pages/random_data.py"
     assert where["random_flat"].claim.startswith("Memorizing random labels")
     assert where["fgsm_size"].page == where["noise_vs_fgsm"].page == "pages/mnist.py"
     assert "FGSM" in where["fgsm_size"].claim and "random noise" in where["noise_vs_fgsm"].claim
     assert where["adversarial_small"].page == "pages/capacity.py"
     # In the talk's order, as the slides are.
-    assert [p.before for p in POLLS] == sorted(p.before for p in POLLS)
+    at = [slide_before(*p.before) for p in POLLS]
+    assert at == sorted(at)
 
 
 def test_slide_before_finds_a_slide_by_page_and_claim():
     assert slide_before("pages/home.py") == 0
-    assert SLIDES[slide_before("pages/mnist.py", "A change too small")].render.__name__ == "_mnist_digit"
+    assert TALK_SLIDES[slide_before("pages/mnist.py", "A change too small")].render.__name__ == "_mnist_digit"
     with pytest.raises(LookupError, match="pages/mnist.py"):
         slide_before("pages/mnist.py", "a claim no slide makes")
     with pytest.raises(LookupError):
