@@ -11,7 +11,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
 PROCESSES ?= 2
-ADDRESS ?= 127.0.0.1
+# Where `make class` listens: loopback only, unless PUBLIC_HOST (the address students type) is given.
+ADDRESS ?= $(if $(PUBLIC_HOST),0.0.0.0,127.0.0.1)
 PORT ?= 8501
 
 .PHONY: app class test browser

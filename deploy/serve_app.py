@@ -15,6 +15,8 @@ Before Streamlit starts, this
   `--public-host HOST` (or the environment variable PUBLIC_HOST) and Streamlit's port
   (`--server.port`, else STREAMLIT_SERVER_PORT, else 8501); LECTURE_KEY, the lecturer key, kept
   when given (deploy/serve_class.py hands every process the same one), else made and printed.
+  With a public host and no --server.address, Streamlit listens on every network (0.0.0.0), not
+  on .streamlit/config.toml's 127.0.0.1: giving the address students type opens the app to them.
 
 `streamlit run streamlit_app.py` still works without it (a developer's run); the guards that need
 no server hook (app/posture.py) then apply from the first page run on.
@@ -34,6 +36,7 @@ from core.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 STREAMLIT_PORT = 8501  # Streamlit's own default for --server.port
+EVERY_NETWORK = "0.0.0.0"  # where Streamlit listens when a public host is given and no --server.address
 # Sessions' descriptors need far fewer; a soft limit above this only costs kernel memory if used.
 WANTED_OPEN_FILES = 65536
 
@@ -87,8 +90,10 @@ def lecture_settings(argv: list[str], environ: Mapping[str, str]) -> tuple[list[
     LECTURE_ADDRESS comes from `--public-host` (consumed here), else PUBLIC_HOST, with the port
     Streamlit will use; with neither, a LECTURE_ADDRESS already set is kept. The host also goes to
     Streamlit as `--browser.serverAddress` (unless given), so it asks no outside server for this
-    machine's address. LECTURE_KEY is kept (checked) when set, else made. Raises InputError with the
-    fix for a bad host, port or key.
+    machine's address, and, unless `--server.address` (or STREAMLIT_SERVER_ADDRESS) says where,
+    Streamlit listens on every network (0.0.0.0): a public host is for phones to reach.
+    LECTURE_KEY is kept (checked) when set, else made. Raises InputError with the fix for a bad
+    host, port or key.
     """
     host, rest = take_option(argv, "--public-host")
     host = host if host is not None else environ.get(PUBLIC_HOST_ENV) or None
@@ -97,6 +102,8 @@ def lecture_settings(argv: list[str], environ: Mapping[str, str]) -> tuple[list[
         updates[ADDRESS_ENV] = public_address(host, streamlit_port(rest, environ))
         if take_option(rest, "--browser.serverAddress")[0] is None:
             rest += ["--browser.serverAddress", check_public_host(host)]
+        if take_option(rest, "--server.address")[0] is None and not environ.get("STREAMLIT_SERVER_ADDRESS"):
+            rest += ["--server.address", EVERY_NETWORK]  # config.toml's 127.0.0.1 would shut the phones out
     given = environ.get(LECTURE_KEY_ENV)
     if given:
         check_key(given)

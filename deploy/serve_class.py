@@ -37,8 +37,14 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from app.classroom.join import (ADDRESS_ENV, CLASS_PATH, PUBLIC_HOST_ENV, check_address, check_public_host,
-                                 public_address)
+from app.classroom.join import (
+    ADDRESS_ENV,
+    CLASS_PATH,
+    PUBLIC_HOST_ENV,
+    check_address,
+    check_public_host,
+    public_address,
+)
 from app.classroom.key import LECTURE_KEY_ENV, check_key, key_line, make_key
 from core.errors import InputError
 from deploy.gate import TRUSTED_PROXY_ENV
