@@ -1,6 +1,7 @@
 # Entry points, each self-contained on a fresh machine:
 #   make app    create .venv, install, start the app (opens on the shipped pretrained/ results),
-#               behind the lecture gate (deploy/serve_app.py)
+#               behind the lecture gate (deploy/serve_app.py); PUBLIC_HOST=<this machine's address>
+#               puts the address students type (and its QR code) on the slides
 #   make class  the app for a class: PROCESSES app processes behind HAProxy (deploy/serve_class.py)
 #   make test   create .venv, install the app and test tools (and Chromium and HAProxy for the
 #               browser and multi-process tests), run pytest
@@ -10,12 +11,13 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
 PROCESSES ?= 2
-ADDRESS ?= 127.0.0.1
+# Where `make class` listens: loopback only, unless PUBLIC_HOST (the address students type) is given.
+ADDRESS ?= $(if $(PUBLIC_HOST),0.0.0.0,127.0.0.1)
 PORT ?= 8501
 
 .PHONY: app class test browser
 app: $(STAMP)
-	$(PY) -m deploy.serve_app
+	$(PY) -m deploy.serve_app $(if $(PUBLIC_HOST),--public-host $(PUBLIC_HOST))
 
 class: $(STAMP) browser
 	$(PY) -m deploy.serve_class --processes $(PROCESSES) --address $(ADDRESS) --port $(PORT) \

@@ -106,6 +106,7 @@ def _recap_talk():
 
 
 def _title() -> None:
+    from app.classroom.join import show_join
     from core.specs import MNIST_MODELS
 
     cols = st.columns(len(MNIST_MODELS))
@@ -113,6 +114,7 @@ def _title() -> None:
         col.markdown(model_html(spec, f"■ {spec.name}") + f"<div class='present-big'>{spec.param_count:,} parameters</div>",
                      unsafe_allow_html=True)
     big("Two networks, one question: does the bigger one resist attacks better?")
+    show_join()  # students join the class while the talk starts
 
 
 def _law_statement() -> None:
@@ -301,7 +303,10 @@ def _mnist_flip() -> None:
 
 
 def _draw() -> None:
+    from app.classroom.join import show_join
+
     st.page_link("pages/draw.py", label="Open the draw page (leaves presenter mode)")
+    show_join(module_px=8)  # for latecomers: the class page, where a phone draws too
 
 
 def _board() -> None:

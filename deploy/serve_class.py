@@ -10,7 +10,10 @@ a cookie that keeps each student on their process, /_stcore/metrics refused.
     python -m deploy.serve_class --processes 2 --address 0.0.0.0 --public-host 192.168.1.20
 
 `--public-host` is the address students type: each app process is told it
-(`--browser.serverAddress`), so none asks an outside server for this machine's IP. Each process
+(`--browser.serverAddress`), so none asks an outside server for this machine's IP, and gets
+LECTURE_ADDRESS=http://<public host>:<port> (the join QR code on the slides, app/classroom/join.py).
+The lecturer key is made once (LECTURE_KEY, if set, is kept), handed to every app process,
+restarted ones included, and printed on this console (app/classroom/key.py). Each process
 opens the title page once and fills its caches before HAProxy starts, so the first students
 find them warm. Ctrl-C stops everything. The app processes only ever listen on 127.0.0.1.
 
@@ -31,8 +34,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
+from app.classroom.join import (
+    ADDRESS_ENV,
+    CLASS_PATH,
+    PUBLIC_HOST_ENV,
+    check_address,
+    check_public_host,
+    public_address,
+)
+from app.classroom.key import LECTURE_KEY_ENV, check_key, key_line, make_key
+from core.errors import InputError
 from deploy.gate import TRUSTED_PROXY_ENV
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,6 +65,26 @@ def app_command(port: int, public_host: str | None) -> list[str]:
     if public_host:
         cmd += ["--browser.serverAddress", public_host]
     return cmd
+
+
+def app_env(base: Mapping[str, str], key: str, address: str | None, trusted_proxy: bool = True) -> dict[str, str]:
+    """One app process's environment: `base` (this process's) with the lecture's key (LECTURE_KEY),
+    the address students type (LECTURE_ADDRESS, when known) and, when
+    `trusted_proxy`, the gate's flag that its clients come through HAProxy. PUBLIC_HOST is dropped:
+    it names the class's port, and deploy/serve_app.py would pair it with the process's own."""
+    env = {k: v for k, v in base.items() if k not in (TRUSTED_PROXY_ENV, PUBLIC_HOST_ENV)}
+    if trusted_proxy:
+        env[TRUSTED_PROXY_ENV] = "1"
+    env[LECTURE_KEY_ENV] = key
+    if address:
+        env[ADDRESS_ENV] = address
+    return env
+
+
+def class_key(environ: Mapping[str, str]) -> str:
+    """The lecture's key: LECTURE_KEY when set (checked: app/classroom/key.py), else a new one."""
+    given = environ.get(LECTURE_KEY_ENV)
+    return check_key(given) if given else make_key()
 
 
 def port_taken(port: int, address: str = "127.0.0.1") -> bool:
@@ -149,10 +183,14 @@ class Class:
 
     def __init__(self, processes: int, address: str, port: int, first_app_port: int,
                  public_host: str | None = None, haproxy: str = "haproxy", log_dir: Path | None = None,
-                 warm: bool = True):
+                 warm: bool = True, key: str | None = None):
         self.ports = [first_app_port + i for i in range(processes)]
         self.bind = f"{address}:{port}"
         self.public_host = public_host
+        # What students type, and the key every process (a restarted one too) checks the lecturer's against.
+        given = os.environ.get(ADDRESS_ENV, "").strip()
+        self.address = public_address(public_host, port) if public_host else (check_address(given) if given else None)
+        self.key = key or class_key(os.environ)
         self.haproxy = shutil.which(haproxy) or haproxy
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="lecture-"))
         self.apps: list[subprocess.Popen] = []
@@ -164,9 +202,7 @@ class Class:
     def _start_app(self, port: int, trusted_proxy: bool = True) -> subprocess.Popen:
         """One app process; trusted_proxy: its clients come through HAProxy (X-Forwarded-For names them)."""
         with open(self.log_dir / f"app-{port}.log", "a") as log:  # the child keeps its own descriptor
-            env = {k: v for k, v in os.environ.items() if k != TRUSTED_PROXY_ENV}
-            if trusted_proxy:
-                env[TRUSTED_PROXY_ENV] = "1"
+            env = app_env(os.environ, self.key, self.address, trusted_proxy)
             return subprocess.Popen(app_command(port, self.public_host), cwd=REPO, stdout=log,
                                     stderr=subprocess.STDOUT, env=env)
 
@@ -242,6 +278,20 @@ class Class:
                     proc.wait()
 
 
+def ready_lines(lecture: Class, address: str, port: int) -> str:
+    """What the console says once the class is served: where, where students join, the lecturer key."""
+    host = check_public_host(lecture.public_host) if lecture.public_host else (
+        "127.0.0.1" if address in ("0.0.0.0", "::") else address)
+    lines = [f"{len(lecture.ports)} app processes (ports {lecture.ports}, caches warmed in {lecture.warm_s:.0f} s) "
+             f"behind http://{host}:{port}; logs in {lecture.log_dir}. Ctrl-C stops them."]
+    if lecture.address:
+        lines.append(f"Students join at {lecture.address}/{CLASS_PATH}")
+    else:
+        lines.append("No --public-host (PUBLIC_HOST=...): the slides show how to set the address students type")
+    lines.append(key_line(lecture.key))
+    return "\n".join(lines)
+
+
 def exit_reason(code: int) -> str:
     """'exit code 1', or 'killed by SIGKILL' for a negative Popen return code."""
     if code < 0:
@@ -263,14 +313,15 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not 1 <= args.processes <= 16:
         raise SystemExit("error: --processes must be from 1 to 16")
-    lecture = Class(args.processes, args.address, args.port, args.first_app_port, args.public_host)
+    try:
+        lecture = Class(args.processes, args.address, args.port, args.first_app_port, args.public_host)
+    except InputError as exc:
+        raise SystemExit(f"error: {exc}") from None
     check_ports(args.address, args.port, lecture.ports)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     try:
         lecture.start()
-        host = args.public_host or ("127.0.0.1" if args.address in ("0.0.0.0", "::") else args.address)
-        print(f"{args.processes} app processes (ports {lecture.ports}, caches warmed in {lecture.warm_s:.0f} s) "
-              f"behind http://{host}:{args.port}; logs in {lecture.log_dir}. Ctrl-C stops them.", flush=True)
+        print(ready_lines(lecture, args.address, args.port), flush=True)
         while True:
             time.sleep(1)
             stop = lecture.supervise(say=lambda line: print(line, file=sys.stderr, flush=True))

@@ -221,3 +221,92 @@ def _cookie(front: int) -> tuple[int, str]:
     with urllib.request.urlopen(f"http://127.0.0.1:{front}/", timeout=30) as r:
         header = r.headers.get("Set-Cookie", "")
         return r.status, header.split("LECTURE_PROCESS=", 1)[1].split(";", 1)[0]
+
+
+# --- the lecture's environment: the lecturer key and the address students type (no processes) ---------
+
+
+class _FakeApp:
+    """Stands in for an app process's Popen: records its command and environment."""
+
+    def __init__(self, cmd, cwd=None, stdout=None, stderr=None, env=None):
+        self.cmd, self.env, self.returncode, self.pid = cmd, env, None, 4242
+
+    def poll(self):
+        return self.returncode
+
+
+def test_every_app_process_gets_the_same_key_and_address_a_restarted_one_too(tmp_path, monkeypatch):
+    from app.classroom.join import ADDRESS_ENV, PUBLIC_HOST_ENV
+    from app.classroom.key import LECTURE_KEY_ENV
+    from deploy import serve_class
+
+    monkeypatch.delenv(LECTURE_KEY_ENV, raising=False)
+    monkeypatch.setenv(PUBLIC_HOST_ENV, "192.168.1.20")  # `make class PUBLIC_HOST=...` exports it
+    monkeypatch.setattr(serve_class.subprocess, "Popen", _FakeApp)
+    lecture = Class(3, "0.0.0.0", 8502, 8601, "192.168.1.20", log_dir=tmp_path)
+    lecture.apps = [lecture._start_app(port) for port in lecture.ports]
+    lecture.apps[1].returncode = -9  # one dies
+    said = []
+    assert lecture.supervise(say=said.append) is None and len(said) == 1
+    restarted = lecture.apps[1]
+    assert restarted.returncode is None and len(lecture.restarts) == 1  # a new process in its place
+    envs = [app.env for app in lecture.apps]
+    assert {env[LECTURE_KEY_ENV] for env in envs} == {lecture.key} and len(lecture.key) == 12
+    assert {env[ADDRESS_ENV] for env in envs} == {"http://192.168.1.20:8502"}  # the class's port, not 8601
+    assert all(PUBLIC_HOST_ENV not in env and env[serve_class.TRUSTED_PROXY_ENV] == "1" for env in envs)
+    assert Class(1, "0.0.0.0", 8502, 8601, "192.168.1.20", log_dir=tmp_path).key != lecture.key  # one per lecture
+
+
+def test_app_env_sets_the_key_and_address_and_drops_public_host():
+    from deploy.gate import TRUSTED_PROXY_ENV
+    from deploy.serve_class import app_env
+
+    base = {"PATH": "/usr/bin", "PUBLIC_HOST": "10.0.0.5", TRUSTED_PROXY_ENV: "1", "LECTURE_KEY": "old-key-1"}
+    env = app_env(base, "k7mdq2xwhe4p", "http://10.0.0.5:8501", trusted_proxy=False)
+    assert env == {"PATH": "/usr/bin", "LECTURE_KEY": "k7mdq2xwhe4p", "LECTURE_ADDRESS": "http://10.0.0.5:8501"}
+    assert app_env(base, "k7mdq2xwhe4p", None)[TRUSTED_PROXY_ENV] == "1"
+    assert "LECTURE_ADDRESS" not in app_env(base, "k7mdq2xwhe4p", None)
+    assert base["LECTURE_KEY"] == "old-key-1"  # the caller's mapping is left alone
+
+
+def test_the_key_comes_from_the_environment_when_given_and_is_checked(tmp_path, monkeypatch):
+    monkeypatch.setenv("LECTURE_KEY", "given-key-42")
+    assert Class(1, "127.0.0.1", 8501, 8601, log_dir=tmp_path).key == "given-key-42"
+    monkeypatch.setenv("LECTURE_KEY", "short")
+    from core.errors import InputError
+
+    with pytest.raises(InputError, match="fewer than 8"):
+        Class(1, "127.0.0.1", 8501, 8601, log_dir=tmp_path)
+
+
+@pytest.mark.parametrize("public_host, port, address", [
+    ("192.168.1.20", 8501, "http://192.168.1.20:8501"), ("lecture.example.edu", 80, "http://lecture.example.edu"),
+    ("fe80::1", 9000, "http://[fe80::1]:9000"), (None, 8501, None)])
+def test_the_address_students_type_is_built_from_public_host_and_port(tmp_path, monkeypatch, public_host, port,
+                                                                      address):
+    monkeypatch.delenv("LECTURE_ADDRESS", raising=False)
+    assert Class(2, "0.0.0.0", port, 8601, public_host, log_dir=tmp_path).address == address
+
+
+def test_the_console_names_the_address_and_the_key(tmp_path, monkeypatch):
+    from deploy.serve_class import ready_lines
+
+    monkeypatch.delenv("LECTURE_ADDRESS", raising=False)
+    lecture = Class(2, "0.0.0.0", 8501, 8601, "192.168.1.20", log_dir=tmp_path, key="k7mdq2xwhe4p")
+    lines = ready_lines(lecture, "0.0.0.0", 8501).splitlines()
+    assert lines[0].startswith("2 app processes (ports [8601, 8602]") and "behind http://192.168.1.20:8501" in lines[0]
+    assert lines[1:] == ["Students join at http://192.168.1.20:8501/class",
+                         "Lecturer key: k7mdq2xwhe4p (type it into the presenter's Lecturer field)"]
+    bare = ready_lines(Class(1, "0.0.0.0", 8501, 8601, log_dir=tmp_path, key="k7mdq2xwhe4p"), "0.0.0.0", 8501)
+    assert "No --public-host" in bare and bare.endswith("Lecturer key: k7mdq2xwhe4p (type it into the presenter's "
+                                                        "Lecturer field)")
+
+
+@pytest.mark.parametrize("host", ["http://192.168.1.20", "192.168.1.20:8501", "a host", "lecture.edu/class"])
+def test_a_bad_public_host_stops_the_class_before_anything_starts(host, monkeypatch):
+    from deploy import serve_class
+
+    monkeypatch.setattr(serve_class, "check_ports", lambda *a: pytest.fail("got past the host check"))
+    with pytest.raises(SystemExit, match=r"error: public host .* give the host alone"):
+        serve_class.main(["--public-host", host])
