@@ -22,7 +22,7 @@ from app import accessible
 from app.classroom import board
 from app.classroom.lecturer import act, is_lecturer, show_note
 from app.classroom.measure import NETWORKS
-from app.classroom.store import NICKNAME_MAX, ClassStore, Entry
+from app.classroom.store import NICKNAME_MAX, ClassStore, Entry, db_path
 from app.errors import show_error
 from app.images import digit_image, png_url
 from core.errors import RobustnessError
@@ -51,10 +51,14 @@ def student_id() -> str:
     return st.session_state[STUDENT]
 
 
-@st.cache_resource
 def store() -> ClassStore:
-    """The class's store, one per app process (its file: $LECTURE_DB or classroom-data/)."""
-    return ClassStore()
+    """The class's store, one per app process and file ($LECTURE_DB, else classroom-data/)."""
+    return _store(str(db_path()))
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> ClassStore:
+    return ClassStore(path)
 
 
 def thumb_url(pixels: np.ndarray) -> str:
@@ -156,8 +160,13 @@ def distribution_spec(entries: list[Entry], attack: str) -> dict:
 
 def board_section(key: str, projector: bool, root: str) -> None:
     """The board: a pause toggle, then (refreshed) the sentence, the chart, the drawings, the best per digit."""
-    paused = st.toggle("Pause the board's updates", key=f"{key}_pause",
-                       help=f"The board refreshes every {REFRESH_S:.0f} s while this is off.")
+    if st.session_state.get(f"{key}_network", "f_nd") not in NETWORKS:  # a forged value: the default again
+        st.session_state.pop(f"{key}_network", None)
+    c_sort, c_pause = st.columns([3, 1], vertical_alignment="bottom")
+    network = c_sort.radio("Sort the drawings by the network", NETWORKS, index=NETWORKS.index("f_nd"),
+                           horizontal=True, key=f"{key}_network")
+    paused = c_pause.toggle("Pause the updates", key=f"{key}_pause",
+                            help=f"The board refreshes every {REFRESH_S:.0f} s while this is off.")
 
     @st.fragment(run_every=None if paused else REFRESH_S)
     def live() -> None:
@@ -168,7 +177,6 @@ def board_section(key: str, projector: bool, root: str) -> None:
         except RobustnessError as exc:
             show_error(exc)
             return
-        network = st.session_state.get(f"{key}_network", "f_nd")
         st.markdown(board.summary_sentence(entries, "pgd"))
         left, right = st.columns([1, 1.2] if projector else [1, 1], gap="medium")
         with right:
@@ -187,7 +195,6 @@ def board_section(key: str, projector: bool, root: str) -> None:
             st.markdown(f"**Most robust drawing of each digit** for {network}")
             st.html(gallery_html(list(best.values()), network, names, 48))
     live()
-    st.radio("Sort by the network", NETWORKS, index=NETWORKS.index("f_nd"), horizontal=True, key=f"{key}_network")
 
 
 # --- the lecturer's board controls ------------------------------------------------------------------

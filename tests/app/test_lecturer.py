@@ -73,7 +73,9 @@ def test_a_wrong_key_unlocks_nothing_and_is_not_kept(lecture):
 def test_the_key_unlocks_the_controls_for_this_tab_only(lecture):
     at = slide(poll_slide())
     at.text_input(key="class__key").input(KEY).run()
-    assert at.text_input(key="class__key").value == ""  # the key is not kept in the widget
+    assert not [t for t in at.text_input if t.key == "class__key"]  # the field gives way to "Lock"
+    assert "Lock the lecturer controls" in buttons(at)
+    assert KEY not in repr(at.session_state)  # the key is kept nowhere in the session
     assert {"Open the poll", "Close it", "Reveal the answers"} <= buttons(at)
     next(b for b in at.button if b.label == "Open the poll").click().run()
     assert lecture.poll_state(POLL.id) == "open"
@@ -152,13 +154,15 @@ def test_forged_widget_values_do_none_of_the_lecturers_actions(live):
     # The lecturer's tab: the key, then the controls' widget ids (the same in every session).
     ids: dict[str, str] = {}
     with Session(port, timeout=180) as lecturer:
-        for q in (poll_q, board_q):
-            first = lecturer.run(path[page_of[q]], q)
-            key_id, _ = first.widget("class__key")
-            unlocked = lecturer.run(path[page_of[q]], q, [WidgetState(id=key_id, string_value=KEY)])
-            for wid in unlocked.widgets:
+        first = lecturer.run(path[page_of[poll_q]], poll_q)
+        key_id, _ = first.widget("class__key")
+        ids["class__key"] = key_id
+        lecturer.run(path[page_of[poll_q]], poll_q, [WidgetState(id=key_id, string_value=KEY)])
+        for q in (poll_q, board_q):  # unlocked: the tab keeps the controls on every slide
+            for wid in lecturer.run(path[page_of[q]], q).widgets:
                 ids[wid.rsplit("-", 1)[-1]] = wid
-    controls = [k for k in ids if k.startswith(("poll_", "present_board_")) and not k.endswith("_pause")]
+    controls = [k for k in ids if k.startswith(("poll_", "present_board_"))
+                and not k.endswith(("_pause", "_network"))]  # a student's own widgets
     assert any(k.endswith("_open") for k in controls) and "present_board_clear" in controls, sorted(ids)
     assert store.poll_state(POLL.id) == "waiting"  # unlocking alone changes nothing
 
