@@ -40,7 +40,8 @@ BOARD_CSS = """<style>
 .class-thumb {margin: 0; text-align: center; line-height: 1.15;}
 .class-thumb img {width: var(--thumb); height: var(--thumb); image-rendering: pixelated; background: #000;
   display: block; margin: 0 auto;}
-.class-thumb figcaption {font-size: 1rem; max-width: calc(var(--thumb) + 2.5rem);}
+.class-thumb figcaption {font-size: 1rem; max-width: calc(var(--thumb) + 3.6rem); white-space: normal;
+  overflow: visible; text-overflow: clip;}
 </style>"""
 
 
@@ -134,19 +135,19 @@ def gallery_html(entries: list[Entry], network: str, names: bool, size: int) -> 
             else "<p>No drawings yet: send one from the Draw and attack page.</p>")
 
 
-def distribution_spec(entries: list[Entry], attack: str) -> dict:
+def distribution_spec(entries: list[Entry], attack: str, step: int = 34) -> dict:
     """Vega-Lite: one point per drawing and network at its smallest flipping eps, the median ticked."""
     rows = board.distribution_rows(entries, attack)
     name = board.ATTACK_NAMES[attack]
     color = {"field": "network", "type": "nominal", "legend": None,
              "scale": {"domain": list(NETWORKS), "range": [SPECS[n].color for n in NETWORKS]}}
     y = {"field": "network", "type": "nominal", "sort": list(NETWORKS), "title": None}
-    x = {"field": "eps", "type": "quantitative", "title": f"smallest {name} eps that flips the drawing "
-         f"(beyond {board.GRID_END}: none up to it)", "scale": {"domain": [0, board.GRID_END + 0.02]}}
+    x = {"field": "eps", "type": "quantitative", "title": f"{name} eps that flips it (past {board.GRID_END}: none)",
+         "scale": {"domain": [0, board.GRID_END + 0.02]}}
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "title": f"The class's drawings: the {name} push that flips each network",
-        "data": {"values": rows}, "height": {"step": 34},
+        "data": {"values": rows}, "height": {"step": step},
         "layer": [
             {"mark": {"type": "circle", "opacity": 0.55, "size": 70},
              "encoding": {"x": x, "y": y, "color": color, "yOffset": {"field": "digit", "type": "quantitative"},
@@ -162,11 +163,15 @@ def board_section(key: str, projector: bool, root: str) -> None:
     """The board: a pause toggle, then (refreshed) the sentence, the chart, the drawings, the best per digit."""
     if st.session_state.get(f"{key}_network", "f_nd") not in NETWORKS:  # a forged value: the default again
         st.session_state.pop(f"{key}_network", None)
-    c_sort, c_pause = st.columns([3, 1], vertical_alignment="bottom")
+    c_sort, c_pause = st.columns([3, 1], vertical_alignment="center")
     network = c_sort.radio("Sort the drawings by the network", NETWORKS, index=NETWORKS.index("f_nd"),
-                           horizontal=True, key=f"{key}_network")
+                           horizontal=True, key=f"{key}_network",
+                           label_visibility="collapsed" if projector else "visible")
     paused = c_pause.toggle("Pause the updates", key=f"{key}_pause",
                             help=f"The board refreshes every {REFRESH_S:.0f} s while this is off.")
+    # Thumbnail sizes (px) and counts: the projector's fit one 1280x720 screen.
+    sizes = {"hardest": (44, 10), "best": (40, 10), "newest": (40, 6), "chart": 26} if projector else \
+        {"hardest": (56, 60), "best": (48, 10), "newest": (48, 12), "chart": 34}
 
     @st.fragment(run_every=None if paused else REFRESH_S)
     def live() -> None:
@@ -178,22 +183,28 @@ def board_section(key: str, projector: bool, root: str) -> None:
             show_error(exc)
             return
         st.markdown(board.summary_sentence(entries, "pgd"))
-        left, right = st.columns([1, 1.2] if projector else [1, 1], gap="medium")
-        with right:
-            spec = distribution_spec(entries, "pgd")
-            st.vega_lite_chart(spec=accessible.described(spec, spec["data"]["values"]), width="stretch",
-                               key=f"{key}_chart")
-            accessible.hidden_table(spec, spec["data"]["values"])
+        left, right = st.columns([1.15, 1], gap="medium")
         with left:
-            newest = entries[::-1][: 6 if projector else 12]
-            st.markdown(f"**Newest** ({len(entries)} drawing{'s' if len(entries) != 1 else ''} on the board)")
-            st.html(gallery_html(newest, network, names, 48))
-            shown = [e for e in board.hardest_first(entries, network) if e.measures][: 12 if projector else 60]
+            size, count = sizes["hardest"]
+            shown = [e for e in board.hardest_first(entries, network) if e.measures][:count]
             st.markdown(f"**Hardest to flip first**, by {network}'s smallest PGD eps")
-            st.html(gallery_html(shown, network, names, 56 if projector else 56))
-            best = board.most_robust(entries, network)
+            st.html(gallery_html(shown, network, names, size))
+            size, count = sizes["best"]
             st.markdown(f"**Most robust drawing of each digit** for {network}")
-            st.html(gallery_html(list(best.values()), network, names, 48))
+            st.html(gallery_html(list(board.most_robust(entries, network).values())[:count], network, names, size))
+        with right:
+            spec = distribution_spec(entries, "pgd", sizes["chart"])
+            if projector:  # the slides' fonts (>= 16 px), drawn as SVG
+                from app.slides import chart
+
+                chart(spec, key, height=4 * sizes["chart"] + 20)
+            else:
+                st.vega_lite_chart(spec=accessible.described(spec, spec["data"]["values"]), width="stretch",
+                                   key=f"{key}_chart")
+                accessible.hidden_table(spec, spec["data"]["values"])
+            size, count = sizes["newest"]
+            st.markdown(f"**Newest** ({len(entries)} drawing{'s' if len(entries) != 1 else ''} on the board)")
+            st.html(gallery_html(entries[::-1][:count], network, names, size))
     live()
 
 
