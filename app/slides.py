@@ -10,7 +10,6 @@ modules.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -322,6 +321,15 @@ def _poll(poll_id: str) -> None:
     poll_slide(poll_id, str(pretrained.PRETRAINED_DIR))
 
 
+def _poll_render(poll_id: str) -> Callable[[], None]:
+    """A poll slide's render function, named for its poll (`_poll_fgsm_size`)."""
+    def render() -> None:
+        _poll(poll_id)
+
+    render.__name__ = render.__qualname__ = f"_poll_{poll_id}"
+    return render
+
+
 def _references() -> None:
     from core.references import TALK_REFERENCES
 
@@ -385,7 +393,7 @@ def with_polls(slides: tuple[Slide, ...], polls) -> tuple[Slide, ...]:
         at.setdefault(slide_before(*poll.before, slides=slides), []).append(poll)
     out: list[Slide] = []
     for i, slide in enumerate(slides):
-        out += [Slide(slide.page, poll.question, functools.partial(_poll, poll.id)) for poll in at.get(i, [])]
+        out += [Slide(slide.page, poll.question, _poll_render(poll.id)) for poll in at.get(i, [])]
         out.append(slide)
     return tuple(out)
 

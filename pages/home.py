@@ -38,7 +38,9 @@ st.markdown(
 4. **Robustness against size**: networks of eight widths, trained normally and adversarially:
    is size necessary, and is it sufficient?
 5. **Draw and attack**: draw a digit, watch both networks classify it, and attack it yourself.
-6. **References**: the papers behind each claim.
+6. **Class**: the class's polls and board: vote from your phone, and see how hard everyone's
+   drawings are to flip.
+7. **References**: the papers behind each claim.
 
 Move through the talk with the **Next** link at the end of each page, or with the list of pages
 in the sidebar (on a phone, open it with **»** at the top left).

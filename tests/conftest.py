@@ -89,3 +89,18 @@ def chart_data(proto):
     name = json.loads(proto.spec)["data"]["name"]
     (blob,) = [d.data.data for d in proto.datasets if d.name == name]
     return pa.ipc.open_stream(blob).read_all().to_pandas()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def class_database(tmp_path_factory):
+    """The class's database (app/classroom/store.py) in a temporary folder for every test and every
+    app a test starts, never the lecture's own classroom-data/; a test may point it elsewhere."""
+    if os.environ.get("LECTURE_DB"):
+        yield os.environ["LECTURE_DB"]
+        return
+    path = str(tmp_path_factory.mktemp("class") / "class.sqlite3")
+    os.environ["LECTURE_DB"] = path
+    try:
+        yield path
+    finally:
+        os.environ.pop("LECTURE_DB", None)

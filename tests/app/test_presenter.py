@@ -174,7 +174,7 @@ def test_the_capacity_slide_states_the_recipe_the_attacks_and_their_images():
     states the recipe, the attack and the number of test images)."""
     from core.results import capacity as cr
 
-    number = next(i for i, s in enumerate(SLIDES, 1) if s.page == "pages/capacity.py")
+    number = next(i for i, s in enumerate(SLIDES, 1) if s.render.__name__ == "_capacity")
     at = run_app({"present": "1", "slide": str(number)})
     assert not at.exception, at.exception
     doc = cr.load_capacity_results()
