@@ -173,16 +173,13 @@ def table_html(spec: Mapping, data=None, caption: str | None = None) -> str:
 
 
 def data_table(spec: Mapping, data, key: str) -> None:
-    """An expander under a chart with its data as an HTML table (st.table), for a screen reader
-    or anyone who wants the numbers; read from the same rows as the CSV download."""
-    import pandas as pd
-
-    rows, note = _thinned(rows_of(spec, data))
+    """An expander under a chart with its data as an HTML table (`table_html`, captioned with the
+    chart's title), for a screen reader or anyone who wants the numbers; read from the same rows as
+    the CSV download. Markdown, not st.table: the draw page's bars answer every slider move, and a
+    DataFrame's Arrow conversion for st.table cost more than the chart itself (py-spy)."""
     title = _title(spec) or next((_title(v) for v in _views(spec) if _title(v)), "the chart")
     with st.expander(f"Data table: {title}", key=f"{key}__table"):
-        if note:
-            st.caption(note)
-        st.table(pd.DataFrame(rows).map(_format) if rows else pd.DataFrame())
+        st.markdown(table_html(spec, data, caption=title), unsafe_allow_html=True)
 
 
 SR_ONLY = ("position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;"

@@ -1,10 +1,20 @@
 """The app's images: a 28x28 digit zoomed with its pixels visible, a perturbation as a heatmap with
 its colour bar, and `png_url`, which sends an image inside the page (a `data:` URL).
 
+The pages send digits and perturbations at their own 28x28 size (`digit_url`, `perturbation_url`)
+and let the browser enlarge them (`st.image(..., width=...)`, drawn with `image-rendering:
+pixelated` by app/assets/page.css): a sixteenth of the pixels to encode and send. Every data URL
+is kept in one bounded cache shared by every session, keyed on the image's bytes, so the same
+digit at the same eps for the same model is encoded once for the whole class.
+
 Not a page (the navigation lists only the files in streamlit_app.TALK). numpy and Pillow only.
 """
 
 from __future__ import annotations
+
+import collections
+import hashlib
+import threading
 
 import numpy as np
 
@@ -18,8 +28,57 @@ def digit_image(x: np.ndarray, zoom: int = ZOOM) -> np.ndarray:
     return _zoom(img, zoom)
 
 
+def digit_url(x: np.ndarray) -> str:
+    """A 784-pixel image in [0, 1] as the data URL of its 28x28 grayscale PNG (cached; show it with
+    `st.image(url, width=28 * zoom)`, the browser enlarges it with its pixels visible)."""
+    return png_url(digit_image(x, zoom=1))
+
+
+def perturbation_url(delta: np.ndarray, scale: float) -> str:
+    """`perturbation_image` of delta [784] at 28x28 as a PNG data URL (cached), shown as `digit_url`."""
+    return png_url(perturbation_image(delta, scale, zoom=1))
+
+
+class _UrlCache:
+    """A bounded, thread-safe least-recently-used map from an image's bytes (their blake2b digest) to
+    its PNG data URL, shared by every session of the process (a URL is about 0.3 to 1 kB at 28x28)."""
+
+    def __init__(self, max_entries: int):
+        self.max_entries = max_entries
+        self._urls: collections.OrderedDict[bytes, str] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(arr: np.ndarray) -> bytes:
+        """The digest of shape and pixels (uint8): equal images, equal keys."""
+        return hashlib.blake2b(repr(arr.shape).encode() + np.ascontiguousarray(arr).tobytes(),
+                               digest_size=16).digest()
+
+    def get(self, key: bytes) -> str | None:
+        with self._lock:
+            url = self._urls.get(key)
+            if url is not None:
+                self._urls.move_to_end(key)
+            return url
+
+    def put(self, key: bytes, url: str) -> None:
+        with self._lock:
+            self._urls[key] = url
+            self._urls.move_to_end(key)
+            while len(self._urls) > self.max_entries:
+                self._urls.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._urls)
+
+
+# About 4 MB at most: every gallery image of a few hundred (digit set, eps) choices, and the draw page's.
+URL_CACHE = _UrlCache(max_entries=8192)
+
+
 def png_url(img: np.ndarray) -> str:
-    """A uint8 image [H, W] or [H, W, 3] as a `data:` URL of a PNG, for `st.image`.
+    """A uint8 image [H, W] or [H, W, 3] as a `data:` URL of a PNG, for `st.image` (cached in
+    `URL_CACHE` by its pixels: an image seen before costs a digest, not an encoding).
 
     `st.image` of an array encodes it, opens the PNG twice more to check its format and size, and
     registers it with Streamlit's media file manager under one lock shared by every session; each
@@ -37,9 +96,14 @@ def png_url(img: np.ndarray) -> str:
     arr = np.asarray(img)
     if arr.dtype != np.uint8 or arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
         raise ValueError(f"png_url takes a uint8 [H, W] or [H, W, 3|4] image, got {arr.dtype} {arr.shape}")
+    key = URL_CACHE.key(arr)
+    if (url := URL_CACHE.get(key)) is not None:
+        return url
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="PNG", compress_level=1)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    URL_CACHE.put(key, url)
+    return url
 
 
 def _zoom(img: np.ndarray, zoom: int) -> np.ndarray:

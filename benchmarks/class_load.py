@@ -11,7 +11,8 @@ come inline, as PNG data URLs, and are counted and checked as such.
 Printed: p50 / p95 / max latency per kind of action (request sent -> the run's `script_finished`),
 errors (an exception or `st.error` on the page, a failed run, a timeout), wrong content (an eps
 change whose answer does not show the new eps, a page without its title), disconnects, images
-fetched, and the server's CPU (cores) and memory (RSS) over time.
+fetched, the server's CPU (cores) and memory (RSS) over time, and its CPU per interaction (CPU seconds
+of the app processes over the script and fragment runs the students asked for).
 
     python -m benchmarks.class_load --students 30 --duration 120             # a fresh server
     python -m benchmarks.class_load --students 30 --duration 120 --processes 2   # behind HAProxy
@@ -77,6 +78,7 @@ class Stats:
     images: int = 0
     image_errors: int = 0
     inline_images: int = 0  # sent inside the answer as data: URLs (app.images.png_url): nothing to fetch
+    runs: int = 0  # script and fragment runs the students asked for (page opens, widget changes), sent
 
     def error(self, kind: str, what: str) -> None:
         self.errors[kind] += 1
@@ -201,6 +203,7 @@ class Student:
         deadline = t0 + self.args.timeout
         try:
             await self.ws.send(msg.SerializeToString())
+            self.stats.runs += 1
             while True:
                 left = deadline - time.perf_counter()
                 if left <= 0:
@@ -454,15 +457,27 @@ def _proc_sample(pids: list[int]) -> tuple[float, float]:
 
 
 async def sample_server(pids: list[int], every: float, until: asyncio.Event, rows: list) -> None:
+    """Append (seconds since start, CPU in cores since the last sample, RSS in MB, CPU seconds since
+    start) to rows every `every` seconds until `until` is set, summed over the server processes."""
     t0 = time.perf_counter()
-    last_t, (last_cpu, _) = t0, _proc_sample(pids)
+    last_t, (cpu0, _) = t0, _proc_sample(pids)
+    last_cpu = cpu0
     while not until.is_set():
         with contextlib.suppress(TimeoutError):  # a sample every `every` seconds until the end
             await asyncio.wait_for(until.wait(), timeout=every)
         now = time.perf_counter()
         cpu, rss = _proc_sample(pids)
-        rows.append((now - t0, (cpu - last_cpu) / max(now - last_t, 1e-9), rss))
+        rows.append((now - t0, (cpu - last_cpu) / max(now - last_t, 1e-9), rss, cpu - cpu0))
         last_t, last_cpu = now, cpu
+
+
+def cpu_ms_per_interaction(cpu_s: float, runs: int) -> float:
+    """Server CPU per student interaction in ms: cpu_s (CPU seconds of every app process, >= 0) over
+    runs (script and fragment runs the students asked for: page opens and widget changes); nan
+    without runs."""
+    if cpu_s < 0:
+        raise ValueError(f"cpu_s must be >= 0, got {cpu_s}")
+    return 1000 * cpu_s / runs if runs > 0 else float("nan")
 
 
 # --- running it -------------------------------------------------------------------------------
@@ -503,7 +518,7 @@ def report(stats: Stats, rows: list, args, wall: float) -> dict:
     if rows:
         print("  server over time (CPU in cores, RSS in MB):")
         step = max(1, len(rows) // args.table_rows)
-        for t, cpu, rss in rows[::step]:
+        for t, cpu, rss, _ in rows[::step]:
             print(f"    t={t:6.0f} s  cpu {cpu:4.2f}  rss {rss:7.0f}")
         cpus = [r[1] for r in rows]
         print(f"  server CPU mean {statistics.mean(cpus):.2f} cores (max {max(cpus):.2f}); RSS start "
@@ -514,6 +529,11 @@ def report(stats: Stats, rows: list, args, wall: float) -> dict:
         cpu_s = sum(r[1] for r in rows) * args.sample_every
         print(f"  server CPU per answered request: {1000 * cpu_s / max(actions, 1):.0f} ms "
               f"({cpu_s:.0f} CPU-s over {actions} requests, images included)")
+        total = rows[-1][3]  # measured, not summed from the rounded rates
+        per_run = cpu_ms_per_interaction(total, stats.runs)
+        summary.update(cpu_s=total, runs=stats.runs, cpu_ms_per_interaction=per_run)
+        print(f"  server CPU per interaction: {per_run:.1f} ms ({total:.1f} CPU-s of the app processes over "
+              f"{stats.runs} script and fragment runs: page opens, eps moves, picked digits)")
     return summary
 
 

@@ -27,7 +27,7 @@ from app.accessible import (
 from app.canvas import drawn_digit
 from app.charts.probabilities import probability_bars
 from app.errors import shown_errors
-from app.images import ZOOM, digit_image, perturbation_image, perturbation_legend, png_url
+from app.images import ZOOM, digit_image, digit_url, perturbation_legend, perturbation_url, png_url
 from app.navigation import keep_talk_navigation
 from app.theme import model_name_html
 from app.url_settings import TalkSettings, what_to_notice
@@ -39,7 +39,6 @@ from core.attacks.pgd import PGD_STEPS
 keep_talk_navigation()
 
 PICKED_ZOOM = 8  # a picked test digit shown at 224 px, about the canvas's size
-RESULT_ZOOM = 7  # the input, the change and the attacked input: 196 px images, drawn to fit their column
 EPS_MAX = FLIP_GRID_MAX
 EPS_STEP = FLIP_GRID_STEP
 STD_MAX = 0.5
@@ -304,16 +303,17 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
                 c_in, c_map, c_out = st.columns(3, gap="small")
                 said = budget_text(kind, budget, attack.budget == "eps")
                 clean = starts[spec.name].clean
-                c_in.image(png_url(digit_image(x, zoom=RESULT_ZOOM)), caption="the input", width="stretch",
+                # 28x28 PNGs (cached, shared) that the browser stretches to the column, pixels visible.
+                c_in.image(digit_url(x), caption="the input", width="stretch",
                            alt=digit_alt(label, "The input" if label is not None else "Your drawing as the "
                                          "networks' 28x28 input", [(spec.name, clean.label[0], clean.confidence[0])]))
-                c_map.image(png_url(perturbation_image(out.delta, scale, zoom=RESULT_ZOOM)),
+                c_map.image(perturbation_url(out.delta, scale),
                             caption="the change", width="stretch",
                             alt=perturbation_alt(spec.name, said, float(np.abs(out.delta).max()),
                                                  float(np.linalg.norm(out.delta))))
                 alt = attacked_alt(spec.name, said, label, int(out.prediction.label[0]),
                                    float(out.prediction.confidence[0]))
-                c_out.image(png_url(digit_image(shown, zoom=RESULT_ZOOM)), width="stretch",
+                c_out.image(digit_url(shown), width="stretch",
                             caption=f"attacked input, change ×{MAGNIFY}" if magnify else "attacked input",
                             alt=alt + (f" Change drawn {MAGNIFY} times larger." if magnify else ""))
                 # The colour bar of the change: its caption is wider than one image.

@@ -8,7 +8,7 @@ from app.accessible import attacked_alt, budget_text, digit_alt, legend_alt, per
 from app.chart_export import chart_with_downloads, screen_spec
 from app.charts import mnist as mnist_charts
 from app.errors import shown_errors
-from app.images import ZOOM, digit_image, perturbation_image, perturbation_legend, png_url
+from app.images import ZOOM, digit_url, perturbation_legend, perturbation_url, png_url
 from app.navigation import keep_talk_navigation
 from app.theme import model_name_html
 from app.url_settings import TalkSettings, what_to_notice
@@ -30,6 +30,7 @@ STD_MAX = 0.5
 ATTACKS = (FGSM.name, NOISE.name)  # the gallery's two, looked up in core.attacks.ATTACKS
 N_TRAIN = MNIST_SCALE.n  # MNIST training images (n)
 DIGIT_SETS = 999  # the gallery's "digit set" number: a seed for which test digits are shown
+SHOWN = 28 * ZOOM  # px of a gallery image on the page (sent at 28x28, enlarged by the browser)
 
 # The talk's settings; the URL holds the ones that differ (`?mnist_eps=0.1`).
 SWEEP_POSITIONS = mnist_charts.SWEEP_POSITIONS  # the marker's positions on the accuracy curves
@@ -221,11 +222,12 @@ def gallery(root: str) -> None:
         head[0].markdown("**test digit**")
         for j, spec in enumerate((small, big)):
             head[1 + 2 * j].markdown(f"{model_name_html(spec)}<br>input it sees", unsafe_allow_html=True)
-            head[2 + 2 * j].image(png_url(perturbation_legend(scale)), width=28 * ZOOM,
+            head[2 + 2 * j].image(png_url(perturbation_legend(scale)), width=SHOWN,
                                   caption=f"perturbation: −{scale:.3f} to +{scale:.3f}", alt=legend_alt(scale))
         for row, i in enumerate(idx):
             cols = st.columns(widths)
-            cols[0].image(png_url(digit_image(images[i])), alt=digit_alt(
+            # 28x28 PNGs (cached, shared by every session) that the browser enlarges, pixels visible.
+            cols[0].image(digit_url(images[i]), width=SHOWN, alt=digit_alt(
                 int(labels[i]), answers=[(s.name, clean[s.name].label[row], clean[s.name].confidence[row])
                                          for s in (small, big)]))
             cols[0].caption(
@@ -237,10 +239,10 @@ def gallery(root: str) -> None:
                 out = outcomes[spec.name]
                 pred, conf = int(out.prediction.label[row]), float(out.prediction.confidence[row])
                 mark = "✓" if pred == labels[i] else "✗"
-                cols[1 + 2 * j].image(png_url(digit_image(out.x[row])), alt=attacked_alt(
+                cols[1 + 2 * j].image(digit_url(out.x[row]), width=SHOWN, alt=attacked_alt(
                     spec.name, budget_text(kind, budget, attack.budget == "eps"), int(labels[i]), pred, conf))
                 cols[1 + 2 * j].caption(f"{spec.name}: {mark} {pred} ({pct(conf)})")
-                cols[2 + 2 * j].image(png_url(perturbation_image(out.delta[row], scale)), alt=perturbation_alt(
+                cols[2 + 2 * j].image(perturbation_url(out.delta[row], scale), width=SHOWN, alt=perturbation_alt(
                     spec.name, budget_text(kind, budget, attack.budget == "eps"), float(out.max_change[row]),
                     float(np.linalg.norm(out.delta[row]))))
                 cols[2 + 2 * j].caption(f"‖δ‖∞ {out.max_change[row]:.3f} · ‖δ‖₂ "

@@ -28,19 +28,20 @@ def probability_bars(probs_by_model: dict[str, np.ndarray], stem: str, key: str,
     Args: {model name: probabilities [10]}; stem: the files' name; key: the buttons' key prefix;
     height: px of the plot (title and legend above it); title: the chart's.
     """
-    data, spec = probability_spec(probs_by_model, title=title)
+    # Rows inline in the spec, not a DataFrame: no pandas and no Arrow table on a slider move.
+    rows = probability_rows(probs_by_model)
+    spec = bars_spec(list(probs_by_model), title=title)
     # The plot at its own height, title and legend above it (a given element height squeezes the plot).
-    st.vega_lite_chart(data, accessible.described({**spec, "height": height}, data), width="stretch",
-                       height="content")
+    st.vega_lite_chart(spec=accessible.described({**spec, "data": {"values": rows}, "height": height}, rows),
+                       width="stretch", height="content")
 
     def chart():
         import altair as alt
 
-        return alt.Chart.from_dict({**spec, "data": {"values": data.to_dict("records")},
-                                    "width": EXPORT_WIDTH, "height": height})
+        return alt.Chart.from_dict({**spec, "data": {"values": rows}, "width": EXPORT_WIDTH, "height": height})
 
-    download_row(chart, data, stem, key, numbers="The probabilities behind the chart")
-    accessible.data_table(spec, data, key)
+    download_row(chart, rows, stem, key, numbers="The probabilities behind the chart")
+    accessible.data_table(spec, rows, key)
 
 
 def probability_spec(probs_by_model: dict[str, np.ndarray],
@@ -53,9 +54,14 @@ def probability_spec(probs_by_model: dict[str, np.ndarray],
     model's colour (spec.color). The plot's height goes in the spec ({**spec, "height": h}), drawn with
     `st.vega_lite_chart(..., height="content")`: title and legend then add to it, not squeeze it.
     """
-    data = pd.DataFrame(probability_rows(probs_by_model))
-    several = len(probs_by_model) > 1
-    specs = [TALK_MODELS[name] for name in probs_by_model]
+    return pd.DataFrame(probability_rows(probs_by_model)), bars_spec(list(probs_by_model), title)
+
+
+def bars_spec(names: list[str], title: str | None = None) -> dict:
+    """The Vega-Lite spec of `probability_spec`, without its data: bars of the models `names`
+    (keys of core.specs.TALK_MODELS), grouped by model when there are several; title or None."""
+    several = len(names) > 1
+    specs = [TALK_MODELS[name] for name in names]
     domain = [s.label for s in specs]
     color = {"field": "model", "type": "nominal",
              "scale": {"domain": domain, "range": [s.color for s in specs]},
@@ -76,7 +82,7 @@ def probability_spec(probs_by_model: dict[str, np.ndarray],
             "autosize": {"type": "fit-x", "contains": "padding"}}
     if title:
         spec["title"] = {"text": title, "anchor": "start", "fontSize": 13}
-    return data, spec
+    return spec
 
 
 def probability_rows(probs_by_model: dict[str, np.ndarray]) -> list[dict]:

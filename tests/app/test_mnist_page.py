@@ -417,6 +417,30 @@ def test_png_url_round_trips_the_image_and_refuses_other_arrays():
             png_url(bad)
 
 
+def test_the_gallery_images_are_28x28_pngs_cached_by_their_pixels():
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from app import images
+
+    x = np.random.default_rng(1).random(784).astype(np.float32)
+    url = images.digit_url(x)
+    back = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+    assert back.shape == (28, 28) and np.array_equal(back, images.digit_image(x, zoom=1))
+    assert images.digit_url(x.copy()) is url  # the same pixels: the cached URL, not a new encoding
+    assert images.digit_url(np.clip(x + 0.1, 0, 1)) != url
+    heat = images.perturbation_url(x - 0.5, 0.5)
+    assert np.asarray(Image.open(io.BytesIO(base64.b64decode(heat.split(",", 1)[1])))).shape == (28, 28, 3)
+    # Bounded: the least recently used URL goes first.
+    cache = images._UrlCache(max_entries=2)
+    for k in (b"a", b"b", b"c"):
+        cache.put(k, k.decode())
+    assert len(cache) == 2 and cache.get(b"a") is None and cache.get(b"c") == "c"
+
+
 def marker_points(spec: dict) -> dict[str, tuple[float, float]]:
     """The curve marker's points in a drawn chart spec: {model label: (x, accuracy)}."""
     return {v["model"]: (v["eps"], v["accuracy"]) for layer in spec["layer"] if layer["mark"]["type"] == "point"

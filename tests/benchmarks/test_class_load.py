@@ -27,6 +27,8 @@ def test_a_small_class_gets_every_page_and_every_eps_right():
     # The digits come inline (PNG data URLs); anything else the pages show as a file is fetched.
     assert summary["inline_images"] > 0 and summary["image_errors"] == 0
     assert summary["rss_max"] > 0 and summary["cpu_mean"] > 0
+    # Every run the students asked for is counted, answered or not; the CPU per run follows.
+    assert summary["runs"] >= sum(k["n"] for k in kinds.values()) and summary["cpu_ms_per_interaction"] > 0
 
 
 def _page(path: str, query: dict[str, str]) -> AppTest:
@@ -75,3 +77,13 @@ def test_bounds_are_checked():
         class_load.main(["--students", "0"])
     with pytest.raises(SystemExit, match="--duration must be a positive number"):
         class_load.main(["--duration", "inf"])
+
+
+def test_cpu_per_interaction_is_cpu_seconds_over_runs_in_ms():
+    import math
+
+    assert class_load.cpu_ms_per_interaction(3.0, 150) == pytest.approx(20.0)
+    assert class_load.cpu_ms_per_interaction(3.0, 100) == pytest.approx(30.0)  # fewer runs, more each
+    assert math.isnan(class_load.cpu_ms_per_interaction(1.0, 0))
+    with pytest.raises(ValueError, match="cpu_s must be >= 0"):
+        class_load.cpu_ms_per_interaction(-1.0, 10)
