@@ -58,7 +58,7 @@ class Board:
         self.measured: dict[int, float] = {}
         self.poll = None
         self.db = db
-        self.refresh_cpu: list[float] = []
+        self.costs: dict[str, float] = {}  # update kind -> server CPU ms per update, measured alone
 
     def open_poll(self) -> None:
         """Open the first poll, as the lecturer does (in the class's database the server uses)."""
@@ -92,12 +92,19 @@ async def send_drawing(student, board: Board) -> None:
     from benchmarks.class_load import find_widget
 
     i = student.rng.randrange(len(board.labels))
-    student.query = {}  # the draw page's default input is the canvas
+    student.query = {"draw_source": "Draw"}  # the canvas (a shared link to the draw page with it)
     student.page = "draw"
     answer = await student.open("draw", "open draw")
     if answer is None:
         return
     canvas_id = next((w for w in answer.canvas if w.endswith("-draw_canvas")), None)
+    source_id, _ = find_widget(answer, "draw_source")
+    if canvas_id is None and source_id is not None:  # this tab last had a test digit: click "Draw"
+        answer = await student.run_script("open draw", student._client_state(
+            "draw", widgets=[WidgetState(id=source_id, string_value="Draw")]))
+        if answer is None:
+            return
+        canvas_id = next((w for w in answer.canvas if w.endswith("-draw_canvas")), None)
     if canvas_id is None:
         student.stats.wrong_content("board send", "no canvas on the draw page")
         return
@@ -122,8 +129,9 @@ async def send_drawing(student, board: Board) -> None:
         student.stats.wrong_content("board send", "no 'Sent as drawing' confirmation")
 
 
-async def vote(student, board: Board) -> None:
-    """Open the class page and vote in the open poll (a fragment rerun of the poll section)."""
+async def vote(student, board: Board, refresh_s: float = 2.0, refreshes: int = 2) -> None:
+    """Open the class page, vote in the open poll (a fragment rerun of the poll section), then watch
+    it for `refreshes` updates, refresh_s apart, as the page does ("poll refresh")."""
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
     from benchmarks.class_load import find_widget
@@ -137,29 +145,130 @@ async def vote(student, board: Board) -> None:
         student.stats.wrong_content("vote", "no open poll on the class page")
         return
     choice = student.rng.choice(list(board.poll.choices))
+    fragment = answer.fragments.get(wid, "")
     new = await student.run_script("vote", student._client_state(
-        "class", answer.fragments.get(wid, ""), [WidgetState(id=wid, string_value=choice)]))
+        "class", fragment, [WidgetState(id=wid, string_value=choice)]))
     if new is not None and f"Your vote: {choice}".encode() not in new.content:
         student.stats.wrong_content("vote", f"voted {choice!r}, not confirmed")
+    for _ in range(refreshes):
+        await asyncio.sleep(refresh_s)
+        await student.run_script("poll refresh", student._client_state("class", fragment))
+
+
+async def calibrate(student, board: Board, pids: list[int], n: int = 10) -> dict[str, float]:
+    """Server CPU (ms) of one board refresh and one poll refresh, each measured alone before the
+    class arrives: n back-to-back updates, the app processes' CPU time before and after."""
+    from benchmarks.class_load import find_widget
+
+    costs = {}
+    await student.connect()
+    try:
+        number = _board_slide()
+        student.query, student.page = {"present": "1", "slide": str(number)}, "class"
+        answer = await student.run_script("calibrate", student._client_state("class"))
+        fragment = answer.fragment_ids[0] if answer is not None and answer.fragment_ids else ""
+        costs["board refresh"] = await _cpu_of(student, pids, "class", fragment, n)
+        student.query = {}
+        answer = await student.run_script("calibrate", student._client_state("class"))
+        wid, _ = find_widget(answer, f"vote_{board.poll.id}") if answer is not None else (None, None)
+        if wid is not None:
+            costs["poll refresh"] = await _cpu_of(student, pids, "class", answer.fragments.get(wid, ""), n)
+    finally:
+        student.http.close()
+        await student.ws.close()
+    return costs
+
+
+async def _cpu_of(student, pids: list[int], page: str, fragment: str, n: int) -> float:
+    from benchmarks.class_load import _proc_sample
+
+    await asyncio.sleep(0.5)
+    before, _ = _proc_sample(pids)
+    for _ in range(n):
+        await student.run_script("calibrate", student._client_state(page, fragment))
+    after, _ = _proc_sample(pids)
+    return 1000 * (after - before) / n
+
+
+def _board_slide() -> int:
+    from app.slides import SLIDES
+
+    return next(i for i, s in enumerate(SLIDES, 1) if s.page == "pages/class.py")
+
+
+def worker_cpu() -> tuple[float, int]:
+    """(CPU seconds, processes) of the board's measuring workers running now (app/classroom/measure.py)."""
+    import os
+    from pathlib import Path
+
+    tick, total, count = os.sysconf("SC_CLK_TCK"), 0.0, 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if b"app.classroom.measure" not in (proc / "cmdline").read_bytes():
+                continue
+            stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(stat[11]) + int(stat[12])) / tick
+        count += 1
+    return total, count
+
+
+def report(board: Board, stats, cpu_s: float | None, quantile) -> dict:
+    """Print the board's and polls' figures; the summary's entries for them."""
+    out: dict = {"board": {}}
+    print("  class board and polls:")
+    for kind, values in board.delays().items():
+        missing = len(board.sent) - len(values)
+        if values:
+            p50, p95, top = quantile(values, 50), quantile(values, 95), max(values)
+            print(f"    {kind:<32} n {len(values):>4}  p50 {p50:5.2f} s  p95 {p95:5.2f} s  max {top:5.2f} s"
+                  f"  never shown {missing}")
+            out["board"][kind] = {"n": len(values), "p50": p50, "p95": p95, "max": top, "missing": missing}
+        else:
+            print(f"    {kind:<32} none of {len(board.sent)} drawings sent")
+            out["board"][kind] = {"n": 0, "missing": missing}
+    subtracted = 0.0
+    for kind in ("board refresh", "poll refresh"):
+        n, cost = stats.refreshes.get(kind, 0), board.costs.get(kind)
+        if cost is not None:
+            subtracted += n * cost / 1000
+        print(f"    {kind:<32} {n} updates" + (f", {cost:.1f} ms of server CPU each (measured alone)"
+                                                  if cost is not None else ""))
+        out["board"][kind] = {"n": n, "cpu_ms": cost}
+    cpu, workers = worker_cpu()
+    measured = len(board.measured)
+    print(f"    measuring workers: {cpu:.1f} CPU-s in {workers} process(es) for {len(board.sent)} drawings sent"
+          + (f" ({1000 * cpu / len(board.sent):.0f} ms each)" if board.sent else ""))
+    out["board"]["worker_cpu_s"] = cpu
+    if cpu_s is not None and stats.runs:
+        per = 1000 * max(cpu_s - subtracted, 0.0) / stats.runs
+        print(f"    server CPU per interaction without the updates' estimated {subtracted:.1f} CPU-s: {per:.1f} ms")
+        out["cpu_ms_per_interaction_without_updates"] = per
+    out["board"]["measured_on_projector"] = measured
+    return out
+
 
 
 async def projector(student, board: Board, deadline: float, refresh_s: float) -> None:
-    """The board slide in presenter mode, refreshed every refresh_s seconds as the browser does."""
-    from app.slides import SLIDES
-
-    number = next(i for i, s in enumerate(SLIDES, 1) if s.page == "pages/class.py")
+    """The board slide in presenter mode, refreshed every refresh_s seconds as the browser does
+    (until a few refreshes after the deadline: the last drawings' measures)."""
+    number = _board_slide()
+    deadline += 3 * refresh_s
     await student.connect()
     try:
         student.query = {"present": "1", "slide": str(number)}
         student.page = "class"
         answer = await student.run_script("projector open", student._client_state("class"))
-        fragment = next(iter(answer.fragment_ids), "") if answer is not None else ""
+        fragment = answer.fragment_ids[0] if answer is not None and answer.fragment_ids else ""
         while time.perf_counter() < deadline:
             t = time.perf_counter()
             new = await student.run_script("board refresh", student._client_state("class", fragment))
             if new is not None:
                 board.saw(new.content, time.perf_counter())
-                fragment = next(iter(new.fragment_ids), fragment)
+                fragment = new.fragment_ids[0] if new.fragment_ids else fragment
             await asyncio.sleep(max(0.0, t + refresh_s - time.perf_counter()))
     finally:
         student.http.close()

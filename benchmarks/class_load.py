@@ -49,9 +49,11 @@ TITLES = {
     "random_data": "Random data:",
     "mnist": "MNIST: 120k against 3M parameters",
     "draw": "Draw a digit and attack it",
+    "class": "The class: polls and the board",
     "references": "References",
 }
-TALK_ORDER = ("", "recap", "random_data", "mnist", "draw", "references")
+TALK_ORDER = ("", "recap", "random_data", "mnist", "draw", "class", "references")
+REFRESH_KINDS = ("board refresh", "poll refresh", "projector open")
 DIGIT_SETS = 999  # the MNIST gallery's "digit set" range
 
 
@@ -79,6 +81,9 @@ class Stats:
     image_errors: int = 0
     inline_images: int = 0  # sent inside the answer as data: URLs (app.images.png_url): nothing to fetch
     runs: int = 0  # script and fragment runs the students asked for (page opens, widget changes), sent
+    # Runs that are updates, not interactions: the projector's board refreshes, a student's poll
+    # refreshes (benchmarks/class_board.py); reported apart, with their own CPU cost.
+    refreshes: Counter = field(default_factory=Counter)
 
     def error(self, kind: str, what: str) -> None:
         self.errors[kind] += 1
@@ -102,6 +107,8 @@ class Answer:
     problems: list[str] = field(default_factory=list)
     pages: dict[str, str] = field(default_factory=dict)  # url pathname -> page script hash
     buttons: list[str] = field(default_factory=list)  # button widget ids (benchmarks/abuse.py presses one)
+    canvas: list[str] = field(default_factory=list)  # custom components' widget ids (the drawing canvas)
+    fragment_ids: list[str] = field(default_factory=list)  # the fragments this run drew elements in
 
 
 def _walk(msg, answer: Answer) -> None:
@@ -117,6 +124,10 @@ def _walk(msg, answer: Answer) -> None:
         el = msg.delta.new_element
         kind = el.WhichOneof("type")
         answer.content += el.SerializeToString()
+        if msg.delta.fragment_id and msg.delta.fragment_id not in answer.fragment_ids:
+            answer.fragment_ids.append(msg.delta.fragment_id)
+        if kind in ("component_instance", "bidi_component") and getattr(el, kind).id:
+            answer.canvas.append(getattr(el, kind).id)
         if kind == "exception":
             answer.problems.append(f"exception: {el.exception.type}: {el.exception.message}")
         elif kind == "alert" and el.alert.format == Alert.ERROR:
@@ -203,7 +214,10 @@ class Student:
         deadline = t0 + self.args.timeout
         try:
             await self.ws.send(msg.SerializeToString())
-            self.stats.runs += 1
+            if kind in REFRESH_KINDS:
+                self.stats.refreshes[kind] += 1
+            else:
+                self.stats.runs += 1
             while True:
                 left = deadline - time.perf_counter()
                 if left <= 0:
@@ -310,6 +324,23 @@ class Student:
         interval = self.rng.uniform(0.5, 1.5) / self.args.rate
         await asyncio.sleep(max(0.0, since + interval - time.perf_counter()))
 
+    async def class_action(self) -> bool:
+        """With probability --share, a board or poll action (half each) instead of the next move;
+        True if one was done (the student is then on another page)."""
+        board = self.args.board
+        if board is None or self.rng.random() >= self.args.share:
+            return False
+        from benchmarks import class_board
+
+        # A student reads the board's "one drawing every 10 s" and votes meanwhile.
+        if self.rng.random() < 0.5 and time.perf_counter() - getattr(self, "last_send", -1e9) > 10.5:
+            self.last_send = time.perf_counter()
+            await class_board.send_drawing(self, board)
+        else:
+            await class_board.vote(self, board, self.args.board_refresh)
+        self.actions += 1
+        return True
+
     def busy(self, deadline: float) -> bool:
         return time.perf_counter() < deadline and self.actions < self.args.max_actions
 
@@ -336,6 +367,8 @@ class Student:
                     if answer is None or not self.busy(deadline):
                         break
                     t = time.perf_counter()
+                    if await self.class_action():
+                        break  # on another page now
                     await self.move_eps(answer, "mnist_eps", "mnist eps", 0.005, 0.3)
                     self.actions += 1
                 if not self.busy(deadline):
@@ -353,6 +386,8 @@ class Student:
                     if answer is None or not self.busy(deadline):
                         break
                     t = time.perf_counter()
+                    if await self.class_action():
+                        break
                     if i == self.args.moves - 1:
                         picked = await self.pick_digit(answer)
                         answer = picked or answer
@@ -533,7 +568,16 @@ def report(stats: Stats, rows: list, args, wall: float) -> dict:
         per_run = cpu_ms_per_interaction(total, stats.runs)
         summary.update(cpu_s=total, runs=stats.runs, cpu_ms_per_interaction=per_run)
         print(f"  server CPU per interaction: {per_run:.1f} ms ({total:.1f} CPU-s of the app processes over "
-              f"{stats.runs} script and fragment runs: page opens, eps moves, picked digits)")
+              f"{stats.runs} script and fragment runs: page opens, eps moves, picked digits"
+              + (", drawings sent, votes" if args.board is not None else "") + ")")
+        if args.board is not None:
+            from benchmarks import class_board
+
+            summary.update(class_board.report(args.board, stats, total, _q))
+    elif args.board is not None:
+        from benchmarks import class_board
+
+        summary.update(class_board.report(args.board, stats, None, _q))
     return summary
 
 
@@ -542,12 +586,25 @@ async def run_class(base: str, pids: list[int], args) -> dict:
     rows: list = []
     done = asyncio.Event()
     sampler = asyncio.create_task(sample_server(pids, args.sample_every, done, rows)) if pids else None
+    extra = []
+    if args.share > 0:  # the board and the polls: the lecturer opens a poll, the projector shows the board
+        from benchmarks import class_board
+
+        args.board = class_board.Board(os.environ.get("LECTURE_DB"))
+        args.board.open_poll()
+        if pids:  # each update's own CPU, measured before the class arrives
+            args.board.costs = await class_board.calibrate(Student(-2, base, args, Stats()), args.board, pids)
+    else:
+        args.board = None
     t0 = time.perf_counter()
     deadline = t0 + args.duration
     students = [Student(i, base, args, stats) for i in range(args.students)]
+    if args.board is not None:
+        extra.append(class_board.projector(Student(-1, base, args, stats), args.board, deadline,
+                                           args.board_refresh))
     # Every student stops by the deadline; the grace covers the last request in flight.
     results = await asyncio.wait_for(
-        asyncio.gather(*(s.lecture(deadline) for s in students), return_exceptions=True),
+        asyncio.gather(*(s.lecture(deadline) for s in students), *extra, return_exceptions=True),
         timeout=args.duration + args.ramp + 4 * args.timeout + 30)
     for r in results:
         if isinstance(r, BaseException):
@@ -599,11 +656,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--table-rows", type=int, default=12, help="rows of the CPU/RSS table printed")
     p.add_argument("--no-media", action="store_true", help="do not fetch the images")
     p.add_argument("--seed", type=int, default=0, help="seed of the students' choices")
+    p.add_argument("--share", type=float, default=0.1,
+                   help="share of a student's actions that send a drawing to the class board or vote in the "
+                        "open poll (default 0.1; 0: no board, no polls, no projector)")
+    p.add_argument("--board-refresh", type=float, default=2.0,
+                   help="seconds between the projector's board refreshes (the app's own interval: 2)")
     return p
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = build_parser().parse_args(argv)
+    if not 0 <= args.share <= 1:
+        raise SystemExit("error: --share must be from 0 to 1")
+    if args.share > 0 and not args.url and not os.environ.get("LECTURE_DB"):
+        import tempfile  # a fresh server gets a fresh class database, not the lecture's own
+
+        os.environ["LECTURE_DB"] = os.path.join(tempfile.mkdtemp(prefix="class-load-"), "class.sqlite3")
     for name in ("students", "moves", "max_actions", "processes"):
         if getattr(args, name) < 1:
             raise SystemExit(f"error: --{name.replace('_', '-')} must be >= 1")
