@@ -252,18 +252,22 @@ def report(board: Board, stats, cpu_s: float | None, quantile) -> dict:
 
 
 
-async def projector(student, board: Board, deadline: float, refresh_s: float) -> None:
-    """The board slide in presenter mode, refreshed every refresh_s seconds as the browser does
-    (until a few refreshes after the deadline: the last drawings' measures)."""
+async def projector(student, board: Board, deadline: float, refresh_s: float,
+                    class_over: asyncio.Event | None = None) -> None:
+    """The board slide in presenter mode, refreshed every refresh_s seconds as the browser does,
+    until the deadline or the students' last action, and a few refreshes more (the last drawings'
+    measures)."""
     number = _board_slide()
-    deadline += 3 * refresh_s
     await student.connect()
     try:
         student.query = {"present": "1", "slide": str(number)}
         student.page = "class"
         answer = await student.run_script("projector open", student._client_state("class"))
         fragment = answer.fragment_ids[0] if answer is not None and answer.fragment_ids else ""
-        while time.perf_counter() < deadline:
+        end = None
+        while end is None or time.perf_counter() < end:
+            if end is None and (time.perf_counter() >= deadline or (class_over and class_over.is_set())):
+                end = time.perf_counter() + 3 * refresh_s
             t = time.perf_counter()
             new = await student.run_script("board refresh", student._client_state("class", fragment))
             if new is not None:

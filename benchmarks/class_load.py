@@ -599,13 +599,22 @@ async def run_class(base: str, pids: list[int], args) -> dict:
     t0 = time.perf_counter()
     deadline = t0 + args.duration
     students = [Student(i, base, args, stats) for i in range(args.students)]
+    class_over = asyncio.Event()
     if args.board is not None:
         extra.append(class_board.projector(Student(-1, base, args, stats), args.board, deadline,
-                                           args.board_refresh))
+                                           args.board_refresh, class_over))
+
+    async def class_() -> list:
+        try:
+            return await asyncio.gather(*(s.lecture(deadline) for s in students), return_exceptions=True)
+        finally:
+            class_over.set()
+
     # Every student stops by the deadline; the grace covers the last request in flight.
     results = await asyncio.wait_for(
-        asyncio.gather(*(s.lecture(deadline) for s in students), *extra, return_exceptions=True),
+        asyncio.gather(class_(), *extra, return_exceptions=True),
         timeout=args.duration + args.ramp + 4 * args.timeout + 30)
+    results = [*results[0], *results[1:]] if isinstance(results[0], list) else results
     for r in results:
         if isinstance(r, BaseException):
             stats.error("student", f"{type(r).__name__}: {r}")

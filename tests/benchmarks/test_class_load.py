@@ -28,7 +28,23 @@ def test_a_small_class_gets_every_page_and_every_eps_right():
     assert summary["inline_images"] > 0 and summary["image_errors"] == 0
     assert summary["rss_max"] > 0 and summary["cpu_mean"] > 0
     # Every run the students asked for is counted, answered or not; the CPU per run follows.
-    assert summary["runs"] >= sum(k["n"] for k in kinds.values()) and summary["cpu_ms_per_interaction"] > 0
+    asked = sum(v["n"] for k, v in kinds.items() if k not in class_load.REFRESH_KINDS)
+    assert summary["runs"] >= asked and summary["cpu_ms_per_interaction"] > 0
+
+
+def test_a_small_class_sends_drawings_votes_and_sees_them_on_the_projector():
+    """--share 1: every action is a drawing sent to the board or a vote; the projector shows each
+    drawing sent, then its measures."""
+    summary = class_load.main(["--students", "2", "--duration", "120", "--ramp", "0.5", "--moves", "3",
+                               "--rate", "2", "--timeout", "90", "--max-actions", "3", "--share", "1",
+                               "--table-rows", "3"])
+    kinds, board = summary["kinds"], summary["board"]
+    assert summary["errors"] == 0 and summary["wrong"] == 0 and summary["disconnects"] == 0, summary
+    assert kinds["board send"]["n"] >= 1 and kinds["vote"]["n"] >= 1, kinds
+    shown = board["new entry on the projector"]
+    assert shown["n"] == kinds["board send"]["n"] and shown["missing"] == 0, board
+    assert board["entry measured on the projector"]["missing"] == 0, board
+    assert board["board refresh"]["n"] >= 1 and board["board refresh"]["cpu_ms"] > 0
 
 
 def _page(path: str, query: dict[str, str]) -> AppTest:
@@ -87,3 +103,32 @@ def test_cpu_per_interaction_is_cpu_seconds_over_runs_in_ms():
     assert math.isnan(class_load.cpu_ms_per_interaction(1.0, 0))
     with pytest.raises(ValueError, match="cpu_s must be >= 0"):
         class_load.cpu_ms_per_interaction(-1.0, 10)
+
+
+def test_the_board_benchmark_draws_as_the_canvas_and_reads_the_boards_captions():
+    """benchmarks/class_board.py: its canvas state is a drawing the draw page accepts, and it reads
+    the captions the board draws (app/classroom/board_view.py), measuring or measured."""
+    import json
+
+    import numpy as np
+
+    from app.classroom.board_view import gallery_html
+    from app.classroom.store import Entry
+    from benchmarks.class_board import Board, canvas_state
+    from core.digits import decode_canvas_png, png_from_data_url, to_mnist
+    from core.results.pretrained import PRETRAINED_DIR, load_sample
+
+    images, _ = load_sample(root=PRETRAINED_DIR)
+    state = json.loads(canvas_state(images[0]))
+    digit = to_mnist(decode_canvas_png(png_from_data_url(state["drawing"]["data"]), 280))
+    assert np.abs(digit.reshape(784) - images[0]).mean() < 0.1
+    pixels = np.zeros(784, np.uint8)
+    waiting = Entry(7, 0.0, 3, "Ann", pixels, False, "pending", None)
+    done = Entry(8, 0.0, 4, "Bo", pixels, False, "done",
+                 {"f_nd": {"label": 4, "confidence": 0.9, "fgsm": 0.05, "pgd": 0.04}})
+    board = Board(None)
+    board.sent = {7: 0.0, 8: 0.0}
+    board.saw(gallery_html([waiting, done], "f_nd", names=True, size=48).encode(), 1.0)
+    assert board.shown == {7: 1.0, 8: 1.0} and board.measured == {8: 1.0}
+    board.saw(gallery_html([waiting], "f_nd", names=False, size=48).replace("measuring", "0.0").encode(), 2.0)
+    assert board.measured == {8: 1.0, 7: 2.0}
