@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import sys
 import threading
 import time
 
@@ -53,9 +54,22 @@ def start() -> threading.Thread | None:
             logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_QuietWarmThread())
             STATUS["blas_threads"] = cap_native_threads(1)
             STATUS["started"] = time.time()
+            _say_the_lecture_key()
             _thread = threading.Thread(target=_warm, name=THREAD_NAME, daemon=True)
             _thread.start()
         return _thread
+
+
+def _say_the_lecture_key() -> None:
+    """A plain `streamlit run` without LECTURE_KEY makes its key now and prints it on the console
+    (app/classroom/key.py), before the lecturer needs it; a bad LECTURE_KEY is said there too."""
+    from app.classroom.key import lecture_key
+    from core.errors import RobustnessError
+
+    try:
+        lecture_key()
+    except RobustnessError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
 
 
 def stop(timeout: float = 10.0) -> None:

@@ -40,7 +40,12 @@ def _check_key() -> None:
     if len(tries) >= MAX_TRIES:
         st.session_state[NOTE] = ("error", f"Too many wrong keys: wait a minute ({MAX_TRIES} tries a minute).")
         return
-    if is_lecture_key(typed):
+    try:
+        right = is_lecture_key(typed)
+    except RobustnessError as exc:  # a bad LECTURE_KEY: no key can be right until it is fixed
+        st.session_state[NOTE] = ("error", student_message(exc))
+        return
+    if right:
         st.session_state[LECTURER] = True
         st.session_state[NOTE] = ("success", "Lecturer controls on for this browser tab.")
     else:

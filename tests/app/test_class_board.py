@@ -99,3 +99,30 @@ def test_the_worker_measures_a_shipped_digit_on_the_four_networks(network):
     assert m["label"] == int(np.argmax(classifiers[network].predict_proba(images[:1])))
     for attack in ("fgsm", "pgd"):
         assert m[attack] is None or 0 < m[attack] <= board.GRID_END
+
+
+def test_a_sent_drawing_is_measured_by_a_niced_worker_process(tmp_path):
+    """The whole path: `send_drawing` stores it and starts this process's worker, which measures it
+    on the four networks at a lower priority, then exits when idle."""
+    import os
+    import time
+
+    from core.results.pretrained import PRETRAINED_DIR, load_sample
+
+    images, labels = load_sample(root=PRETRAINED_DIR)
+    s = ClassStore(tmp_path / "c.sqlite3")
+    entry = board.send_drawing(s, str(PRETRAINED_DIR), "s1", int(labels[0]), images[0])
+    worker = board._worker
+    assert worker is not None and worker.poll() is None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and s.entries()[0].state != "done":
+        time.sleep(0.2)
+    (got,) = s.entries()
+    assert got.id == entry and got.state == "done", got.error
+    assert set(got.measures) == set(NETWORKS)
+    # Niced as it starts (before it loads a network): the students' requests come first.
+    assert os.getpriority(os.PRIO_PROCESS, worker.pid) >= os.getpriority(os.PRIO_PROCESS, 0) + board.WORKER_NICE
+    board.ensure_worker(s, str(PRETRAINED_DIR))  # still running: not a second one
+    assert board._worker is worker
+    worker.terminate()
+    worker.wait(timeout=30)
