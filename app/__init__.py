@@ -19,4 +19,7 @@ By role:
     warmup.py          start-up work in the background: shared caches filled once per server
     posture.py         server hardening Streamlit has no setting for (a client cannot clear the caches
                        nor send a number no browser sends)
+    classroom/         the class together: one store for every app process (SQLite), the board and
+                       its measuring worker, the lecturer key, joining by QR code; the board, poll
+                       and lecturer views (its __init__ lists them)
 """
