@@ -247,3 +247,10 @@ def test_nothing_stored_is_lost_when_a_writer_is_killed(tmp_path):
     assert set(acknowledged) <= ids
     assert sum(s.counts("q", 3)) >= len(acknowledged)
     s.add_entry("after", 1, drawing())  # still writable
+
+
+def test_the_readme_states_the_limits_the_store_keeps():
+    text = " ".join((REPO / "README.md").read_text().split())
+    assert f"one drawing per student every {store_module.ENTRY_INTERVAL_S:.0f} s, {store_module.MAX_ENTRIES} drawings per class" in text
+    assert f"at most {store_module.NICKNAME_MAX} characters" in text
+    assert f"locked for more than {store_module.BUSY_TIMEOUT_S:.0f} s" in text
