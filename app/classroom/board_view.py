@@ -29,6 +29,7 @@ from core.errors import RobustnessError
 from core.specs import talk_models
 
 REFRESH_S = 2.0
+ATTACK_LABELS = tuple(board.ATTACK_NAMES[a] for a in board.ATTACKS)  # "PGD", "FGSM": the board's attack choice
 SHOW_NAMES = "show_nicknames"  # the class setting: "1" once the lecturer shows them
 STUDENT = "class__student"  # this session's anonymous id: one vote, one drawing per 10 s
 SPECS = {s.name: s for s in talk_models("standard") + talk_models("adversarial")}
@@ -108,28 +109,30 @@ def send_section(x: np.ndarray, root: str) -> None:
 # --- the board ------------------------------------------------------------------------------------
 
 
-def _caption(e: Entry, network: str, names: bool) -> str:
-    eps = board.flip_eps(e, network, "pgd")
+def _caption(e: Entry, network: str, names: bool, attack: str = "pgd") -> str:
+    eps = board.flip_eps(e, network, attack)
     said = ("measuring…" if e.state in ("pending", "working") else "not measured" if eps is None
             else f"{board.eps_text(eps)}")
     who = f" · {html.escape(e.nickname)}" if names and e.nickname else ""
     return f"#{e.id} a {e.digit}{who}<br>{said}"
 
 
-def _alt(e: Entry, names: bool) -> str:
+def _alt(e: Entry, names: bool, attack: str = "pgd") -> str:
     who = f" by {e.nickname}" if names and e.nickname else ""
     if e.measures is None:
         return f"Drawing number {e.id}{who}, meant as a {e.digit}; not measured yet."
-    parts = [f"{n} reads {e.measures[n]['label']}, flips at PGD eps {board.eps_text(board.flip_eps(e, n, 'pgd'))}"
+    name = board.ATTACK_NAMES[attack]
+    parts = [f"{n} reads {e.measures[n]['label']}, flips at {name} eps {board.eps_text(board.flip_eps(e, n, attack))}"
              for n in NETWORKS if n in e.measures]
     return f"Drawing number {e.id}{who}, meant as a {e.digit}: " + "; ".join(parts) + "."
 
 
-def gallery_html(entries: list[Entry], network: str, names: bool, size: int) -> str:
+def gallery_html(entries: list[Entry], network: str, names: bool, size: int, attack: str = "pgd") -> str:
     """The drawings as a grid of figures (size px each), with alt texts and captions."""
     figures = "".join(
         f"<figure class='class-thumb'><img src='{thumb_url(e.pixels)}' width='{size}' height='{size}' "
-        f"alt='{html.escape(_alt(e, names), quote=True)}'><figcaption>{_caption(e, network, names)}</figcaption></figure>"
+        f"alt='{html.escape(_alt(e, names, attack), quote=True)}'><figcaption>{_caption(e, network, names, attack)}"
+        "</figcaption></figure>"
         for e in entries)
     return (f"{BOARD_CSS}<div class='class-board' style='--thumb:{size}px'>{figures}</div>" if figures
             else "<p>No drawings yet: send one from the Draw and attack page.</p>")
@@ -161,12 +164,15 @@ def distribution_spec(entries: list[Entry], attack: str, step: int = 34) -> dict
 
 def board_section(key: str, projector: bool, root: str) -> None:
     """The board: a pause toggle, then (refreshed) the sentence, the chart, the drawings, the best per digit."""
-    if st.session_state.get(f"{key}_network", "f_nd") not in NETWORKS:  # a forged value: the default again
-        st.session_state.pop(f"{key}_network", None)
-    c_sort, c_pause = st.columns([3, 1], vertical_alignment="center")
+    for name, allowed in (("network", NETWORKS), ("attack", ATTACK_LABELS)):
+        if st.session_state.get(f"{key}_{name}", allowed[0]) not in allowed:  # forged: the default again
+            st.session_state.pop(f"{key}_{name}", None)
+    c_sort, c_attack, c_pause = st.columns([3, 1.5, 1.2], vertical_alignment="center")
+    collapsed = "collapsed" if projector else "visible"
     network = c_sort.radio("Sort the drawings by the network", NETWORKS, index=NETWORKS.index("f_nd"),
-                           horizontal=True, key=f"{key}_network",
-                           label_visibility="collapsed" if projector else "visible")
+                           horizontal=True, key=f"{key}_network", label_visibility=collapsed)
+    attack = board.ATTACKS[ATTACK_LABELS.index(c_attack.radio(
+        "Attack", ATTACK_LABELS, horizontal=True, key=f"{key}_attack", label_visibility=collapsed))]
     paused = c_pause.toggle("Pause the updates", key=f"{key}_pause",
                             help=f"The board refreshes every {REFRESH_S:.0f} s while this is off.")
     # Thumbnail sizes (px) and counts: the projector's fit one 1280x720 screen.
@@ -182,18 +188,19 @@ def board_section(key: str, projector: bool, root: str) -> None:
         except RobustnessError as exc:
             show_error(exc)
             return
-        st.markdown(board.summary_sentence(entries, "pgd"))
+        st.markdown(board.summary_sentence(entries, attack))
         left, right = st.columns([1.15, 1], gap="medium")
         with left:
             size, count = sizes["hardest"]
-            shown = [e for e in board.hardest_first(entries, network) if e.measures][:count]
-            st.markdown(f"**Hardest to flip first**, by {network}'s smallest PGD eps")
-            st.html(gallery_html(shown, network, names, size))
+            shown = [e for e in board.hardest_first(entries, network, attack) if e.measures][:count]
+            st.markdown(f"**Hardest to flip first**, by {network}'s smallest {board.ATTACK_NAMES[attack]} eps")
+            st.html(gallery_html(shown, network, names, size, attack))
             size, count = sizes["best"]
             st.markdown(f"**Most robust drawing of each digit** for {network}")
-            st.html(gallery_html(list(board.most_robust(entries, network).values())[:count], network, names, size))
+            best = list(board.most_robust(entries, network, attack).values())[:count]
+            st.html(gallery_html(best, network, names, size, attack))
         with right:
-            spec = distribution_spec(entries, "pgd", sizes["chart"])
+            spec = distribution_spec(entries, attack, sizes["chart"])
             if projector:  # the slides' fonts (>= 16 px), drawn as SVG
                 from app.slides import chart
 
@@ -204,7 +211,7 @@ def board_section(key: str, projector: bool, root: str) -> None:
                 accessible.hidden_table(spec, spec["data"]["values"])
             size, count = sizes["newest"]
             st.markdown(f"**Newest** ({len(entries)} drawing{'s' if len(entries) != 1 else ''} on the board)")
-            st.html(gallery_html(entries[::-1][:count], network, names, size))
+            st.html(gallery_html(entries[::-1][:count], network, names, size, attack))
     live()
 
 

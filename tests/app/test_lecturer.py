@@ -162,7 +162,7 @@ def test_forged_widget_values_do_none_of_the_lecturers_actions(live):
             for wid in lecturer.run(path[page_of[q]], q).widgets:
                 ids[wid.rsplit("-", 1)[-1]] = wid
     controls = [k for k in ids if k.startswith(("poll_", "present_board_"))
-                and not k.endswith(("_pause", "_network"))]  # a student's own widgets
+                and not k.endswith(("_pause", "_network", "_attack"))]  # a student's own widgets
     assert any(k.endswith("_open") for k in controls) and "present_board_clear" in controls, sorted(ids)
     assert store.poll_state(POLL.id) == "waiting"  # unlocking alone changes nothing
 
@@ -182,6 +182,9 @@ def test_forged_widget_values_do_none_of_the_lecturers_actions(live):
                 else:
                     state.trigger_value = True
                 forged.append(state)
+            for k in ("present_board_network", "present_board_attack"):  # a student's own, with junk
+                if k in ids and q == board_q:
+                    forged.append(WidgetState(id=ids[k], string_value="<junk>"))
             run = student.run(p, q, forged)
             assert run.status == "FINISHED_SUCCESSFULLY" and not run.exceptions, run.text()
             again = student.run(p, q)  # and the run after it
