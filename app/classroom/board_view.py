@@ -149,7 +149,7 @@ def distribution_spec(entries: list[Entry], attack: str, step: int = 34) -> dict
          "scale": {"domain": [0, board.GRID_END + 0.02]}}
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "title": f"The class's drawings: the {name} push that flips each network",
+        "title": f"Smallest {name} eps per drawing",
         "data": {"values": rows}, "height": {"step": step},
         "layer": [
             {"mark": {"type": "circle", "opacity": 0.55, "size": 70},

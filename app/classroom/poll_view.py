@@ -98,8 +98,8 @@ def poll_slide(poll_id: str, root: str) -> None:
         try:
             state = store().poll_state(poll.id)
             address = join_address()
-            st.markdown(f"<div class='present-big'>{STATE_TEXT[state]}"
-                        + (f" {address}" if state == "open" and address else "") + "</div>", unsafe_allow_html=True)
+            where = f" Vote at {address}" if address and state in ("waiting", "open") else ""
+            st.markdown(f"<div class='present-big'>{STATE_TEXT[state]}{where}</div>", unsafe_allow_html=True)
             st.markdown("  \n".join(f"**{chr(65 + i)}.** {c}" for i, c in enumerate(poll.choices)))
             if state != "waiting":
                 results(poll, state, root, f"poll_{poll.id}", projector=True)
