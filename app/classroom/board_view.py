@@ -201,7 +201,10 @@ def board_section(key: str, projector: bool, root: str) -> None:
             st.html(gallery_html(best, network, names, size, attack))
         with right:
             spec = distribution_spec(entries, attack, sizes["chart"])
-            if projector:  # the slides' fonts (>= 16 px), drawn as SVG
+            if not spec["data"]["values"]:  # no chart without a drawing measured (and no empty marks)
+                st.markdown(f"*The chart of the smallest {board.ATTACK_NAMES[attack]} eps per drawing appears "
+                            "with the first measured drawing.*")
+            elif projector:  # the slides' fonts (>= 16 px), drawn as SVG
                 from app.slides import chart
 
                 chart(spec, key, height=4 * sizes["chart"] + 20)

@@ -323,3 +323,62 @@ def test_sweep_to_flip_respects_reduced_motion(app_url, browser, motion):
             assert frames > 0, "the sweep no longer animates: this test would then prove nothing"
     finally:
         context.close()
+
+
+# --- the class together, with drawings, votes and a revealed poll -------------------------------
+
+
+def _fill_the_class():
+    """Measured drawings (nicknames shown), a revealed poll with votes: what a lecture's board holds.
+    Returns the store (the test empties it again)."""
+    import os
+
+    import numpy as np
+
+    from app.classroom.measure import NETWORKS
+    from app.classroom.store import ClassStore
+    from app.polls import POLLS
+    from core.results.pretrained import PRETRAINED_DIR, load_sample
+
+    store = ClassStore(os.environ["LECTURE_DB"])
+    store.reset_class()
+    images, labels = load_sample(root=PRETRAINED_DIR)
+    rng = np.random.default_rng(0)
+    for i in range(14):
+        entry = store.add_entry(f"s{i}", int(labels[i]), images[i], ["Ann", "<b>x</b>", ""][i % 3])
+        if i < 12:
+            store.finish(entry, {n: {"label": int(labels[i]), "confidence": 0.9,
+                                     "fgsm": round(float(rng.uniform(0, 0.2)), 4),
+                                     "pgd": None if i == 3 else round(float(rng.uniform(0, 0.2)), 4)}
+                                 for n in NETWORKS})
+    store.set_setting("show_nicknames", "1")
+    poll = POLLS[1]
+    store.set_poll_state(poll.id, "open")
+    for i in range(9):
+        store.vote(poll.id, f"v{i}", i % len(poll.choices), len(poll.choices))
+    store.set_poll_state(poll.id, "revealed")
+    return store
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_the_class_with_drawings_and_a_revealed_poll_meets_wcag_21_aa(app_url, browser, report, theme):
+    """The Class page, the board slide and a revealed poll's slide, full of a class's data."""
+    from app.polls import POLLS
+
+    store = _fill_the_class()
+    board = next(i for i, s in enumerate(SLIDES, 1) if s.page == "pages/class.py")
+    poll = next(i for i, s in enumerate(SLIDES, 1) if s.claim == POLLS[1].question)
+    context = browser.new_context(viewport=PROJECTOR, color_scheme=theme)
+    page = context.new_page()
+    failures = []
+    try:
+        for name, url in (("class-full", "class"), ("board-slide-full", f"class?present=1&slide={board}"),
+                          ("poll-revealed", f"{page_url(SLIDES[poll - 1].page)}?present=1&slide={poll}")):
+            page.goto(f"{app_url}/{url}", wait_until="domcontentloaded")
+            page.wait_for_selector("text=#1 a", timeout=90_000) if name != "poll-revealed" else \
+                page.wait_for_selector("text=The class said", timeout=90_000)
+            failures += audit_both_sizes(page, theme, name, report)
+    finally:
+        context.close()
+        store.reset_class()
+    assert not failures, "\n".join(failures)
