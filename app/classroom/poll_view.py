@@ -20,6 +20,9 @@ from app.polls import POLLS, Poll, get_poll
 from core.errors import RobustnessError
 
 REFRESH_S = 2.0
+# Neither model's colour (orange is f_n, blue f_nd): the measured answer in Okabe-Ito's bluish green,
+# the others grey; both at 3:1 or more against a light and a dark background (WCAG 1.4.11).
+MEASURED_COLOR, OTHER_COLOR = "#009E73", "#767676"
 STATE_TEXT = {"waiting": "Not open yet.", "open": "Open: vote on your phone.", "closed": "Closed: no more votes.",
               "revealed": "Revealed."}
 
@@ -34,14 +37,14 @@ def counts_spec(poll: Poll, counts: list[int], measured: int | None = None) -> d
         "title": f"The class's answers: {total} vote{'s' if total != 1 else ''}",
         "data": {"values": rows}, "height": {"step": 46},
         "layer": [
-            {"mark": {"type": "bar", "color": "#0072B2"},
+            {"mark": {"type": "bar", "color": OTHER_COLOR},
              "encoding": {"y": {"field": "answer", "type": "nominal", "sort": list(poll.choices), "title": None,
                                 "axis": {"labelLimit": 360}},
                           "x": {"field": "votes", "type": "quantitative", "title": "votes",
                                 "axis": {"tickMinStep": 1}},
                           **({"color": {"field": "measured", "type": "nominal", "title": None,
                                         "scale": {"domain": ["measured answer", "other"],
-                                                  "range": ["#A35200", "#0072B2"]}}} if measured is not None else {})}},
+                                                  "range": [MEASURED_COLOR, OTHER_COLOR]}}} if measured is not None else {})}},
             {"mark": {"type": "text", "align": "left", "dx": 6},
              "encoding": {"y": {"field": "answer", "type": "nominal", "sort": list(poll.choices)},
                           "x": {"field": "votes", "type": "quantitative"}, "text": {"field": "votes"}}},
@@ -77,12 +80,22 @@ def results(poll: Poll, state: str, root: str, key: str, projector: bool) -> Non
         st.vega_lite_chart(spec=accessible.described(spec, spec["data"]["values"]), width="stretch", key=f"{key}_chart")
         accessible.hidden_table(spec, spec["data"]["values"])
     if measured is not None:
-        top = max(range(len(counts)), key=counts.__getitem__) if sum(counts) else None
-        said = (f"The class said **{poll.choices[top]}** ({counts[top]} of {sum(counts)})." if top is not None
-                else "No one voted.")
+        said = class_said(poll, counts)
         answer = (f"The shipped results say **{poll.choices[measured.choice]}**." if measured.choice is not None
                   else "The shipped results decide none of the answers.")
         st.markdown(f"{said} {answer} {measured.text}  \n:gray[Source: {measured.source}]")
+
+
+def class_said(poll: Poll, counts: list[int]) -> str:
+    """What the class answered: the most voted answer, or the answers tied for most, with the counts."""
+    total = sum(counts)
+    if not total:
+        return "No one voted."
+    top = [i for i, n in enumerate(counts) if n == max(counts)]
+    if len(top) == 1:
+        return f"The class said **{poll.choices[top[0]]}** ({counts[top[0]]} of {total})."
+    names = " and ".join(f"**{poll.choices[i]}**" for i in top)
+    return f"The class split between {names} ({counts[top[0]]} each of {total})."
 
 
 def poll_slide(poll_id: str, root: str) -> None:

@@ -57,7 +57,7 @@ def test_a_revealed_poll_shows_the_class_beside_the_measured_answer(db):
     at = class_page()
     measured = POLL.answer(str(REPO / "pretrained"))
     shown = texts(at)
-    assert "The class said" in shown and measured.text in shown
+    assert ("The class said" in shown or "The class split" in shown) and measured.text in shown
     assert f"The shipped results say **{POLL.choices[measured.choice]}**" in shown
 
 
@@ -126,3 +126,16 @@ def test_nicknames_are_escaped_and_hidden_until_shown():
     shown = gallery_html([e], "f_nd", names=True, size=48)
     assert "<script>" not in shown and "&lt;script&gt;x&lt;/script&gt;" in shown
     assert "alt='Drawing number 1 by &lt;script&gt;" in shown
+
+
+def test_what_the_class_said_counts_the_votes_and_ties():
+    from app.classroom.poll_view import class_said
+
+    assert class_said(POLL, [0] * len(POLL.choices)) == "No one voted."
+    counts = [0] * len(POLL.choices)
+    counts[1] = 4
+    counts[0] = 2
+    assert class_said(POLL, counts) == f"The class said **{POLL.choices[1]}** (4 of 6)."
+    counts[0] = 4
+    assert class_said(POLL, counts) == (f"The class split between **{POLL.choices[0]}** and "
+                                        f"**{POLL.choices[1]}** (4 each of 8).")

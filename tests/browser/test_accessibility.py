@@ -375,8 +375,8 @@ def test_the_class_with_drawings_and_a_revealed_poll_meets_wcag_21_aa(app_url, b
         for name, url in (("class-full", "class"), ("board-slide-full", f"class?present=1&slide={board}"),
                           ("poll-revealed", f"{page_url(SLIDES[poll - 1].page)}?present=1&slide={poll}")):
             page.goto(f"{app_url}/{url}", wait_until="domcontentloaded")
-            page.wait_for_selector("text=#1 a", timeout=90_000) if name != "poll-revealed" else \
-                page.wait_for_selector("text=The class said", timeout=90_000)
+            page.wait_for_selector("figure.class-thumb" if name != "poll-revealed" else "text=The shipped results say",
+                                   timeout=90_000)
             failures += audit_both_sizes(page, theme, name, report)
     finally:
         context.close()
