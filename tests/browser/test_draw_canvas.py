@@ -177,3 +177,40 @@ def test_a_high_density_screen_draws_too(app_url, browser):
         assert page.locator("[data-testid='stException'], [data-testid='stAlertContentError']").count() == 0
     finally:
         page.close()
+
+
+def test_a_drawing_goes_to_the_class_board_and_is_measured(app_url, browser):
+    """Draw a 7, send it to the board as a 7 with a nickname: the page confirms it, the class's
+    database holds it, and the worker's measures reach the Class page."""
+    import os
+
+    from playwright.sync_api import expect
+
+    from app.classroom.store import ClassStore
+
+    store = ClassStore(os.environ["LECTURE_DB"])
+    store.reset_class()
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        page.goto(f"{app_url}/draw?draw_source=Draw", wait_until="domcontentloaded")
+        canvas = page.locator("canvas").last
+        expect(canvas).to_be_visible(timeout=60_000)
+        wait_idle(page)
+        draw_seven(page, canvas.bounding_box())
+        expect(page.get_by_text("Send it to the class board")).to_be_visible(timeout=30_000)
+        page.get_by_label("The digit you meant").click()
+        page.get_by_role("option", name="7", exact=True).click()
+        page.get_by_label("Nickname (optional").fill("Ada")
+        page.get_by_role("button", name="Send to the board").click()
+        expect(page.get_by_text(re.compile(r"Sent as drawing #\d+"))).to_be_visible(timeout=30_000)
+        (entry,) = store.entries()
+        assert entry.digit == 7 and entry.nickname == "Ada" and entry.image.max() > 0.5
+        page.goto(f"{app_url}/class", wait_until="domcontentloaded")
+        # Measured by the worker within seconds; the board refreshes itself every 2 s.
+        expect(page.locator("figure.class-thumb figcaption").first).to_contain_text(
+            re.compile(rf"#{entry.id} a 7\s*(> 0\.3|0\.\d{{3}})"), timeout=90_000)
+        assert "Ada" not in page.locator(".class-board").first.inner_text()  # names off until shown
+        page.screenshot(path=ARTIFACTS / "draw_sent_to_the_board.png")
+    finally:
+        page.close()
+        store.reset_class()
