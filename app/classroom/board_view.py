@@ -11,9 +11,11 @@ Not a page (the navigation lists only the files in streamlit_app.TALK).
 
 from __future__ import annotations
 
+import functools
 import html
 import uuid
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
@@ -28,7 +30,8 @@ from app.images import digit_image, png_url
 from core.errors import RobustnessError
 from core.specs import talk_models
 
-REFRESH_S = 2.0
+REFRESH_S = 2.0  # the projector's board: a new drawing shows within about this long
+STUDENT_REFRESH_S = 5.0  # a student's board: 60 phones refreshing cost the server more than one projector
 ATTACK_LABELS = tuple(board.ATTACK_NAMES[a] for a in board.ATTACKS)  # "PGD", "FGSM": the board's attack choice
 SHOW_NAMES = "show_nicknames"  # the class setting: "1" once the lecturer shows them
 STUDENT = "class__student"  # this session's anonymous id: one vote, one drawing per 10 s
@@ -162,6 +165,42 @@ def distribution_spec(entries: list[Entry], attack: str, step: int = 34) -> dict
     }
 
 
+# Thumbnail sizes (px) and counts, projector (True: one 1280x720 screen) or page.
+SIZES = {True: {"hardest": (44, 10), "best": (40, 10), "newest": (40, 6), "chart": 26},
+         False: {"hardest": (56, 60), "best": (48, 10), "newest": (48, 12), "chart": 34}}
+
+
+@dataclass(frozen=True)
+class BoardView:
+    """What one refresh shows, built once per change of the class's database (its version)."""
+
+    sentence: str
+    hardest: str
+    best: str
+    newest: str
+    spec: dict
+    count: int
+
+
+@functools.lru_cache(maxsize=64)
+def board_view(path: str, version: int, network: str, attack: str, projector: bool) -> BoardView:
+    """The board as HTML and a chart spec for this database version: a refresh that finds the
+    class unchanged (or another student's refresh of the same view) reads nothing and builds nothing."""
+    s = _store(path)
+    entries = s.entries()
+    names = s.setting(SHOW_NAMES) == "1"
+    sizes = SIZES[projector]
+    hardest = [e for e in board.hardest_first(entries, network, attack) if e.measures][:sizes["hardest"][1]]
+    best = list(board.most_robust(entries, network, attack).values())[:sizes["best"][1]]
+    return BoardView(
+        sentence=board.summary_sentence(entries, attack),
+        hardest=gallery_html(hardest, network, names, sizes["hardest"][0], attack),
+        best=gallery_html(best, network, names, sizes["best"][0], attack),
+        newest=gallery_html(entries[::-1][:sizes["newest"][1]], network, names, sizes["newest"][0], attack),
+        spec=distribution_spec(entries, attack, sizes["chart"]),
+        count=len(entries))
+
+
 def board_section(key: str, projector: bool, root: str) -> None:
     """The board: a pause toggle, then (refreshed) the sentence, the chart, the drawings, the best per digit."""
     for name, allowed in (("network", NETWORKS), ("attack", ATTACK_LABELS)):
@@ -174,47 +213,40 @@ def board_section(key: str, projector: bool, root: str) -> None:
     attack = board.ATTACKS[ATTACK_LABELS.index(c_attack.radio(
         "Attack", ATTACK_LABELS, horizontal=True, key=f"{key}_attack", label_visibility=collapsed))]
     paused = c_pause.toggle("Pause the updates", key=f"{key}_pause",
-                            help=f"The board refreshes every {REFRESH_S:.0f} s while this is off.")
-    # Thumbnail sizes (px) and counts: the projector's fit one 1280x720 screen.
-    sizes = {"hardest": (44, 10), "best": (40, 10), "newest": (40, 6), "chart": 26} if projector else \
-        {"hardest": (56, 60), "best": (48, 10), "newest": (48, 12), "chart": 34}
+                            help=f"The board refreshes every {REFRESH_S if projector else STUDENT_REFRESH_S:.0f} s "
+                                 "while this is off.")
+    every = REFRESH_S if projector else STUDENT_REFRESH_S
 
-    @st.fragment(run_every=None if paused else REFRESH_S)
+    @st.fragment(run_every=None if paused else every)
     def live() -> None:
         try:
             s = store()
-            entries = s.entries()
-            names = s.setting(SHOW_NAMES) == "1"
+            view = board_view(str(s.path), s.version(), network, attack, projector)
         except RobustnessError as exc:
             show_error(exc)
             return
-        st.markdown(board.summary_sentence(entries, attack))
+        st.markdown(view.sentence)
         left, right = st.columns([1.15, 1], gap="medium")
         with left:
-            size, count = sizes["hardest"]
-            shown = [e for e in board.hardest_first(entries, network, attack) if e.measures][:count]
             st.markdown(f"**Hardest to flip first**, by {network}'s smallest {board.ATTACK_NAMES[attack]} eps")
-            st.html(gallery_html(shown, network, names, size, attack))
-            size, count = sizes["best"]
+            st.html(view.hardest)
             st.markdown(f"**Most robust drawing of each digit** for {network}")
-            best = list(board.most_robust(entries, network, attack).values())[:count]
-            st.html(gallery_html(best, network, names, size, attack))
+            st.html(view.best)
         with right:
-            spec = distribution_spec(entries, attack, sizes["chart"])
+            spec = view.spec
             if not spec["data"]["values"]:  # no chart without a drawing measured (and no empty marks)
                 st.markdown(f"*The chart of the smallest {board.ATTACK_NAMES[attack]} eps per drawing appears "
                             "with the first measured drawing.*")
             elif projector:  # the slides' fonts (>= 16 px), drawn as SVG
                 from app.slides import chart
 
-                chart(spec, key, height=4 * sizes["chart"] + 20)
+                chart(spec, key, height=4 * SIZES[projector]["chart"] + 20)
             else:
                 st.vega_lite_chart(spec=accessible.described(spec, spec["data"]["values"]), width="stretch",
                                    key=f"{key}_chart")
                 accessible.hidden_table(spec, spec["data"]["values"])
-            size, count = sizes["newest"]
-            st.markdown(f"**Newest** ({len(entries)} drawing{'s' if len(entries) != 1 else ''} on the board)")
-            st.html(gallery_html(entries[::-1][:count], network, names, size, attack))
+            st.markdown(f"**Newest** ({view.count} drawing{'s' if view.count != 1 else ''} on the board)")
+            st.html(view.newest)
     live()
 
 

@@ -139,3 +139,15 @@ def test_what_the_class_said_counts_the_votes_and_ties():
     counts[0] = 4
     assert class_said(POLL, counts) == (f"The class split between **{POLL.choices[0]}** and "
                                         f"**{POLL.choices[1]}** (4 each of 8).")
+
+
+def test_a_refresh_reuses_the_view_until_the_class_changes(db):
+    from app.classroom.board_view import board_view
+
+    board_view.cache_clear()
+    path = str(db.path)
+    first = board_view(path, db.version(), "f_nd", "pgd", True)
+    assert board_view(path, db.version(), "f_nd", "pgd", True) is first  # nothing read, nothing built
+    db.add_entry("s1", 3, np.zeros(784, np.float32))
+    changed = board_view(path, db.version(), "f_nd", "pgd", True)
+    assert changed is not first and changed.count == first.count + 1 and "#1 a 3" in changed.newest
