@@ -14,6 +14,12 @@ change whose answer does not show the new eps, a page without its title), discon
 fetched, the server's CPU (cores) and memory (RSS) over time, and its CPU per interaction (CPU seconds
 of the app processes over the script and fragment runs the students asked for).
 
+With --share F (default 0.1) a share F of each student's actions sends a drawing to the class
+board or votes in the open poll, and a projector shows the board slide (benchmarks/class_board.py):
+board submissions and votes are timed as actions, the projector's refreshes and the students' poll
+refreshes apart (with their own CPU cost), and each drawing's way to the projector (sent -> shown,
+sent -> shown measured). --share 0 plays the class without them.
+
     python -m benchmarks.class_load --students 30 --duration 120             # a fresh server
     python -m benchmarks.class_load --students 30 --duration 120 --processes 2   # behind HAProxy
     python -m benchmarks.class_load --students 5 --rate 1 --url http://127.0.0.1:8501 --pid 1234
