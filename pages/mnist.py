@@ -8,7 +8,7 @@ from app.accessible import attacked_alt, budget_text, digit_alt, legend_alt, per
 from app.chart_export import chart_with_downloads, screen_spec
 from app.charts import mnist as mnist_charts
 from app.errors import shown_errors
-from app.images import ZOOM, digit_url, perturbation_legend, perturbation_url, png_url
+from app.images import digit_url, figure_html, perturbation_legend, perturbation_url, png_url
 from app.navigation import keep_talk_navigation
 from app.theme import model_name_html
 from app.url_settings import TalkSettings, what_to_notice
@@ -30,7 +30,6 @@ STD_MAX = 0.5
 ATTACKS = (FGSM.name, NOISE.name)  # the gallery's two, looked up in core.attacks.ATTACKS
 N_TRAIN = MNIST_SCALE.n  # MNIST training images (n)
 DIGIT_SETS = 999  # the gallery's "digit set" number: a seed for which test digits are shown
-SHOWN = 28 * ZOOM  # px of a gallery image on the page (sent at 28x28, enlarged by the browser)
 
 # The talk's settings; the URL holds the ones that differ (`?mnist_eps=0.1`).
 SWEEP_POSITIONS = mnist_charts.SWEEP_POSITIONS  # the marker's positions on the accuracy curves
@@ -159,6 +158,11 @@ def shuffle_digits() -> None:
     st.session_state[key] = (current + random.randint(1, DIGIT_SETS)) % (DIGIT_SETS + 1)
 
 
+def heading(html: str) -> str:
+    """A heading cell of the gallery's grid: html (trusted: the page's own text) at the cell's bottom."""
+    return f"<p class='talk-gallery-head'>{html}</p>"
+
+
 @st.fragment
 def gallery(root: str) -> None:
     """Test digits, their attacked versions and the perturbations, for both models, live."""
@@ -215,38 +219,36 @@ def gallery(root: str) -> None:
             unsafe_allow_html=True,
         )
 
-        widths = [1.2, 1, 1, 1, 1]
         # The colour bar spans the largest change actually shown (noise is clipped to [0, 1]).
         scale = max(float(np.abs(o.delta).max()) for o in outcomes.values())
-        head = st.columns(widths, vertical_alignment="bottom")
-        head[0].markdown("**test digit**")
-        for j, spec in enumerate((small, big)):
-            head[1 + 2 * j].markdown(f"{model_name_html(spec)}<br>input it sees", unsafe_allow_html=True)
-            head[2 + 2 * j].image(png_url(perturbation_legend(scale)), width=SHOWN,
-                                  caption=f"perturbation: −{scale:.3f} to +{scale:.3f}", alt=legend_alt(scale))
+        said = budget_text(kind, budget, attack.budget == "eps")
+        # The whole grid (headings, then a row per digit: the digit, and for each model the input it
+        # sees and the perturbation) is ONE element: st.columns, st.image and st.caption cost a
+        # message each, about 95 per slider move, the server's main cost under a class's load.
+        cells = [heading("<strong>test digit</strong>")]
+        for spec in (small, big):
+            cells.append(heading(f"{model_name_html(spec)}<br>input it sees"))
+            cells.append(figure_html(png_url(perturbation_legend(scale)), legend_alt(scale),
+                                     f"perturbation: −{scale:.3f} to +{scale:.3f}", css_class="talk-legend"))
         for row, i in enumerate(idx):
-            cols = st.columns(widths)
             # 28x28 PNGs (cached, shared by every session) that the browser enlarges, pixels visible.
-            cols[0].image(digit_url(images[i]), width=SHOWN, alt=digit_alt(
+            cells.append(figure_html(digit_url(images[i]), digit_alt(
                 int(labels[i]), answers=[(s.name, clean[s.name].label[row], clean[s.name].confidence[row])
-                                         for s in (small, big)]))
-            cols[0].caption(
+                                         for s in (small, big)]),
                 f"label {labels[i]} · clean: {small.name} → {clean[small.name].label[row]} "
                 f"({pct(clean[small.name].confidence[row])}), {big.name} → {clean[big.name].label[row]} "
-                f"({pct(clean[big.name].confidence[row])})"
-            )
-            for j, spec in enumerate((small, big)):
+                f"({pct(clean[big.name].confidence[row])})"))
+            for spec in (small, big):
                 out = outcomes[spec.name]
                 pred, conf = int(out.prediction.label[row]), float(out.prediction.confidence[row])
                 mark = "✓" if pred == labels[i] else "✗"
-                cols[1 + 2 * j].image(digit_url(out.x[row]), width=SHOWN, alt=attacked_alt(
-                    spec.name, budget_text(kind, budget, attack.budget == "eps"), int(labels[i]), pred, conf))
-                cols[1 + 2 * j].caption(f"{spec.name}: {mark} {pred} ({pct(conf)})")
-                cols[2 + 2 * j].image(perturbation_url(out.delta[row], scale), width=SHOWN, alt=perturbation_alt(
-                    spec.name, budget_text(kind, budget, attack.budget == "eps"), float(out.max_change[row]),
-                    float(np.linalg.norm(out.delta[row]))))
-                cols[2 + 2 * j].caption(f"‖δ‖∞ {out.max_change[row]:.3f} · ‖δ‖₂ "
-                                        f"{float(np.linalg.norm(out.delta[row])):.2f}")
+                l2 = float(np.linalg.norm(out.delta[row]))
+                cells.append(figure_html(digit_url(out.x[row]), attacked_alt(spec.name, said, int(labels[i]), pred, conf),
+                                         f"{spec.name}: {mark} {pred} ({pct(conf)})"))
+                cells.append(figure_html(perturbation_url(out.delta[row], scale),
+                                         perturbation_alt(spec.name, said, float(out.max_change[row]), l2),
+                                         f"‖δ‖∞ {out.max_change[row]:.3f} · ‖δ‖₂ {l2:.2f}"))
+        st.html(f"<div class='talk-gallery'>{''.join(cells)}</div>")
         st.caption("Green: pixel made brighter, purple: darker, white: unchanged (a pixel already at 0 "
                    "or 1 cannot move further that way).")
 
