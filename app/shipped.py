@@ -85,6 +85,12 @@ def sample(root: str) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
+def shipped_input(images: np.ndarray, i: int) -> np.ndarray:
+    """Shipped test digit i as the draw page's input: float32 [1, 784], contiguous (the same bytes,
+    so the same cache entries, whether the page or the start-up warm-up asks)."""
+    return np.ascontiguousarray(np.asarray(images[i]).reshape(1, 784), dtype=np.float32)
+
+
 # --- attacks, looked up in the registry (core.attacks.ATTACKS) by name ----------------------------
 
 
@@ -124,7 +130,8 @@ def sample_accuracy(root: str, attack: str, name: str, budget: float, **options)
     return accuracy(out.prediction.probs, labels)
 
 
-@st.cache_resource(show_spinner=False, max_entries=256)
+# 1024: every shipped test digit for both talk models (warmed at start-up), and the drawings.
+@st.cache_resource(show_spinner=False, max_entries=1024)
 def image_prepared(root: str, attack: str, name: str, x: np.ndarray, **options) -> Prepared:
     """What `attack` needs of one unlabelled image [1, 784] against the model's own answer (cached)."""
     return get_attack(attack).prepare(classifier(root, name), x, **options)
@@ -137,7 +144,7 @@ def image_outcome(root: str, attack: str, name: str, x: np.ndarray, budget: floa
     return get_attack(attack).outcome(classifier(root, name), image_prepared(root, attack, name, x), budget)
 
 
-@st.cache_resource(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=1024)
 def image_flip_eps(root: str, name: str, x: np.ndarray) -> float:
     """Smallest eps on `core.attacks.flip.FLIP_GRID` at which FGSM flips the model on image x [1, 784]."""
     return float(smallest_flip_eps(classifier(root, name), x)[0])

@@ -35,7 +35,7 @@ def _cpu_s(pid: int) -> float:
 
 
 async def measure(base: str, pid: int, loops: int, settle: float,
-                  profile: str | None = None, profile_gil: bool = False) -> dict[str, list[tuple[float, int, int]]]:
+                  profile: str | None = None, profile_gil: bool = False, tour: bool = False) -> dict[str, list[tuple[float, int, int]]]:
     """kind -> [(server CPU ms, messages, bytes)] over `loops` counted loops (after one warm-up)."""
     from benchmarks import class_load as cl
 
@@ -80,6 +80,10 @@ async def measure(base: str, pid: int, loops: int, settle: float,
                                         "--format", "raw", "-o", profile, "--rate", "200", *gil],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 await asyncio.sleep(1.0)
+            for other in (cl.TALK_ORDER if tour else ()):  # the pages a student opens once, on arrival
+                if other not in ("mnist", "draw"):
+                    student.query = {}
+                    await student.open(other, f"open {other or 'home'}")
             student.query = {"mnist_digits": str(student.rng.randint(0, cl.DIGIT_SETS))}
             answer = await student.open("mnist", "open mnist")
             for _ in range(args.moves):
@@ -108,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--settle", type=float, default=0.05, help="seconds after an answer still counted")
     p.add_argument("--profile", default=None, help="write py-spy's raw stacks of the counted loops here")
     p.add_argument("--gil", action="store_true", help="profile only the thread holding the GIL (Python work)")
+    p.add_argument("--tour", action="store_true", help="also open the talk's other pages in every loop")
     args = p.parse_args(argv)
     sys.path.insert(0, str(REPO))
     from tests.live_app import free_port, start_app, stop, wait_healthy
@@ -116,9 +121,13 @@ def main(argv: list[str] | None = None) -> None:
     proc = start_app(REPO / "streamlit_app.py", port)
     try:
         wait_healthy(port, proc, poll=0.05)
+        from deploy.serve_class import open_first_page, wait_quiet
+
+        open_first_page(port)  # starts the cache warm-up (app/warmup.py), as class_load's servers do
+        print(f"caches warmed in {wait_quiet([proc.pid]):.1f} s")
         t0 = time.perf_counter()
         counted = asyncio.run(measure(f"http://127.0.0.1:{port}", proc.pid, args.loops, args.settle,
-                                     args.profile, args.gil))
+                                     args.profile, args.gil, args.tour))
         print(f"server pid {proc.pid}, {time.perf_counter() - t0:.0f} s")
     finally:
         stop(proc)

@@ -92,7 +92,7 @@ def picked_digit() -> tuple[np.ndarray, int]:
     i = st.selectbox(f"Test digit (0 to {len(labels) - 1})", options, **TALK.bind("pick", options=options))
     st.image(png_url(digit_image(images[i], zoom=PICKED_ZOOM)), caption=f"test digit #{i}, labelled {labels[i]}",
              alt=digit_alt(int(labels[i]), f"Test digit number {i}"))
-    return images[i].reshape(28, 28), int(labels[i])
+    return shipped.shipped_input(images, i), int(labels[i])
 
 
 c_source, c_training = st.columns([1, 1.45], gap="medium")
