@@ -85,13 +85,10 @@ def png_url(img: np.ndarray) -> str:
     browser then fetches it over HTTP. For the app's small images (a 112x112 digit is about 1 kB)
     that bookkeeping cost more than the attack: under a 30-student load, `st.image` was a third of
     the server's CPU, most of it threads queueing on that lock (py-spy, benchmarks/class_load.py).
-    A data URL goes out inside the element itself: one PNG encoding (fast zlib level), nothing
+    A data URL goes out inside the element itself: one PNG encoding (`png_bytes`), nothing
     stored, nothing fetched.
     """
     import base64
-    import io
-
-    from PIL import Image
 
     arr = np.asarray(img)
     if arr.dtype != np.uint8 or arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
@@ -99,11 +96,39 @@ def png_url(img: np.ndarray) -> str:
     key = URL_CACHE.key(arr)
     if (url := URL_CACHE.get(key)) is not None:
         return url
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG", compress_level=1)
-    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    url = "data:image/png;base64," + base64.b64encode(png_bytes(arr)).decode("ascii")
     URL_CACHE.put(key, url)
     return url
+
+
+def png_bytes(arr: np.ndarray) -> bytes:
+    """A uint8 image [H, W] (grey), [H, W, 3] (RGB) or [H, W, 4] (RGBA) as PNG file bytes: 8 bits per
+    channel, no filter, zlib level 1. Written directly (signature, IHDR, one IDAT, IEND): for the
+    app's 28x28 images Pillow's setup cost several times the compression itself."""
+    import struct
+    import zlib
+
+    h, w = arr.shape[:2]
+    colour = 0 if arr.ndim == 2 else {3: 2, 4: 6}[arr.shape[2]]  # PNG colour types: grey, RGB, RGBA
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = np.ascontiguousarray(arr).reshape(h, -1)
+    raw = np.concatenate([np.zeros((h, 1), np.uint8), rows], axis=1).tobytes()  # filter byte 0 per row
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 1)) + chunk(b"IEND", b""))
+
+
+def figure_html(url: str, alt: str, caption: str, css_class: str | None = None) -> str:
+    """An image (a `png_url` data URL) with its alt text and a caption below it, as one HTML
+    <figure>, for a grid of images sent as ONE `st.html` element (an `st.image` and an `st.caption`
+    are a message each). alt and caption are plain text (escaped here); css_class: the figure's."""
+    import html
+
+    cls = f" class='{html.escape(css_class)}'" if css_class else ""
+    return (f"<figure{cls}><img src='{html.escape(url)}' alt='{html.escape(alt)}'>"
+            f"<figcaption>{html.escape(caption, quote=False)}</figcaption></figure>")
 
 
 def _zoom(img: np.ndarray, zoom: int) -> np.ndarray:

@@ -7,6 +7,11 @@ level and keyed on (pretrained folder, model name), so a session, a test that po
 slider move with a lookup: what does not depend on eps (a gradient, the smallest flipping eps) is
 computed once per image and model; the gallery's accuracy over every shipped digit once per eps
 of its slider's grid (`GALLERY_EPS_GRID`, warmed at start-up: app/warmup.py).
+
+Every cache here is an `st.cache_resource`: one shared object per key, handed out as it is. An
+`st.cache_data` hands every call a copy (it unpickles the stored value): the test sample alone is
+a megabyte, unpickled on every slider move of every student. The shared values are never changed
+by their users; the sample's arrays are read-only, so a change would raise, not spread.
 """
 
 from __future__ import annotations
@@ -53,33 +58,43 @@ def classifier(root: str, name: str):
     return load_classifier(name, root=root, threads=ONNX_THREADS)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=False)
 def metadata(root: str, name: str) -> dict:
     return pretrained.model_metadata(name, root=root)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=False)
 def sweeps(root: str) -> dict:
     return pretrained.load_mnist_sweeps(root=root)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=False)
 def capacity_results(root: str) -> dict:
     """pretrained/capacity/results.json (checked against its manifest): the MNIST page quotes its
     reruns of f_n and f_nd towards zero loss."""
     return load_capacity_results(root)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=False)
 def sample(root: str) -> tuple[np.ndarray, np.ndarray]:
-    """The shipped test digits: images float32 [N, 784] in [0, 1], labels int64 [N]."""
-    return pretrained.load_sample(root=root)
+    """The shipped test digits: images float32 [N, 784] in [0, 1], labels int64 [N] (read-only:
+    shared by every session)."""
+    images, labels = pretrained.load_sample(root=root)
+    for arr in (images, labels):
+        arr.flags.writeable = False
+    return images, labels
+
+
+def shipped_input(images: np.ndarray, i: int) -> np.ndarray:
+    """Shipped test digit i as the draw page's input: float32 [1, 784], contiguous (the same bytes,
+    so the same cache entries, whether the page or the start-up warm-up asks)."""
+    return np.ascontiguousarray(np.asarray(images[i]).reshape(1, 784), dtype=np.float32)
 
 
 # --- attacks, looked up in the registry (core.attacks.ATTACKS) by name ----------------------------
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=256)
 def sample_prepared(root: str, attack: str, name: str, indices: tuple[int, ...], **options) -> Prepared:
     """What `attack` needs of some shipped test digits, against their true labels, for any budget
     (FGSM: one backward pass; white noise: its seeded field). options: the attack's `options`."""
@@ -95,14 +110,14 @@ def sample_outcome(root: str, attack: str, name: str, indices: tuple[int, ...], 
     return get_attack(attack).outcome(classifier(root, name), prepared, budget)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def whole_sample_prepared(root: str, attack: str, name: str, **options) -> Prepared:
     """`sample_prepared` of every shipped digit, in a cache of its own: few entries of ~1 MB each."""
     images, labels = sample(root)
     return get_attack(attack).prepare(classifier(root, name), images, labels, **options)
 
 
-@st.cache_data(show_spinner=False, max_entries=1024)
+@st.cache_resource(show_spinner=False, max_entries=1024)
 def sample_accuracy(root: str, attack: str, name: str, budget: float, **options) -> float:
     """Accuracy of one model on all shipped test digits under `attack` at `budget` (true labels).
 
@@ -115,20 +130,21 @@ def sample_accuracy(root: str, attack: str, name: str, budget: float, **options)
     return accuracy(out.prediction.probs, labels)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+# 1024: every shipped test digit for both talk models (warmed at start-up), and the drawings.
+@st.cache_resource(show_spinner=False, max_entries=1024)
 def image_prepared(root: str, attack: str, name: str, x: np.ndarray, **options) -> Prepared:
     """What `attack` needs of one unlabelled image [1, 784] against the model's own answer (cached)."""
     return get_attack(attack).prepare(classifier(root, name), x, **options)
 
 
-@st.cache_data(show_spinner=False, max_entries=1024)
+@st.cache_resource(show_spinner=False, max_entries=1024)
 def image_outcome(root: str, attack: str, name: str, x: np.ndarray, budget: float) -> Outcome:
     """One image attacked at `budget` by an attack whose every budget costs gradient steps (PGD: 10),
     cached per budget: the slider's grid holds 121 values, so a revisited eps costs nothing."""
     return get_attack(attack).outcome(classifier(root, name), image_prepared(root, attack, name, x), budget)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=1024)
 def image_flip_eps(root: str, name: str, x: np.ndarray) -> float:
     """Smallest eps on `core.attacks.flip.FLIP_GRID` at which FGSM flips the model on image x [1, 784]."""
     return float(smallest_flip_eps(classifier(root, name), x)[0])

@@ -104,7 +104,7 @@ def _warm() -> None:
 def warm_caches(step=lambda: None) -> None:
     """Fill the shared caches in the order of the talk: the recap's figures, the random-data
     sweeps' figures, then the MNIST models, digits and gradients, then the gallery's summary at
-    every eps of its slider."""
+    every eps of its slider, then the draw page's answers on every shipped test digit."""
     import altair  # noqa: F401  (imported once here rather than by the first page that draws a chart)
     import pandas  # noqa: F401
 
@@ -142,3 +142,12 @@ def warm_caches(step=lambda: None) -> None:
         step()
         for name in MNIST_MODELS:
             shipped.sample_accuracy(root, FGSM.name, name, eps)
+    # The draw page's shipped test digits (a shared link, "Pick a test digit"): each network's
+    # answer and gradient, and its smallest flipping eps (121 forward passes: the page's largest
+    # cost on a new digit), about 20 ms a digit, once for the whole class.
+    for i in range(len(labels)):
+        step()
+        x = shipped.shipped_input(images, i)
+        for name in MNIST_MODELS:
+            shipped.image_prepared(root, FGSM.name, name, x)
+            shipped.image_flip_eps(root, name, x)

@@ -27,7 +27,7 @@ from app.accessible import (
 from app.canvas import drawn_digit
 from app.charts.probabilities import probability_bars
 from app.errors import shown_errors
-from app.images import ZOOM, digit_image, digit_url, perturbation_legend, perturbation_url, png_url
+from app.images import digit_image, digit_url, figure_html, perturbation_legend, perturbation_url, png_url
 from app.navigation import keep_talk_navigation
 from app.theme import model_name_html
 from app.url_settings import TalkSettings, what_to_notice
@@ -92,7 +92,7 @@ def picked_digit() -> tuple[np.ndarray, int]:
     i = st.selectbox(f"Test digit (0 to {len(labels) - 1})", options, **TALK.bind("pick", options=options))
     st.image(png_url(digit_image(images[i], zoom=PICKED_ZOOM)), caption=f"test digit #{i}, labelled {labels[i]}",
              alt=digit_alt(int(labels[i]), f"Test digit number {i}"))
-    return images[i].reshape(28, 28), int(labels[i])
+    return shipped.shipped_input(images, i), int(labels[i])
 
 
 c_source, c_training = st.columns([1, 1.45], gap="medium")
@@ -300,25 +300,26 @@ def attack_panel(x: np.ndarray, models: tuple) -> None:
             with st.container(key=f"draw_result_{spec.name}", border=True):
                 st.markdown(model_name_html(spec), unsafe_allow_html=True)
                 shown = np.clip(x + MAGNIFY * out.delta, 0, 1) if magnify else out.x
-                c_in, c_map, c_out = st.columns(3, gap="small")
                 said = budget_text(kind, budget, attack.budget == "eps")
                 clean = starts[spec.name].clean
-                # 28x28 PNGs (cached, shared) that the browser stretches to the column, pixels visible.
-                c_in.image(digit_url(x), caption="the input", width="stretch",
-                           alt=digit_alt(label, "The input" if label is not None else "Your drawing as the "
-                                         "networks' 28x28 input", [(spec.name, clean.label[0], clean.confidence[0])]))
-                c_map.image(perturbation_url(out.delta, scale),
-                            caption="the change", width="stretch",
-                            alt=perturbation_alt(spec.name, said, float(np.abs(out.delta).max()),
-                                                 float(np.linalg.norm(out.delta))))
                 alt = attacked_alt(spec.name, said, label, int(out.prediction.label[0]),
                                    float(out.prediction.confidence[0]))
-                c_out.image(digit_url(shown), width="stretch",
-                            caption=f"attacked input, change ×{MAGNIFY}" if magnify else "attacked input",
-                            alt=alt + (f" Change drawn {MAGNIFY} times larger." if magnify else ""))
-                # The colour bar of the change: its caption is wider than one image.
-                st.image(png_url(perturbation_legend(scale)), width=28 * ZOOM,
-                         caption=f"darker −{scale:.4f} · +{scale:.4f} brighter", alt=legend_alt(scale))
+                # 28x28 PNGs (cached, shared) that the browser stretches to a third of the card, pixels
+                # visible; the three images and the colour bar of the change are ONE element (an
+                # st.image is a message each: the server's cost under a class's load).
+                st.html("<div class='talk-result'>" + "".join([
+                    figure_html(digit_url(x), digit_alt(label, "The input" if label is not None else "Your drawing "
+                                "as the networks' 28x28 input", [(spec.name, clean.label[0], clean.confidence[0])]),
+                                "the input"),
+                    figure_html(perturbation_url(out.delta, scale),
+                                perturbation_alt(spec.name, said, float(np.abs(out.delta).max()),
+                                                 float(np.linalg.norm(out.delta))), "the change"),
+                    figure_html(digit_url(shown), alt + (f" Change drawn {MAGNIFY} times larger." if magnify else ""),
+                                f"attacked input, change ×{MAGNIFY}" if magnify else "attacked input"),
+                    # The colour bar of the change: its caption is wider than one image.
+                    figure_html(png_url(perturbation_legend(scale)), legend_alt(scale),
+                                f"darker −{scale:.4f} · +{scale:.4f} brighter", css_class="talk-legend"),
+                ]) + "</div>")
         cols = st.columns(len(models), gap="small")
         for col, spec in zip(cols, models):
             with col:

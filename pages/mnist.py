@@ -1,14 +1,12 @@
 """MNIST: the talk's two networks, their clean accuracy, and how they break under attack and noise."""
 
-import numpy as np
 import streamlit as st
 
 from app import shipped
-from app.accessible import attacked_alt, budget_text, digit_alt, legend_alt, perturbation_alt
 from app.chart_export import chart_with_downloads, screen_spec
+from app.charts import gallery as gallery_charts
 from app.charts import mnist as mnist_charts
 from app.errors import shown_errors
-from app.images import ZOOM, digit_url, perturbation_legend, perturbation_url, png_url
 from app.navigation import keep_talk_navigation
 from app.theme import model_name_html
 from app.url_settings import TalkSettings, what_to_notice
@@ -30,7 +28,6 @@ STD_MAX = 0.5
 ATTACKS = (FGSM.name, NOISE.name)  # the gallery's two, looked up in core.attacks.ATTACKS
 N_TRAIN = MNIST_SCALE.n  # MNIST training images (n)
 DIGIT_SETS = 999  # the gallery's "digit set" number: a seed for which test digits are shown
-SHOWN = 28 * ZOOM  # px of a gallery image on the page (sent at 28x28, enlarged by the browser)
 
 # The talk's settings; the URL holds the ones that differ (`?mnist_eps=0.1`).
 SWEEP_POSITIONS = mnist_charts.SWEEP_POSITIONS  # the marker's positions on the accuracy curves
@@ -163,7 +160,6 @@ def shuffle_digits() -> None:
 def gallery(root: str) -> None:
     """Test digits, their attacked versions and the perturbations, for both models, live."""
     with shown_errors():
-        images, labels = shipped.sample(root)
         # f_n and f_nd as trained in the talk, or adversarially trained (training.capacity).
         small, big = shipped.training_choice(TALK)
         c_kind, c_budget, c_set, c_new = st.columns([1.8, 3.6, 1.1, 1.3], vertical_alignment="bottom")
@@ -187,66 +183,12 @@ def gallery(root: str) -> None:
         c_new.button("Shuffle", icon=":material/shuffle:", key="mnist_shuffle", on_click=shuffle_digits,
                      help="Five other test digits: a new digit set at random.", width="stretch")
 
-        idx = mnist_results.gallery_indices(labels, GALLERY_SIZE, seed)
-        # The digit set also picks the noise draw.
-        options = {"seed": int(seed)} if "seed" in attack.options else {}
-        outcomes, right, clean = {}, {}, {}
-        for spec in (small, big):
-            # The five shown digits live, from a cached preparation (FGSM: their gradients); the
-            # summary over all shipped digits from a cache keyed on (model, attack, budget, draw),
-            # shared by every student.
-            prepared = shipped.sample_prepared(root, kind, spec.name, idx, **options)
-            outcomes[spec.name] = attack.outcome(shipped.classifier(root, spec.name), prepared, budget)
-            right[spec.name] = shipped.sample_accuracy(root, kind, spec.name, round(budget, 6), **options)
-            clean[spec.name] = prepared.clean
-
-        what = f"eps = {budget:.3f}" if attack.budget == "eps" else f"noise std {budget:.2f}"
-        if attack is FGSM:
-            what_to_notice(
-                "Count the crosses for each model, and compare the two perturbation maps of a digit. "
-                + mnist_results.fgsm_reading({n: o.delta for n, o in outcomes.items()}, images[list(idx)])
-            )
-        else:
-            what_to_notice(mnist_results.noise_reading({n: o.delta for n, o in outcomes.items()}))
-        st.markdown(
-            f"On all {len(labels)} shipped test digits at {what}: "
-            f"{model_name_html(small)} **{pct(right[small.name])}** correct, "
-            f"{model_name_html(big)} **{pct(right[big.name])}** correct.",
-            unsafe_allow_html=True,
-        )
-
-        widths = [1.2, 1, 1, 1, 1]
-        # The colour bar spans the largest change actually shown (noise is clipped to [0, 1]).
-        scale = max(float(np.abs(o.delta).max()) for o in outcomes.values())
-        head = st.columns(widths, vertical_alignment="bottom")
-        head[0].markdown("**test digit**")
-        for j, spec in enumerate((small, big)):
-            head[1 + 2 * j].markdown(f"{model_name_html(spec)}<br>input it sees", unsafe_allow_html=True)
-            head[2 + 2 * j].image(png_url(perturbation_legend(scale)), width=SHOWN,
-                                  caption=f"perturbation: −{scale:.3f} to +{scale:.3f}", alt=legend_alt(scale))
-        for row, i in enumerate(idx):
-            cols = st.columns(widths)
-            # 28x28 PNGs (cached, shared by every session) that the browser enlarges, pixels visible.
-            cols[0].image(digit_url(images[i]), width=SHOWN, alt=digit_alt(
-                int(labels[i]), answers=[(s.name, clean[s.name].label[row], clean[s.name].confidence[row])
-                                         for s in (small, big)]))
-            cols[0].caption(
-                f"label {labels[i]} · clean: {small.name} → {clean[small.name].label[row]} "
-                f"({pct(clean[small.name].confidence[row])}), {big.name} → {clean[big.name].label[row]} "
-                f"({pct(clean[big.name].confidence[row])})"
-            )
-            for j, spec in enumerate((small, big)):
-                out = outcomes[spec.name]
-                pred, conf = int(out.prediction.label[row]), float(out.prediction.confidence[row])
-                mark = "✓" if pred == labels[i] else "✗"
-                cols[1 + 2 * j].image(digit_url(out.x[row]), width=SHOWN, alt=attacked_alt(
-                    spec.name, budget_text(kind, budget, attack.budget == "eps"), int(labels[i]), pred, conf))
-                cols[1 + 2 * j].caption(f"{spec.name}: {mark} {pred} ({pct(conf)})")
-                cols[2 + 2 * j].image(perturbation_url(out.delta[row], scale), width=SHOWN, alt=perturbation_alt(
-                    spec.name, budget_text(kind, budget, attack.budget == "eps"), float(out.max_change[row]),
-                    float(np.linalg.norm(out.delta[row]))))
-                cols[2 + 2 * j].caption(f"‖δ‖∞ {out.max_change[row]:.3f} · ‖δ‖₂ "
-                                        f"{float(np.linalg.norm(out.delta[row])):.2f}")
+        # The same (models, perturbation, budget, digit set) gives the same gallery to every student
+        # who asks (a shared link, the talk's eps): built once, then a lookup.
+        notice, summary, grid = gallery_charts.gallery_view(root, small.name, big.name, kind, float(budget), int(seed))
+        what_to_notice(notice)
+        st.markdown(summary, unsafe_allow_html=True)
+        st.html(grid)
         st.caption("Green: pixel made brighter, purple: darker, white: unchanged (a pixel already at 0 "
                    "or 1 cannot move further that way).")
 

@@ -25,7 +25,7 @@ from core.specs import MNIST_MODELS
 CURVE_KINDS = ("fgsm", "pgd", "noise")
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def curve_chart(root: str, kind: str) -> tuple[dict, list[dict]]:
     """Accuracy against eps (or noise std) of both models from sweeps.json: a Vega-Lite spec and
     its rows. Built once (Altair's build and validation cost tens of ms per chart), not per run.
@@ -119,7 +119,7 @@ def marked_curve(spec: dict, rows: list[dict], position: int, positions: int,
     return {**spec, "layer": [*spec["layer"], *marker]}, at
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def flip_chart(root: str) -> tuple[dict, list[dict]]:
     """The fraction of test digits flipped by each FGSM eps, both models: Vega-Lite spec and rows."""
     rows = mnist_results.ecdf_rows(sweeps(root))

@@ -160,11 +160,39 @@ def test_the_url_holds_the_test_digits_index_and_old_links_still_open(shipped):
 def test_the_magnified_change_is_only_drawn_bigger(shipped):
     at = page({"draw_eps": "0.02"})
     before = verdicts(at)
-    shown = [img for img in at.get("image") if "attacked input" in " ".join(img.captions)]
+    shown = [c for c in result_captions(at) if c == "attacked input"]
+    assert len(shown) == 2
     at.toggle(key="draw_magnify").set_value(True).run()
     assert verdicts(at) == before  # the networks see the real attacked input
-    captions = [c for img in at.get("image") for c in img.captions]
-    assert captions.count("attacked input, change ×8") == 2 and shown
+    captions = result_captions(at)
+    assert captions.count("attacked input, change ×8") == 2 and "attacked input" not in captions
+
+
+def result_captions(at) -> list[str]:
+    """The captions under the attack's images (input, change, attacked input, colour bar) of each
+    network: one st.html element per network."""
+    import html
+    import re
+
+    bodies = [h.proto.body for h in at.get("html") if h.proto.body.startswith("<div class='talk-result'>")]
+    assert len(bodies) == 2, bodies
+    return [html.unescape(c) for b in bodies for c in re.findall(r"<figcaption>(.*?)</figcaption>", b)]
+
+
+def test_the_attack_images_are_inline_pngs_with_alt_texts_and_captions(shipped):
+    import html
+    import re
+
+    at = page({"draw_eps": "0.02"})
+    bodies = [h.proto.body for h in at.get("html") if h.proto.body.startswith("<div class='talk-result'>")]
+    images = [re.findall(r"<img src='([^']*)' alt='([^']*)'>", b) for b in bodies]
+    assert [len(i) for i in images] == [4, 4]  # input, change, attacked input, colour bar
+    for name, found in zip(NAMES, images):
+        assert all(src.startswith("data:image/png;base64,") and alt for src, alt in found)
+        alts = [html.unescape(alt) for _, alt in found]
+        assert name in alts[1] and name in alts[2] and "0.020" in alts[1]
+    assert result_captions(at) == ["the input", "the change", "attacked input",
+                                   "darker −0.0200 · +0.0200 brighter"] * 2
 
 
 def test_the_probability_bars_have_titles_and_model_colours(shipped):

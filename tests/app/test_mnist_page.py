@@ -137,9 +137,35 @@ def test_mnist_page_shows_the_shipped_numbers_and_curves(shipped):
     assert lesson and lesson in texts(at.markdown)
 
 
+def gallery_html(at: AppTest) -> str:
+    """The gallery's grid: one st.html element (headings, images, captions)."""
+    (body,) = [h.proto.body for h in at.get("html") if h.proto.body.startswith("<div class='talk-gallery'>")]
+    return body
+
+
+def gallery_captions(at: AppTest) -> list[str]:
+    """The captions under the gallery's images, in page order, as the page shows them (unescaped)."""
+    import html
+
+    return [html.unescape(c) for c in re.findall(r"<figcaption>(.*?)</figcaption>", gallery_html(at))]
+
+
+def gallery_images(at: AppTest) -> list[tuple[str, str]]:
+    """(src, alt) of every image of the gallery, in page order."""
+    import html
+
+    return [(html.unescape(src), html.unescape(alt))
+            for src, alt in re.findall(r"<img src='([^']*)' alt='([^']*)'>", gallery_html(at))]
+
+
+def digit_captions(at: AppTest) -> list[str]:
+    """The captions of the test digits shown ("label 7 · clean: ...")."""
+    return [c for c in gallery_captions(at) if c.startswith("label ")]
+
+
 def gallery_state(at: AppTest) -> list[str]:
     """What the gallery says: every model's prediction caption and the whole-sample score line."""
-    preds = [c for c in texts(at.caption) if re.match(r"f_nd?: [✓✗]", c)]
+    preds = [c for c in gallery_captions(at) if re.match(r"f_nd?: [✓✗]", c)]
     score = [m for m in texts(at.markdown) if m.startswith("On all")]
     return preds + score
 
@@ -161,19 +187,23 @@ def test_mnist_gallery_follows_the_eps_and_noise_sliders(shipped):
     assert not at.exception, at.exception
     assert gallery_state(at) != noisy_small
 
-    # The gallery's images go inline, as PNG data URLs (no media-file bookkeeping per image).
-    urls = [img.url for image in at.get("image") for img in image.proto.imgs]
-    assert len(urls) >= 5 * 5 and all(u.startswith("data:image/png;base64,") for u in urls), urls[:2]
+    # The gallery's images go inline, as PNG data URLs (no media-file bookkeeping per image), each
+    # with its alt text: 5 per digit and the two colour bars, in ONE element.
+    images = gallery_images(at)
+    assert len(images) == 5 * 5 + 2, len(images)
+    assert all(u.startswith("data:image/png;base64,") and alt for u, alt in images), images[:2]
+    assert len(gallery_captions(at)) == 5 * 5 + 2
 
-    shown = [c for c in texts(at.caption) if c.startswith("label ")]
+    shown = digit_captions(at)
+    assert len(shown) == 5
     at.number_input(key="mnist_digits").increment().run()
-    assert [c for c in texts(at.caption) if c.startswith("label ")] != shown
+    assert digit_captions(at) != shown
     # The shuffle button picks another digit set, and the gallery shows it.
-    shown, digit_set = [c for c in texts(at.caption) if c.startswith("label ")], at.number_input(key="mnist_digits").value
+    shown, digit_set = digit_captions(at), at.number_input(key="mnist_digits").value
     at.button(key="mnist_shuffle").click().run()
     assert not at.exception, at.exception
     assert at.number_input(key="mnist_digits").value != digit_set
-    assert [c for c in texts(at.caption) if c.startswith("label ")] != shown
+    assert digit_captions(at) != shown
 
 
 def test_mnist_query_params_drive_the_gallery():
@@ -182,8 +212,7 @@ def test_mnist_query_params_drive_the_gallery():
     assert at.number_input(key="mnist_digits").value == 3
     assert any(m.startswith("On all") and "eps = 0.070" in m for m in texts(at.markdown))
     default = run_page("pages/mnist.py")
-    shown = lambda a: [c for c in texts(a.caption) if c.startswith("label ")]  # noqa: E731
-    assert shown(at) != shown(default)  # digit set 3 shows other digits than set 0
+    assert digit_captions(at) != digit_captions(default)  # digit set 3 shows other digits than set 0
 
     noisy = run_page("pages/mnist.py", {"mnist_attack": "White noise", "mnist_std": "0.3"})
     assert noisy.radio(key="mnist_attack").value == "White noise"
@@ -397,6 +426,14 @@ def test_the_pages_never_import_torch(shipped):
     assert "ORT_LOADED" in proc.stdout  # the check ran the models
 
 
+def test_figure_html_escapes_its_texts():
+    from app.images import figure_html
+
+    got = figure_html("data:image/png;base64,AAAA", "a <b> & 'c'", "x < y & z", css_class="talk-legend")
+    assert got == ("<figure class='talk-legend'><img src='data:image/png;base64,AAAA' "
+                   "alt='a &lt;b&gt; &amp; &#x27;c&#x27;'><figcaption>x &lt; y &amp; z</figcaption></figure>")
+
+
 def test_png_url_round_trips_the_image_and_refuses_other_arrays():
     import base64
     import io
@@ -407,7 +444,8 @@ def test_png_url_round_trips_the_image_and_refuses_other_arrays():
     from app.images import png_url
 
     rng = np.random.default_rng(0)
-    for img in (rng.integers(0, 256, (112, 112), dtype=np.uint8), rng.integers(0, 256, (10, 112, 3), dtype=np.uint8)):
+    for img in (rng.integers(0, 256, (112, 112), dtype=np.uint8), rng.integers(0, 256, (10, 112, 3), dtype=np.uint8),
+                rng.integers(0, 256, (5, 7, 4), dtype=np.uint8)):
         url = png_url(img)
         assert url.startswith("data:image/png;base64,")
         back = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))

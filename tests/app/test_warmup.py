@@ -53,6 +53,15 @@ def test_warm_caches_fill_what_the_pages_read(monkeypatch):
     monkeypatch.setattr(shipped, "get_attack", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
     for eps in shipped.GALLERY_EPS_GRID:
         shipped.sample_accuracy(root, "FGSM", "f_n", eps)
+    # The draw page's shipped digits too: each network's answer, gradient and smallest flipping eps.
+    from core.attacks.flip import smallest_flip_eps
+
+    monkeypatch.setattr(shipped, "smallest_flip_eps", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    for i in (0, len(labels) - 1):
+        x = shipped.shipped_input(images, i)
+        for name in ("f_n", "f_nd"):
+            assert shipped.image_prepared(root, "FGSM", name, x).clean.label.shape == (1,)
+            assert shipped.image_flip_eps(root, name, x) == float(smallest_flip_eps(shipped.classifier(root, name), x)[0])
     t = recap_charts.talk_defaults()
     spec, frame = recap_charts.double_descent_chart(t["dd_n"], t["dd_noise"], t["dd_seed"])
     assert spec["layer"] and len(frame) > 5

@@ -143,7 +143,7 @@ def test_a_picked_digit_its_slider_and_both_verdicts_fit_one_screen(app_url, bro
         page.screenshot(path=ARTIFACTS / "draw_1280x720_picked_pgd.png")
         # Per model: the input, the change and the attacked input, side by side and large.
         for name in ("f_n", "f_nd"):
-            images = page.locator(f".st-key-draw_result_{name} [data-testid='stImage'] img")
+            images = page.locator(f".st-key-draw_result_{name} .talk-result img")
             boxes = [images.nth(i).bounding_box() for i in range(3)]
             assert all(b["width"] >= 120 for b in boxes), boxes  # 80 px before
             assert max(b["y"] for b in boxes) - min(b["y"] for b in boxes) < 2, boxes  # one row

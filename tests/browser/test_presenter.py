@@ -157,7 +157,7 @@ def test_phone_layout_keeps_gallery_headings_with_their_images(app_url, browser)
         headings = page.get_by_text("input it sees")
         expect(headings).to_have_count(2, timeout=90_000)
         wait_idle(page, 120)
-        images = page.locator("[data-testid='stHorizontalBlock'] [data-testid='stImage'] img")
+        images = page.locator(".talk-gallery img")  # the gallery: one HTML grid (pages/mnist.py)
         expect(images.nth(6)).to_be_visible(timeout=60_000)
         wait_idle(page, 120)
         rows: dict[int, list] = {}
