@@ -388,11 +388,6 @@ def _animate_sweep(sweep: tuple[float, float], x: np.ndarray, models: tuple, slo
                icon=":material/flag:")
 
 
-if models_ready and source == "Draw":  # a drawing (not a test digit) can go to the class board
-    from app.classroom.board_view import send_section
-
-    with left:
-        send_section(x, root)
 if models_ready:  # else the error above already says which file is broken and how to fix it
     with right:
         attack_panel(x, models)
@@ -407,6 +402,10 @@ if models_ready:  # else the error above already says which file is broken and h
             "A confident answer is one tall bar; an ambiguous digit spreads its probability over "
             "several classes. Compare each network's confidence with the smallest push that flips it."
         )
+    if source == "Draw":  # a drawing (not a test digit) can go to the class board; below the
+        from app.classroom.board_view import send_section  # verdicts, which on a phone follow the drawing
+
+        send_section(x, root)
 
 st.divider()
 TALK.reset_button()
