@@ -256,12 +256,15 @@ def chart_with_downloads(chart, data, stem: str, key: str | None = None, caption
     key = key or stem
     width = "stretch" if stretch else "content"
     spec = screen_spec(chart if isinstance(chart, Mapping) else chart.to_dict())
-    spec = accessible.described(spec, data)  # its accessible name: what it shows, from its data
+    # Its accessible name (what it shows, from its data) and its numbers as an HTML table, for a
+    # screen reader: made once per cached chart, not on every run.
+    description, table = accessible.chart_parts(chart, spec, data)
+    spec = spec if spec.get("description") else {**spec, "description": description}
     st.vega_lite_chart(spec=spec, width=width, height=height, key=f"{key}__chart")
     if caption:
         st.caption(caption)
     download_row(lambda: chart, data, stem, key)
-    accessible.data_table(spec, data, key)  # the numbers as an HTML table, for a screen reader
+    accessible.data_table(spec, data, key, table)
 
 
 MISSING_VL_CONVERT = "Install vl-convert-python (see requirements.txt) to export images."

@@ -1,7 +1,7 @@
 """The capacity page's closing figure, built once per (folder, eps) and cached as a Vega-Lite spec.
 
 Every student opens the page at the talk's eps and moves its slider over a grid of 20 values, so
-each figure is built once per eps (`st.cache_data`, shared by every session) and sent as a cached
+each figure is built once per eps (`st.cache_resource`: one object shared by every session, never changed) and sent as a cached
 spec; the presenter's capacity slide draws the same spec. `warm()` builds the talk's eps at
 server start-up (app/warmup.py).
 
@@ -29,7 +29,7 @@ MEASURE_COLORS = {
 TRAINING_DASH = {"standard": [1, 0], "adversarial": [6, 3]}
 X_DOMAIN = (8e3, 1e8)  # from the narrowest net to beyond p = nd
 
-@st.cache_data(show_spinner="Reading the capacity sweep...")
+@st.cache_resource(show_spinner="Reading the capacity sweep...")
 def results(root: str) -> dict:
     return cr.load_capacity_results(root)
 
@@ -104,7 +104,7 @@ def size_chart(rows: list[dict], eps: float) -> alt.LayerChart:
 
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)
 def size_figure(root: str, eps: float) -> tuple[dict, list[dict]]:
     """(Vega-Lite spec, its rows) of the accuracy-against-size figure at eps."""
     rows = cr.sweep_rows(results(root), eps)

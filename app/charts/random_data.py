@@ -2,7 +2,7 @@
 
 Building the Altair charts of a sweep (and Vega-Lite's schema validation) costs most of a page
 run; the shipped sweeps change only when their files do. So each shipped grid's figures, its
-reading and its split are built once per file stamp (`st.cache_data`, shared by every session)
+reading and its split are built once per file stamp (`st.cache_resource`: one object shared by every session, never changed)
 and the page sends the cached Vega-Lite specs (`chart_with_downloads` takes a spec dict).
 `warm()` builds them at server start-up (app/warmup.py). A student's live run is drawn with the
 same builders, uncached.
@@ -246,7 +246,7 @@ VIEWS = {"paper": ("random-data-paper-scale", True, ("√d", "d")),
          "control": ("random-data-control", False, ("√d",))}
 
 
-@st.cache_data(show_spinner="Reading the shipped sweep...", max_entries=16)
+@st.cache_resource(show_spinner="Reading the shipped sweep...", max_entries=16)
 def shipped_view(root: str, grid: str, stamp: tuple) -> dict:
     """A shipped sweep with its figures and reading; `stamp` (file sizes and times) refreshes it.
 
@@ -264,7 +264,7 @@ def shipped_view(root: str, grid: str, stamp: tuple) -> dict:
             "memorized": memorized_grid(rows)}
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def shipped_split(root: str, grid: str, stamp: tuple, rule: str) -> tuple[Figure, str] | None:
     """The split figure and its sentences for one rule of a shipped sweep (None: not recorded)."""
     rows = shipped_view(root, grid, stamp)["rows"]

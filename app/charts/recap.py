@@ -2,7 +2,7 @@
 
 Building an Altair chart and turning it into Vega-Lite (schema validation included) costs tens
 to hundreds of milliseconds per chart; the recap draws six. Every student opens the page with the
-talk's settings, so each figure is built once per distinct input (`st.cache_data`, shared by all
+talk's settings, so each figure is built once per distinct input (`st.cache_resource`: one object shared by all
 sessions) and the page sends the cached spec (`chart_with_downloads` takes a spec dict as well as
 an Altair chart). `warm()` builds the talk's defaults at server start-up (app/warmup.py).
 
@@ -42,12 +42,12 @@ def log_ticks(lo: float, hi: float) -> list[float]:
     return [10.0**e for e in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)]
 
 
-@st.cache_data(show_spinner="Fitting random-features models...", max_entries=64)
+@st.cache_resource(show_spinner="Fitting random-features models...", max_entries=64)
 def curve(n: int, noise: float, seed: int):
     return double_descent_curve(n=n, noise=noise, seed=seed)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def intrinsic_dim(root: str, stamp: int | None):
     """(estimate or None, error message or None): the shipped MNIST intrinsic dimension.
 
@@ -78,7 +78,7 @@ def talk_defaults() -> dict:
     }
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@st.cache_resource(show_spinner=False, max_entries=128)
 def double_descent_chart(n: int, noise: float, seed: int) -> tuple[dict, pd.DataFrame]:
     """The double-descent figure (spec) and its numbers, for n training points, label noise, seed."""
     c = curve(n, noise, seed)
@@ -110,7 +110,7 @@ def double_descent_chart(n: int, noise: float, seed: int) -> tuple[dict, pd.Data
     return chart_spec(chart), frame
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=False)
 def gauge_chart() -> tuple[dict, pd.DataFrame]:
     """The memorization gauge (spec) and its rows: n and n·d of each data set next to real models."""
     gauge_rows = []
@@ -153,7 +153,7 @@ def gauge_chart() -> tuple[dict, pd.DataFrame]:
     return chart_spec(gauge_chart), rows
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=32)
 def distances_chart(d: int) -> tuple[dict, pd.DataFrame, float, float]:
     """Histogram (spec) of the distances between 200 random points in d dimensions, its numbers,
     the closest pair's distance and the Lipschitz floor of any interpolant of random labels."""
@@ -183,7 +183,7 @@ def distances_chart(d: int) -> tuple[dict, pd.DataFrame, float, float]:
     return chart_spec(chart), frame, float(dist.min()), float(floor)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=256)
 def law_chart(n: int, d: int, p: int, deff: float) -> tuple[dict, pd.DataFrame]:
     """The law-of-robustness figure (spec) for the calculator's n, d, p, d_eff, and its numbers."""
     n, d, p, deff = float(n), float(d), float(p), float(deff)  # n·d can pass int64's 9.2e18
@@ -240,7 +240,7 @@ def fgsm_example(d: int, eps: float):
     return linear_fgsm.random_example(int(d), float(eps), margin=1.0, seed=0)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=256)
 def fgsm_charts(d: int, eps: float, flip_eps: float) -> tuple[dict, pd.DataFrame, dict, pd.DataFrame, object]:
     """The flipping-eps figure (with the reader's d marked at flip_eps), the 2-d picture for eps,
     their numbers, and the 2-d example (`linear_fgsm.random_example(2, eps)`)."""
