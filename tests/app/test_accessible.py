@@ -76,3 +76,24 @@ def test_without_rows_the_largest_dataset_of_any_layer_is_the_table():
     spec, rows = capacity.size_figure(capacity.pretrained_root(), capacity.TALK_EPS)
     assert len(accessible.rows_of(spec)) == len(rows)  # the curves' rows, not an annotation's
     assert "accuracy against parameters p (log scale)" in accessible.chart_description(spec)
+
+
+def test_a_charts_description_and_table_are_made_once_per_cached_chart():
+    from app import accessible
+
+    rows = [{"eps": 0.1 * i, "accuracy": 1 - 0.1 * i} for i in range(5)]
+    spec = {"title": "Accuracy", "mark": "line", "data": {"values": rows},
+            "encoding": {"x": {"field": "eps", "type": "quantitative"}, "y": {"field": "accuracy", "type": "quantitative"}}}
+    first = accessible.chart_parts(spec, spec, rows)
+    assert first[0] == accessible.chart_description(spec, rows) and "<table>" in first[1]
+    # The same rows under a rebuilt spec (a marker added each run): no new work, the same parts.
+    calls = []
+    original = accessible.chart_description
+    accessible.chart_description = lambda *a: calls.append(a) or original(*a)
+    try:
+        again = accessible.chart_parts({**spec}, {**spec}, rows)
+        other_rows = [dict(r) for r in rows]
+        fresh = accessible.chart_parts(spec, spec, other_rows)  # other rows: computed anew
+    finally:
+        accessible.chart_description = original
+    assert again == first and len(calls) == 1 and fresh == first
