@@ -674,13 +674,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--share", type=float, default=0.1,
                    help="share of a student's actions that send a drawing to the class board or vote in the "
                         "open poll (default 0.1; 0: no board, no polls, no projector)")
-    p.add_argument("--board-refresh", type=float, default=2.0,
-                   help="seconds between the projector's board refreshes (the app's own interval: 2)")
+    p.add_argument("--board-refresh", type=float, default=None,
+                   help="seconds between the projector's board refreshes (default: the app's own, "
+                        "app.classroom.board_view.REFRESH_S)")
     return p
 
 
 def main(argv: list[str] | None = None) -> dict:
     args = build_parser().parse_args(argv)
+    if args.board_refresh is None:
+        from app.classroom.board_view import REFRESH_S
+
+        args.board_refresh = REFRESH_S
     if not 0 <= args.share <= 1:
         raise SystemExit("error: --share must be from 0 to 1")
     if args.share > 0 and not args.url and not os.environ.get("LECTURE_DB"):

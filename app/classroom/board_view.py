@@ -30,7 +30,7 @@ from app.images import digit_image, png_url
 from core.errors import RobustnessError
 from core.specs import talk_models
 
-REFRESH_S = 2.0  # the projector's board: a new drawing shows within about this long
+REFRESH_S = 1.5  # the projector's board: a new drawing shows within about this long (target: 3 s)
 STUDENT_REFRESH_S = 5.0  # a student's board: 60 phones refreshing cost the server more than one projector
 ATTACK_LABELS = tuple(board.ATTACK_NAMES[a] for a in board.ATTACKS)  # "PGD", "FGSM": the board's attack choice
 SHOW_NAMES = "show_nicknames"  # the class setting: "1" once the lecturer shows them
@@ -213,7 +213,7 @@ def board_section(key: str, projector: bool, root: str) -> None:
     attack = board.ATTACKS[ATTACK_LABELS.index(c_attack.radio(
         "Attack", ATTACK_LABELS, horizontal=True, key=f"{key}_attack", label_visibility=collapsed))]
     paused = c_pause.toggle("Pause the updates", key=f"{key}_pause",
-                            help=f"The board refreshes every {REFRESH_S if projector else STUDENT_REFRESH_S:.0f} s "
+                            help=f"The board refreshes every {REFRESH_S if projector else STUDENT_REFRESH_S:g} s "
                                  "while this is off.")
     every = REFRESH_S if projector else STUDENT_REFRESH_S
 

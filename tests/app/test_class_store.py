@@ -254,3 +254,10 @@ def test_the_readme_states_the_limits_the_store_keeps():
     assert f"one drawing per student every {store_module.ENTRY_INTERVAL_S:.0f} s, {store_module.MAX_ENTRIES} drawings per class" in text
     assert f"at most {store_module.NICKNAME_MAX} characters" in text
     assert f"locked for more than {store_module.BUSY_TIMEOUT_S:.0f} s" in text
+
+
+def test_the_readme_states_the_boards_refresh():
+    from app.classroom.board_view import REFRESH_S, STUDENT_REFRESH_S
+
+    text = " ".join((REPO / "README.md").read_text().split())
+    assert f"refreshes every {REFRESH_S:g} s on the projector and every {STUDENT_REFRESH_S:g} s on a phone" in text

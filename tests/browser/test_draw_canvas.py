@@ -209,7 +209,7 @@ def test_a_drawing_goes_to_the_class_board_and_is_measured(app_url, browser):
         (entry,) = store.entries()
         assert entry.digit == 7 and entry.nickname == "Ada" and entry.image.max() > 0.5
         page.goto(f"{app_url}/class", wait_until="domcontentloaded")
-        # Measured by the worker within seconds; the board refreshes itself every 2 s.
+        # Measured by the worker within seconds; the board refreshes itself (every 5 s on a page).
         expect(page.locator("figure.class-thumb figcaption").first).to_contain_text(
             re.compile(rf"#{entry.id} a 7\s*(> 0\.3|0\.\d{{3}})"), timeout=90_000)
         assert "Ada" not in page.locator(".class-board").first.inner_text()  # names off until shown
