@@ -71,8 +71,7 @@ def test_the_draw_page_prints_the_eps_the_benchmark_checks():
 
 def test_the_draw_page_shows_the_picked_digit_the_benchmark_checks():
     at = _page("draw.py", {"draw_source": "Pick a test digit", "draw_pick": "7"})
-    # The input, the change and the attacked input go out as one HTML figure grid per model.
-    captions = " ".join(h.proto.body for h in at.get("html"))
+    captions = " ".join(c for img in at.get("image") for c in img.captions)
     assert class_load.digit_shown("7") in captions
     assert class_load.digit_shown("8") not in captions  # the check can fail
 
