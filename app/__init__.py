@@ -11,7 +11,8 @@ By role:
     charts/            cached chart builders, one module per page: recap, random_data, mnist,
                        capacity; probabilities.py (the draw page's class-probability bars)
     errors.py          an error a user can fix, shown with st.error instead of a traceback
-    slides.py          the talk as slides: the registry and what each slide draws
+    slides.py          the talk as slides: the registry (with the polls' slides) and what each slide draws
+    projector.py       the projector's look: chart fonts for the back of a hall, large text, slide sizes
     presenter.py       presenter mode: ?present=1&slide=7, the step buttons and the clicker keys
     polls.py           the class polls: each question, the slide it comes before, its measured answer
     navigation.py      deep links inside the talk's navigation; Previous / Next links in its order

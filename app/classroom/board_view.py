@@ -238,7 +238,7 @@ def board_section(key: str, projector: bool, root: str) -> None:
                 st.markdown(f"*The chart of the smallest {board.ATTACK_NAMES[attack]} eps per drawing appears "
                             "with the first measured drawing.*")
             elif projector:  # the slides' fonts (>= 16 px), drawn as SVG
-                from app.slides import chart
+                from app.projector import chart
 
                 chart(spec, key, height=4 * SIZES[projector]["chart"] + 20)
             else:

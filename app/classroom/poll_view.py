@@ -73,7 +73,7 @@ def results(poll: Poll, state: str, root: str, key: str, projector: bool) -> Non
             show_error(exc)
     spec = counts_spec(poll, counts, measured.choice if measured is not None else None)
     if projector:
-        from app.slides import chart
+        from app.projector import chart
 
         chart(spec, key, height=46 * len(poll.choices))
     else:

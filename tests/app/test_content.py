@@ -49,13 +49,16 @@ def test_mnist_noise_gallery_compares_norms_and_its_colour_bar_is_honest():
     text = all_text(at)
     assert "L2 size ‖δ‖₂" in text
     # The colour bar's range is the largest change shown (noise is clipped to [0, 1]), not 3 std.
-    bars = [img.caption for image in at.get("image") for img in image.proto.imgs
-            if img.caption.startswith("perturbation:")]
+    # The gallery goes out as one HTML grid of <figure>s (app.images.figure_html).
+    import re
+
+    html = " ".join(h.proto.body for h in at.get("html"))
+    bars = [c for c in re.findall(r"<figcaption[^>]*>(.*?)</figcaption>", html) if c.startswith("perturbation:")]
     assert len(bars) == 2
     for bar in bars:
         high = float(bar.split("+")[-1])
         assert 0 < high <= 1.0, bar  # 3 std would be 1.5
-    captions = [c for c in text.split("\n") if c.startswith("‖δ‖∞")]
+    captions = [c for c in re.findall(r"<figcaption[^>]*>(.*?)</figcaption>", html) if c.startswith("‖δ‖∞")]
     assert captions and all(float(c.split()[1]) <= high for c in captions)
 
 
