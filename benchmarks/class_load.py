@@ -593,6 +593,10 @@ async def run_class(base: str, pids: list[int], args) -> dict:
     done = asyncio.Event()
     sampler = asyncio.create_task(sample_server(pids, args.sample_every, done, rows)) if pids else None
     extra = []
+    if args.board_refresh is None:  # the app's own interval
+        from app.classroom.board_view import REFRESH_S
+
+        args.board_refresh = REFRESH_S
     if args.share > 0:  # the board and the polls: the lecturer opens a poll, the projector shows the board
         from benchmarks import class_board
 
@@ -682,10 +686,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> dict:
     args = build_parser().parse_args(argv)
-    if args.board_refresh is None:
-        from app.classroom.board_view import REFRESH_S
-
-        args.board_refresh = REFRESH_S
     if not 0 <= args.share <= 1:
         raise SystemExit("error: --share must be from 0 to 1")
     if args.share > 0 and not args.url and not os.environ.get("LECTURE_DB"):
