@@ -137,7 +137,7 @@ def gallery_html(entries: list[Entry], network: str, names: bool, size: int, att
         f"alt='{html.escape(_alt(e, names, attack), quote=True)}'><figcaption>{_caption(e, network, names, attack)}"
         "</figcaption></figure>"
         for e in entries)
-    return (f"{BOARD_CSS}<div class='class-board' style='--thumb:{size}px'>{figures}</div>" if figures
+    return (f"<div class='class-board' style='--thumb:{size}px'>{figures}</div>" if figures
             else "<p>No drawings yet: send one from the Draw and attack page.</p>")
 
 
@@ -216,6 +216,7 @@ def board_section(key: str, projector: bool, root: str) -> None:
                             help=f"The board refreshes every {REFRESH_S if projector else STUDENT_REFRESH_S:g} s "
                                  "while this is off.")
     every = REFRESH_S if projector else STUDENT_REFRESH_S
+    st.html(BOARD_CSS)  # the drawings' grid style, once for the section's galleries
 
     @st.fragment(run_every=None if paused else every)
     def live() -> None:

@@ -76,8 +76,8 @@ def show_note(where=None) -> None:
     note = st.session_state.pop(NOTE, None)
     if note:
         kind, text = note
-        (where if where is not None else st).error(text) if kind == "error" else \
-            (where if where is not None else st).success(text)
+        where = where if where is not None else st
+        (where.error if kind == "error" else where.success)(text)
 
 
 def act(action, *args) -> None:

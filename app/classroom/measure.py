@@ -17,6 +17,7 @@ No streamlit here.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -68,9 +69,12 @@ def work(store: ClassStore, classifiers: dict, idle_exit_s: float, poll_s: float
             time.sleep(poll_s)
             continue
         try:
-            store.finish(entry.id, measure(classifiers, entry.image))
+            measures = measure(classifiers, entry.image)
         except RobustnessError as exc:
-            store.fail(entry.id, str(exc))
+            measures, error = None, str(exc)
+        # Busy or damaged: the claim expires and the drawing is measured again (STALE_CLAIM_S).
+        with contextlib.suppress(StoreError):
+            store.finish(entry.id, measures) if measures is not None else store.fail(entry.id, error)
         done += 1
         idle_since = time.monotonic()
     return done
